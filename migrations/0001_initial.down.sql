@@ -1,0 +1,22 @@
+-- Reverses 0001_initial. The schema itself stays: the migration bookkeeping lives in it.
+drop function if exists switchyard.publish(text, jsonb, text, text, jsonb, integer, integer, integer, text, text, text, text);
+drop function if exists switchyard.create_partitions(text, timestamptz);
+drop table if exists switchyard.analytics_minute;
+drop function if exists switchyard.add_buckets(bigint[], bigint[]);
+drop function if exists switchyard.latency_bucket_bounds();
+drop table if exists switchyard.history;
+drop table if exists switchyard.delivery;
+drop table if exists switchyard.stage_dead_letter;
+drop table if exists switchyard.stage_retry;
+drop table if exists switchyard.stage_cursor;
+drop table if exists switchyard.message;
+drop table if exists switchyard.group_member;
+drop table if exists switchyard.subscription;
+drop table if exists switchyard.client;
+drop table if exists switchyard.setting;
+drop function if exists switchyard.lane_of(text);
+drop function if exists switchyard.conversation_of(text, text);
+drop function if exists switchyard.is_valid_address(text);
+drop function if exists switchyard.uuid_time(uuid);
+drop function if exists switchyard.uuid_floor(timestamptz);
+drop function if exists switchyard.uuidv7();

@@ -1,0 +1,66 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/database.ts';
+
+/** Direct messages are pooled under one address so per-user traffic does not multiply rows. */
+const ADDRESS_BUCKET = sql.raw(`case when m.to_address like 'user:%' then 'user:*' else m.to_address end`);
+
+/** Adds the messages to the per-minute published counts. Rows are touched in key order, so two
+ *  workers never deadlock on them. */
+export async function upsertPublishedCounts(tx: Tx, messageIds: string[]): Promise<void> {
+  await sql`
+    insert into switchyard.analytics_minute (minute, address, published, payload_bytes)
+    select date_trunc('minute', m.created_at), ${ADDRESS_BUCKET}, count(*), sum(pg_column_size(m.payload))
+    from switchyard.message m
+    where m.id = any (${messageIds}::uuid[])
+    group by 1, 2
+    order by 1, 2
+    on conflict (minute, address) do update
+      set published = analytics_minute.published + excluded.published,
+          payload_bytes = analytics_minute.payload_bytes + excluded.payload_bytes`.execute(tx);
+}
+
+export interface LatencyRollup {
+  minute: Date;
+  address: string;
+  count: number;
+  sumMs: number;
+  maxMs: number;
+  buckets: number[];
+}
+
+export async function upsertDeliveryLatencies(db: Db, rollups: LatencyRollup[]): Promise<void> {
+  if (rollups.length === 0) return;
+  const sorted = [...rollups].sort((a, b) => a.minute.getTime() - b.minute.getTime() || a.address.localeCompare(b.address));
+  await sql`
+    insert into switchyard.analytics_minute (minute, address, delivered, latency_ms_sum, latency_ms_max, latency_ms_buckets)
+    select r.minute, r.address, r.count, r.sum_ms, r.max_ms, array(select jsonb_array_elements_text(r.buckets)::bigint)
+    from jsonb_to_recordset(${JSON.stringify(sorted.map((r) => ({
+      minute: r.minute, address: r.address, count: r.count, sum_ms: r.sumMs, max_ms: r.maxMs, buckets: r.buckets,
+    })))}::jsonb) as r(minute timestamptz, address text, count bigint, sum_ms bigint, max_ms integer, buckets jsonb)
+    on conflict (minute, address) do update
+      set delivered = analytics_minute.delivered + excluded.delivered,
+          latency_ms_sum = analytics_minute.latency_ms_sum + excluded.latency_ms_sum,
+          latency_ms_max = greatest(analytics_minute.latency_ms_max, excluded.latency_ms_max),
+          latency_ms_buckets = switchyard.add_buckets(analytics_minute.latency_ms_buckets, excluded.latency_ms_buckets)`.execute(db);
+}
+
+export interface AnalyticsMinuteRow {
+  minute: Date;
+  address: string;
+  published: string;
+  payload_bytes: string;
+  delivered: string;
+  latency_ms_sum: string;
+  latency_ms_max: number;
+  latency_ms_buckets: string[];
+}
+
+export async function listAnalyticsMinutes(db: Db, address: string | undefined, since: Date): Promise<AnalyticsMinuteRow[]> {
+  const result = await sql<AnalyticsMinuteRow>`
+    select minute, address, published, payload_bytes, delivered, latency_ms_sum, latency_ms_max, latency_ms_buckets
+    from switchyard.analytics_minute
+    where minute >= ${since} and (${address ?? null}::text is null or address = ${address ?? null})
+    order by minute, address
+    limit 10000`.execute(db);
+  return result.rows;
+}

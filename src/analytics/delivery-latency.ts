@@ -1,0 +1,81 @@
+// End-to-end latency: from publish (the message's created_at) to its first receipt by a client.
+// The push role records each first delivery here, in memory; a worker adds the rollups to
+// switchyard.analytics_minute every few seconds in one statement. Rollups lost in a crash cost
+// a few seconds of latency statistics, never a message.
+import type { Db } from '../db/database.ts';
+import type { Logger } from '../log.ts';
+import { Worker } from '../queue/worker.ts';
+import { upsertDeliveryLatencies, type LatencyRollup } from './analytics.repository.ts';
+
+/** Upper bounds in ms; the same as switchyard.latency_bucket_bounds(). */
+export const LATENCY_BUCKET_BOUNDS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 2147483647];
+
+export function addressBucket(address: string): string {
+  return address.startsWith('user:') ? 'user:*' : address;
+}
+
+export class DeliveryLatencyRecorder {
+  #rollups = new Map<string, LatencyRollup>();
+
+  record(address: string, sentAt: Date, receivedAt = Date.now()): void {
+    const latency = Math.max(0, receivedAt - sentAt.getTime());
+    const minute = new Date(Math.floor(sentAt.getTime() / 60_000) * 60_000);
+    const bucketAddress = addressBucket(address);
+    const key = `${minute.getTime()}|${bucketAddress}`;
+    let rollup = this.#rollups.get(key);
+    if (!rollup) {
+      rollup = { minute, address: bucketAddress, count: 0, sumMs: 0, maxMs: 0, buckets: LATENCY_BUCKET_BOUNDS_MS.map(() => 0) };
+      this.#rollups.set(key, rollup);
+    }
+    rollup.count += 1;
+    rollup.sumMs += latency;
+    rollup.maxMs = Math.max(rollup.maxMs, Math.round(latency));
+    const bucket = LATENCY_BUCKET_BOUNDS_MS.findIndex((bound) => latency <= bound);
+    rollup.buckets[bucket] = (rollup.buckets[bucket] ?? 0) + 1;
+  }
+
+  /** Writes what was recorded since the last flush. On failure the rollups are kept for the next. */
+  async flush(db: Db): Promise<number> {
+    if (this.#rollups.size === 0) return 0;
+    const rollups = [...this.#rollups.values()];
+    this.#rollups = new Map();
+    try {
+      await upsertDeliveryLatencies(db, rollups);
+    } catch (error) {
+      for (const rollup of rollups) this.#merge(rollup);
+      throw error;
+    }
+    return rollups.length;
+  }
+
+  #merge(rollup: LatencyRollup): void {
+    const key = `${rollup.minute.getTime()}|${rollup.address}`;
+    const current = this.#rollups.get(key);
+    if (!current) return void this.#rollups.set(key, rollup);
+    current.count += rollup.count;
+    current.sumMs += rollup.sumMs;
+    current.maxMs = Math.max(current.maxMs, rollup.maxMs);
+    current.buckets = current.buckets.map((n, i) => n + (rollup.buckets[i] ?? 0));
+  }
+}
+
+export function createLatencyFlushWorker(recorder: DeliveryLatencyRecorder, db: Db, log: Logger, intervalMs = 5_000): Worker {
+  return new Worker({
+    name: 'analytics:delivery-latency',
+    pollMs: intervalMs,
+    log,
+    runOnce: async () => ({ processed: await recorder.flush(db), more: false }),
+  });
+}
+
+/** The latency below which `quantile` of the counted deliveries fall, by bucket upper bound. */
+export function bucketQuantile(buckets: number[], quantile: number): number | null {
+  const total = buckets.reduce((a, b) => a + b, 0);
+  if (total === 0) return null;
+  let seen = 0;
+  for (const [i, n] of buckets.entries()) {
+    seen += n;
+    if (seen >= quantile * total) return LATENCY_BUCKET_BOUNDS_MS[i]!;
+  }
+  return LATENCY_BUCKET_BOUNDS_MS.at(-1)!;
+}

@@ -1,0 +1,45 @@
+// Who a bearer token belongs to: the admin, a client, or nobody. Client lookups are cached by
+// token hash for a short time; revoking or rotating a client signals config client:<id>, which
+// drops its cached entry in every process at once.
+import type { Db } from '../db/database.ts';
+import { findClientByTokenHash, type ClientRecord } from './clients.repository.ts';
+import { hashToken, sameHash } from './tokens.ts';
+
+export type Principal = { kind: 'admin' } | { kind: 'client'; client: ClientRecord };
+
+const MAX_CACHED_TOKENS = 100_000;
+
+export class Authenticator {
+  readonly #db: Db;
+  readonly #adminTokenHash: Buffer;
+  readonly #cacheMs: number;
+  readonly #cache = new Map<string, { client: ClientRecord; expiresAt: number }>();
+
+  constructor(db: Db, adminTokenHash: Buffer, cacheMs: number) {
+    this.#db = db;
+    this.#adminTokenHash = adminTokenHash;
+    this.#cacheMs = cacheMs;
+  }
+
+  async authenticate(token: string): Promise<Principal | undefined> {
+    const hash = hashToken(token);
+    if (sameHash(hash, this.#adminTokenHash)) return { kind: 'admin' };
+    const key = hash.toString('base64');
+    const cached = this.#cache.get(key);
+    if (cached && cached.expiresAt > Date.now()) return { kind: 'client', client: cached.client };
+    const client = await findClientByTokenHash(this.#db, hash);
+    if (!client) return undefined; // unknown tokens are not cached: no one can fill the cache with them
+    if (this.#cacheMs > 0) {
+      if (this.#cache.size >= MAX_CACHED_TOKENS) this.#cache.clear();
+      this.#cache.set(key, { client, expiresAt: Date.now() + this.#cacheMs });
+    }
+    return { kind: 'client', client };
+  }
+
+  /** Drops cached entries of these client ids (all when undefined). */
+  invalidateClients(clientIds: string[] | undefined): void {
+    if (clientIds === undefined) return this.#cache.clear();
+    const ids = new Set(clientIds);
+    for (const [key, entry] of this.#cache) if (ids.has(entry.client.id)) this.#cache.delete(key);
+  }
+}

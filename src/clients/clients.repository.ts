@@ -1,0 +1,50 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/database.ts';
+
+export interface ClientRecord {
+  id: string;
+  name: string;
+  created_at: Date;
+}
+
+export async function insertClient(tx: Tx, name: string, tokenHash: Buffer): Promise<ClientRecord> {
+  return tx
+    .insertInto('switchyard.client')
+    .values({ name, token_hash: tokenHash })
+    .returning(['id', 'name', 'created_at'])
+    .executeTakeFirstOrThrow();
+}
+
+export async function findClientByTokenHash(db: Db, tokenHash: Buffer): Promise<ClientRecord | undefined> {
+  return db
+    .selectFrom('switchyard.client')
+    .select(['id', 'name', 'created_at'])
+    .where('token_hash', '=', tokenHash)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export async function getClient(db: Db, id: string): Promise<ClientRecord | undefined> {
+  return db.selectFrom('switchyard.client').select(['id', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
+}
+
+export async function listSubscriptionAddresses(db: Db, clientId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('switchyard.subscription')
+    .select('address')
+    .where('client_id', '=', clientId)
+    .orderBy('address')
+    .execute();
+  return rows.map((row) => row.address);
+}
+
+/** Makes the client's subscriptions exactly `addresses`. */
+export async function replaceSubscriptions(tx: Tx, clientId: string, addresses: string[]): Promise<void> {
+  await sql`
+    delete from switchyard.subscription
+    where client_id = ${clientId} and address <> all (${addresses}::text[])`.execute(tx);
+  await sql`
+    insert into switchyard.subscription (address, client_id)
+    select unnest(${addresses}::text[]), ${clientId}
+    on conflict do nothing`.execute(tx);
+}

@@ -1,0 +1,22 @@
+// Bearer tokens: 256 random bits, shown once, stored only as their SHA-256. A hash is enough for
+// secrets this long (no dictionary to attack), and it keeps the lookup an index probe.
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const TOKEN_PREFIX = 'sy_';
+
+export function generateToken(): string {
+  return TOKEN_PREFIX + randomBytes(32).toString('base64url');
+}
+
+export function hashToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
+}
+
+export function sameHash(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Cheap shape check before any hashing or lookup: 1-512 printable characters. */
+export function looksLikeToken(value: string): boolean {
+  return value.length > 0 && value.length <= 512 && /^[\x21-\x7e]+$/.test(value);
+}

@@ -1,0 +1,160 @@
+// Configuration is read once, from the environment, at start-up (STYLE rule 7).
+// A bad value names its variable and the process exits before anything opens.
+import { z } from 'zod';
+
+export const ROLES = ['router', 'routing', 'persistence', 'analytics', 'push', 'upkeep'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PORT_DEFAULT = 3000;
+export const HOST_DEFAULT = '127.0.0.1';
+export const DATA_DIR_DEFAULT = '.switchyard';
+export const EMBEDDED_PG_PORT_DEFAULT = 54329;
+export const POOL_MAX_DEFAULT = 20;
+export const STATEMENT_TIMEOUT_MS_DEFAULT = 30_000;
+export const IDLE_IN_TRANSACTION_TIMEOUT_MS_DEFAULT = 60_000;
+export const STAGE_BATCH_SIZE_DEFAULT = 500;
+export const STAGE_LANES_PER_CLAIM_DEFAULT = 8;
+export const STAGE_WORKERS_DEFAULT = 1;
+export const STAGE_POLL_MS_DEFAULT = 1_000;
+export const STAGE_RETRY_LIMIT_DEFAULT = 5;
+export const INGEST_MAX_BATCH_DEFAULT = 1_000;
+export const INGEST_CONCURRENT_FLUSHES_DEFAULT = 4;
+export const INBOX_POLL_MS_DEFAULT = 1_000;
+export const LONG_POLL_MAX_WAIT_SECONDS = 20;
+export const VISIBILITY_DEFAULT_SECONDS = 30;
+export const SSE_HEARTBEAT_MS_DEFAULT = 15_000;
+export const SSE_RETRY_MS_DEFAULT = 2_000;
+export const SSE_PREFETCH_DEFAULT = 100;
+export const MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
+export const NOTIFY_COALESCE_MS_DEFAULT = 5;
+export const LOG_RETENTION_HOURS_DEFAULT = 24;
+export const HISTORY_RETENTION_DAYS_DEFAULT = 365;
+export const PARTITIONS_AHEAD_DAYS_DEFAULT = 7;
+export const SHUTDOWN_TIMEOUT_MS_DEFAULT = 10_000;
+export const AUTH_CACHE_MS_DEFAULT = 30_000;
+export const PRIORITY_AGING_MS_DEFAULT = 10_000;
+
+const int = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+const rolesList = z
+  .string()
+  .default(ROLES.join(','))
+  .transform((value, ctx) => {
+    const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+    const unknown = names.filter((name) => !(ROLES as readonly string[]).includes(name));
+    if (unknown.length > 0 || names.length === 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a comma-separated list of ${ROLES.join(', ')}` });
+      return z.NEVER;
+    }
+    return [...new Set(names)] as Role[];
+  });
+
+const EnvSchema = z.object({
+  DATABASE_URL: z.string().url().optional(),
+  SWITCHYARD_DATA_DIR: z.string().min(1).default(DATA_DIR_DEFAULT),
+  SWITCHYARD_EMBEDDED_PG_PORT: int(1, 65535, EMBEDDED_PG_PORT_DEFAULT),
+  PORT: int(0, 65535, PORT_DEFAULT),
+  HOST: z.string().min(1).default(HOST_DEFAULT),
+  SWITCHYARD_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  SWITCHYARD_ROLES: rolesList,
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  SWITCHYARD_POOL_MAX: int(2, 500, POOL_MAX_DEFAULT),
+  SWITCHYARD_STATEMENT_TIMEOUT_MS: int(100, 3_600_000, STATEMENT_TIMEOUT_MS_DEFAULT),
+  SWITCHYARD_IDLE_IN_TRANSACTION_TIMEOUT_MS: int(100, 3_600_000, IDLE_IN_TRANSACTION_TIMEOUT_MS_DEFAULT),
+  SWITCHYARD_STAGE_BATCH_SIZE: int(1, 10_000, STAGE_BATCH_SIZE_DEFAULT),
+  SWITCHYARD_STAGE_LANES_PER_CLAIM: int(1, 64, STAGE_LANES_PER_CLAIM_DEFAULT),
+  SWITCHYARD_STAGE_WORKERS: int(1, 64, STAGE_WORKERS_DEFAULT),
+  SWITCHYARD_STAGE_POLL_MS: int(10, 60_000, STAGE_POLL_MS_DEFAULT),
+  SWITCHYARD_STAGE_RETRY_LIMIT: int(1, 100, STAGE_RETRY_LIMIT_DEFAULT),
+  SWITCHYARD_INGEST_MAX_BATCH: int(1, 10_000, INGEST_MAX_BATCH_DEFAULT),
+  SWITCHYARD_INGEST_CONCURRENT_FLUSHES: int(1, 64, INGEST_CONCURRENT_FLUSHES_DEFAULT),
+  SWITCHYARD_INBOX_POLL_MS: int(10, 60_000, INBOX_POLL_MS_DEFAULT),
+  SWITCHYARD_SSE_HEARTBEAT_MS: int(100, 300_000, SSE_HEARTBEAT_MS_DEFAULT),
+  SWITCHYARD_SSE_RETRY_MS: int(0, 300_000, SSE_RETRY_MS_DEFAULT),
+  SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, MAX_BODY_BYTES_DEFAULT),
+  SWITCHYARD_NOTIFY_COALESCE_MS: int(0, 1_000, NOTIFY_COALESCE_MS_DEFAULT),
+  SWITCHYARD_LOG_RETENTION_HOURS: int(1, 24 * 365, LOG_RETENTION_HOURS_DEFAULT),
+  SWITCHYARD_HISTORY_RETENTION_DAYS: int(1, 36_500, HISTORY_RETENTION_DAYS_DEFAULT),
+  SWITCHYARD_PARTITIONS_AHEAD_DAYS: int(1, 365, PARTITIONS_AHEAD_DAYS_DEFAULT),
+  SWITCHYARD_SHUTDOWN_TIMEOUT_MS: int(0, 600_000, SHUTDOWN_TIMEOUT_MS_DEFAULT),
+  SWITCHYARD_AUTH_CACHE_MS: int(0, 3_600_000, AUTH_CACHE_MS_DEFAULT),
+  SWITCHYARD_PRIORITY_AGING_MS: int(0, 3_600_000, PRIORITY_AGING_MS_DEFAULT),
+});
+
+export type Env = z.input<typeof EnvSchema>;
+
+export interface Config {
+  databaseUrl: string | undefined;
+  dataDir: string;
+  embeddedPgPort: number;
+  port: number;
+  host: string;
+  adminToken: string | undefined;
+  roles: Role[];
+  logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  db: { poolMax: number; statementTimeoutMs: number; idleInTransactionTimeoutMs: number };
+  stages: { batchSize: number; lanesPerClaim: number; workers: number; pollMs: number; retryLimit: number };
+  delivery: { priorityAgingMs: number };
+  ingest: { maxBatch: number; concurrentFlushes: number };
+  inbox: { pollMs: number; heartbeatMs: number; retryMs: number };
+  http: { maxBodyBytes: number };
+  notifyCoalesceMs: number;
+  retention: { logHours: number; historyDays: number; partitionsAheadDays: number };
+  shutdownTimeoutMs: number;
+  authCacheMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Reads and validates the configuration; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // An empty variable means "unset", as in most shells' `FOO= cmd`.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.') || '(environment)'}: ${issue.message}`));
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.SWITCHYARD_DATA_DIR,
+    embeddedPgPort: e.SWITCHYARD_EMBEDDED_PG_PORT,
+    port: e.PORT,
+    host: e.HOST,
+    adminToken: e.SWITCHYARD_ADMIN_TOKEN,
+    roles: e.SWITCHYARD_ROLES,
+    logLevel: e.LOG_LEVEL,
+    db: {
+      poolMax: e.SWITCHYARD_POOL_MAX,
+      statementTimeoutMs: e.SWITCHYARD_STATEMENT_TIMEOUT_MS,
+      idleInTransactionTimeoutMs: e.SWITCHYARD_IDLE_IN_TRANSACTION_TIMEOUT_MS,
+    },
+    stages: {
+      batchSize: e.SWITCHYARD_STAGE_BATCH_SIZE,
+      lanesPerClaim: e.SWITCHYARD_STAGE_LANES_PER_CLAIM,
+      workers: e.SWITCHYARD_STAGE_WORKERS,
+      pollMs: e.SWITCHYARD_STAGE_POLL_MS,
+      retryLimit: e.SWITCHYARD_STAGE_RETRY_LIMIT,
+    },
+    delivery: { priorityAgingMs: e.SWITCHYARD_PRIORITY_AGING_MS },
+    ingest: { maxBatch: e.SWITCHYARD_INGEST_MAX_BATCH, concurrentFlushes: e.SWITCHYARD_INGEST_CONCURRENT_FLUSHES },
+    inbox: { pollMs: e.SWITCHYARD_INBOX_POLL_MS, heartbeatMs: e.SWITCHYARD_SSE_HEARTBEAT_MS, retryMs: e.SWITCHYARD_SSE_RETRY_MS },
+    http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES },
+    notifyCoalesceMs: e.SWITCHYARD_NOTIFY_COALESCE_MS,
+    retention: {
+      logHours: e.SWITCHYARD_LOG_RETENTION_HOURS,
+      historyDays: e.SWITCHYARD_HISTORY_RETENTION_DAYS,
+      partitionsAheadDays: e.SWITCHYARD_PARTITIONS_AHEAD_DAYS,
+    },
+    shutdownTimeoutMs: e.SWITCHYARD_SHUTDOWN_TIMEOUT_MS,
+    authCacheMs: e.SWITCHYARD_AUTH_CACHE_MS,
+  };
+}

@@ -1,0 +1,36 @@
+// The connection pool and the typed query builder on top of it. Every connection of ours carries
+// a statement timeout and an idle-in-transaction timeout, so that no session of ours can hold back
+// vacuum for long (DESIGN principle 6).
+import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../log.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+
+export interface PoolOptions {
+  url: string;
+  max: number;
+  statementTimeoutMs: number;
+  idleInTransactionTimeoutMs: number;
+  applicationName: string;
+}
+
+export function createPool(options: PoolOptions, log: Logger): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.max,
+    application_name: options.applicationName,
+    options: `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs}`,
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle connection that dies (server restart, pg_terminate_backend) must not crash the process:
+  // the pool drops it and opens another on demand.
+  pool.on('error', (error) => log.warn('idle database connection lost', { error: error.message }));
+  return pool;
+}
+
+export function createDb(pool: pg.Pool): Db {
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}

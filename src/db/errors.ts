@@ -1,0 +1,32 @@
+// Telling a failure of the database connection (worth retrying as is) from a failure caused by
+// the data at hand (worth isolating).
+
+const TRANSIENT_SQLSTATE_PREFIXES = [
+  '08', // connection exception
+  '53', // insufficient resources
+  '57P', // operator intervention: admin shutdown, crash shutdown, cannot connect now
+  '40001', // serialization failure
+  '40P01', // deadlock detected
+  '55P03', // lock not available
+  '57014', // query canceled (statement timeout)
+];
+
+const TRANSIENT_MESSAGES = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|connection error|timeout exceeded when trying to connect|Client was closed/i;
+
+export function isTransientDatabaseError(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+    return TRANSIENT_SQLSTATE_PREFIXES.some((prefix) => code.startsWith(prefix));
+  }
+  return TRANSIENT_MESSAGES.test(error.message);
+}
+
+/** A short, log-safe description of an error, for stage_retry.last_error. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const code = (error as { code?: unknown }).code;
+    return `${typeof code === 'string' ? `[${code}] ` : ''}${error.message}`.slice(0, 1000);
+  }
+  return String(error).slice(0, 1000);
+}

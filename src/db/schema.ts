@@ -1,0 +1,62 @@
+// Row types of the tables the query builder touches, mirroring migrations/*.sql.
+// bigint and numeric columns arrive as strings (pg's default, which keeps 64-bit ids exact).
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
+
+type CreatedAt = ColumnType<Date, Date | string | undefined, never>;
+
+export interface SettingTable {
+  key: string;
+  value: string;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface ClientTable {
+  id: Generated<string>;
+  name: string;
+  token_hash: Buffer;
+  created_at: CreatedAt;
+  revoked_at: ColumnType<Date | null, never, Date | string | null>;
+}
+export type ClientRow = Selectable<ClientTable>;
+export type NewClient = Insertable<ClientTable>;
+
+export interface SubscriptionTable {
+  address: string;
+  client_id: string;
+  created_at: CreatedAt;
+}
+
+export interface GroupMemberTable {
+  group_name: string;
+  user_name: string;
+  added_at: CreatedAt;
+}
+
+export interface StageDeadLetterTable {
+  stage: string;
+  message_id: string;
+  attempts: number;
+  first_failed_at: Date;
+  failed_at: CreatedAt;
+  last_error: string;
+}
+
+export interface AnalyticsMinuteTable {
+  minute: Date;
+  address: string;
+  published: string;
+  payload_bytes: string;
+  delivered: string;
+  latency_ms_sum: string;
+  latency_ms_max: number;
+  latency_ms_buckets: string[];
+}
+
+export interface Database {
+  'switchyard.setting': SettingTable;
+  'switchyard.client': ClientTable;
+  'switchyard.subscription': SubscriptionTable;
+  'switchyard.group_member': GroupMemberTable;
+  'switchyard.stage_dead_letter': StageDeadLetterTable;
+  'switchyard.analytics_minute': AnalyticsMinuteTable;
+}

@@ -1,0 +1,87 @@
+// The HTTP application: request ids and logs, body limits, content types, and the one place where
+// errors become problem+json responses. Feature routers are mounted by the composition root.
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { Logger } from '../log.ts';
+import type { AppEnv } from './env.ts';
+import { ApiError, problemBody, type ErrorCode } from './problem.ts';
+
+export interface AppOptions {
+  log: Logger;
+  maxBodyBytes: number;
+}
+
+const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
+
+export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(async (c, next) => {
+    const log = o.log.child({ request_id: c.var.requestId });
+    c.set('log', log);
+    const started = performance.now();
+    await next();
+    const status = c.res.status;
+    // Paths only: query strings may carry an access_token.
+    const fields = { method: c.req.method, path: c.req.path, status, ms: Math.round(performance.now() - started) };
+    if (status >= 500) log.error('request failed', fields);
+    else log.debug('request', fields);
+  });
+
+  app.use('/v1/*', async (c, next) => {
+    if (METHODS_WITH_BODY.has(c.req.method) && hasBody(c) && !isJson(c.req.header('content-type'))) {
+      throw new ApiError('UnsupportedMediaType', 'send the body as application/json');
+    }
+    await next();
+  });
+  app.use('/v1/*', bodyLimit({
+    maxSize: o.maxBodyBytes,
+    onError: () => {
+      throw new ApiError('PayloadTooLarge', `the body is larger than ${o.maxBodyBytes} bytes`);
+    },
+  }));
+
+  app.onError((error, c) => problemResponse(c, toApiError(error, c)));
+  app.notFound((c) => problemResponse(c, new ApiError('RouteNotFound', `no route for ${c.req.method} ${c.req.path}`)));
+  return app;
+}
+
+function hasBody(c: Context): boolean {
+  const length = c.req.header('content-length');
+  return (length !== undefined && length !== '0') || c.req.header('transfer-encoding') !== undefined;
+}
+
+function isJson(contentType: string | undefined): boolean {
+  return contentType !== undefined && /^application\/([\w.+-]+\+)?json\s*(;|$)/i.test(contentType);
+}
+
+const HTTP_STATUS_CODES: Record<number, ErrorCode> = {
+  400: 'ValidationFailed', 401: 'TokenInvalid', 403: 'Forbidden', 404: 'NotFound', 405: 'MethodNotAllowed',
+  409: 'Conflict', 413: 'PayloadTooLarge', 415: 'UnsupportedMediaType',
+};
+
+function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error instanceof HTTPException) {
+    if (error.status === 400 && /malformed json/i.test(error.message)) {
+      return new ApiError('MalformedJson', 'the request body is not valid JSON');
+    }
+    const code = HTTP_STATUS_CODES[error.status];
+    if (code) return new ApiError(code, error.message || undefined);
+  }
+  // Details stay in the log; the client gets the request id to quote.
+  (c.var.log ?? console).error('unexpected error', { error });
+  return new ApiError('InternalError', `an unexpected error occurred; quote request id ${c.var.requestId ?? 'unknown'}`);
+}
+
+function problemResponse(c: Context<AppEnv>, error: ApiError): Response {
+  const body = problemBody(error, c.req.path, c.var.requestId);
+  return new Response(JSON.stringify(body), {
+    status: error.status,
+    headers: { 'content-type': 'application/problem+json', ...(c.var.requestId ? { 'x-request-id': c.var.requestId } : {}), ...error.headers },
+  });
+}

@@ -1,0 +1,11 @@
+// What handlers find on the Hono context.
+import type { ClientRecord } from '../clients/clients.repository.ts';
+import type { Logger } from '../log.ts';
+
+export interface AppEnv {
+  Variables: {
+    requestId: string;
+    log: Logger;
+    client: ClientRecord;
+  };
+}

@@ -1,0 +1,98 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { streamSSE } from 'hono/streaming';
+import { requireClient } from '../clients/auth.middleware.ts';
+import type { Authenticator } from '../clients/authenticator.ts';
+import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
+import { problemResponses } from '../http/problem.ts';
+import { AckedSchema, AckSchema, ReceivedSchema, ReceiveQuery, StreamQuery } from './inbox.schemas.ts';
+import type { InboxService } from './inbox.service.ts';
+
+export interface InboxRoutesOptions {
+  heartbeatMs: number;
+  retryMs: number;
+  /** Aborts when the service shuts down: waits end, streams close. */
+  shutdown: AbortSignal;
+}
+
+export function inboxRoutes(auth: Authenticator, inbox: InboxService, o: InboxRoutesOptions) {
+  const app = createRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/inbox',
+      tags: ['inbox'],
+      summary: 'Receive messages (long poll)',
+      description: 'Returns as soon as anything is visible, or an empty list after `wait` seconds. Each message stays invisible to other receivers for `visibility` seconds unless acked.',
+      security: bearer,
+      middleware: [requireClient(auth)] as const,
+      request: { query: ReceiveQuery },
+      responses: { 200: jsonResponse(ReceivedSchema, 'Messages, possibly none'), ...problemResponses(400, 401, 403) },
+    }),
+    async (c) => {
+      const { wait, max, visibility } = c.req.valid('query');
+      const signal = AbortSignal.any([c.req.raw.signal, o.shutdown]);
+      const messages = await inbox.receive(c.var.client.id, { max, visibilitySeconds: visibility, waitSeconds: wait }, signal);
+      return c.json({ messages }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/inbox/ack',
+      tags: ['inbox'],
+      summary: 'Acknowledge (delete) received messages',
+      security: bearer,
+      middleware: [requireClient(auth)] as const,
+      request: { body: jsonBody(AckSchema) },
+      responses: { 200: jsonResponse(AckedSchema, 'How many were acked'), ...problemResponses(400, 401, 403, 413, 415) },
+    }),
+    async (c) => c.json(await inbox.ack(c.var.client.id, c.req.valid('json').receipts), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/inbox/stream',
+      tags: ['inbox'],
+      summary: 'Receive messages as Server-Sent Events',
+      description: 'Every event has an `id:`; reconnect with `Last-Event-ID` (header or `last_event_id`) and the messages the earlier stream sent after it come again at once. Heartbeat comments keep idle connections open. Ack over POST /v1/inbox/ack, or pass ack=auto.',
+      security: bearer,
+      middleware: [requireClient(auth, { allowQueryAndCookie: true })] as const,
+      request: { query: StreamQuery },
+      responses: {
+        200: { description: 'An event stream of InboxMessage JSON (event: message)', content: { 'text/event-stream': { schema: z.string() } } },
+        ...problemResponses(400, 401, 403),
+      },
+    }),
+    (c) => {
+      const query = c.req.valid('query');
+      const clientId = c.var.client.id;
+      c.header('X-Accel-Buffering', 'no'); // proxies must not buffer the stream
+      return streamSSE(c, async (stream) => {
+        const closed = new AbortController();
+        stream.onAbort(() => closed.abort());
+        const signal = AbortSignal.any([closed.signal, c.req.raw.signal, o.shutdown]);
+        await stream.write(`retry: ${o.retryMs}\n\n`);
+        await inbox.stream(
+          clientId,
+          {
+            visibilitySeconds: query.visibility,
+            prefetch: query.prefetch,
+            autoAck: query.ack === 'auto',
+            heartbeatMs: o.heartbeatMs,
+            lastEventId: c.req.header('last-event-id') ?? query.last_event_id,
+          },
+          {
+            send: (id, message) => stream.writeSSE({ id, event: 'message', data: JSON.stringify(message) }),
+            heartbeat: () => stream.write(': heartbeat\n\n').then(() => undefined),
+          },
+          signal,
+        );
+      }) as never;
+    },
+  );
+
+  return app;
+}

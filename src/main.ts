@@ -1,0 +1,226 @@
+// Switchyard's composition root: it builds every part, wires them together and owns the order in
+// which they start and stop. Reading map, in the order a message travels:
+//
+//   1. ingest      POST /v1/messages            messages/messages.routes.ts -> messages.service.ts
+//   2. transaction group commit into the log      queue/group-commit.ts -> messages/messages.repository.ts
+//   3. stages      read the log through cursors  queue/stage-runner.ts + queue/stage-cursor.repository.ts
+//                    routing (fan-out)            routing/routing.stage.ts
+//                    persistence (history)        persistence/persistence.stage.ts
+//                    analytics (rollups)          analytics/analytics.stage.ts
+//   4. delivery    long poll, SSE, ack           inbox/inbox.routes.ts -> inbox.service.ts
+//   wake-ups       LISTEN/NOTIFY + in memory     notifications/signals.ts
+//   upkeep         partitions via pg-boss        upkeep/upkeep.ts
+//
+// Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
+import type { ServerType } from '@hono/node-server';
+import { serve } from '@hono/node-server';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { analyticsRoutes } from './analytics/analytics.routes.ts';
+import { createAnalyticsStage } from './analytics/analytics.stage.ts';
+import { createLatencyFlushWorker, DeliveryLatencyRecorder } from './analytics/delivery-latency.ts';
+import { resolveAdminToken } from './clients/admin-token.ts';
+import { Authenticator } from './clients/authenticator.ts';
+import { clientsRoutes } from './clients/clients.routes.ts';
+import { ClientsService } from './clients/clients.service.ts';
+import type { Config, Role } from './config.ts';
+import { createDb, createPool, type Db } from './db/database.ts';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.ts';
+import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
+import { groupsRoutes } from './groups/groups.routes.ts';
+import { GroupMembership } from './groups/membership.ts';
+import { createApp } from './http/app.ts';
+import { createInboxPoller } from './inbox/inbox-poller.ts';
+import { inboxRoutes } from './inbox/inbox.routes.ts';
+import { InboxService } from './inbox/inbox.service.ts';
+import type { Logger } from './log.ts';
+import { insertMessages, type NewMessage } from './messages/messages.repository.ts';
+import { messagesRoutes } from './messages/messages.routes.ts';
+import { MessagesService } from './messages/messages.service.ts';
+import { Signals } from './notifications/signals.ts';
+import { healthRoutes } from './ops/health.routes.ts';
+import { historyRoutes } from './persistence/history.routes.ts';
+import { createPersistenceStage } from './persistence/persistence.stage.ts';
+import { GroupCommit } from './queue/group-commit.ts';
+import { createStageWorker, StageRunner, type Stage } from './queue/stage-runner.ts';
+import { Waiters } from './queue/waiters.ts';
+import type { Worker } from './queue/worker.ts';
+import { createRoutingStage } from './routing/routing.stage.ts';
+import { ensurePartitions } from './upkeep/partition-upkeep.ts';
+import { startUpkeep, type Upkeep } from './upkeep/upkeep.ts';
+
+export interface Switchyard {
+  /** Base URL of the HTTP server. */
+  url: string;
+  databaseUrl: string;
+  /** The admin token when this start generated it (shown once), else undefined. */
+  generatedAdminToken: string | undefined;
+  db: Db;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  log: Logger;
+  /** Apply pending migrations before serving (default true). */
+  migrate?: boolean;
+}
+
+export async function startSwitchyard(config: Config, options: StartOptions): Promise<Switchyard> {
+  const { log } = options;
+  const has = (role: Role) => config.roles.includes(role);
+  const cleanup: (() => Promise<void>)[] = []; // undone in reverse if start-up fails half way
+
+  try {
+    // The database: external, or embedded in the data folder.
+    let embedded: EmbeddedPostgres | undefined;
+    if (!config.databaseUrl) {
+      embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: log.child({ component: 'postgres' }) });
+      cleanup.push(() => embedded!.stop());
+    }
+    const databaseUrl = config.databaseUrl ?? embedded!.url;
+    if (options.migrate ?? true) {
+      for (const line of await withMigrationDb(databaseUrl, log, migrateToLatest)) log.info('migration', { result: line });
+    }
+    const pool = createPool({
+      url: databaseUrl,
+      max: config.db.poolMax,
+      statementTimeoutMs: config.db.statementTimeoutMs,
+      idleInTransactionTimeoutMs: config.db.idleInTransactionTimeoutMs,
+      applicationName: `switchyard:${config.roles.join(',')}`,
+    }, log);
+    const db = createDb(pool);
+    cleanup.push(() => db.destroy());
+
+    await ensurePartitions(db, config.retention.partitionsAheadDays);
+    const adminToken = await resolveAdminToken(db, config.adminToken);
+
+    const signals = new Signals({ url: databaseUrl, pool, log, coalesceMs: config.notifyCoalesceMs });
+    await signals.listen();
+    cleanup.push(() => signals.close());
+
+    const membership = new GroupMembership(db, config.authCacheMs);
+    const auth = new Authenticator(db, adminToken.hash, config.authCacheMs);
+    signals.on('config', (keys) => {
+      membership.invalidate(keys?.filter((k) => k.startsWith('group:')).map((k) => k.slice('group:'.length)));
+      auth.invalidateClients(keys?.filter((k) => k.startsWith('client:')).map((k) => k.slice('client:'.length)));
+    });
+
+    // Push: receivers wait in memory; routing in any process wakes them.
+    const waiters = new Waiters();
+    const latency = new DeliveryLatencyRecorder();
+    signals.on('delivery', (clientIds) => waiters.wake(clientIds));
+
+    // Stages.
+    const workers: Worker[] = [];
+    const stageWorkers: Worker[] = [];
+    const addStage = (stage: Stage) => {
+      const runner = new StageRunner({
+        db, stage, log: log.child({ stage: stage.name }),
+        batchSize: config.stages.batchSize, lanesPerClaim: config.stages.lanesPerClaim, retryLimit: config.stages.retryLimit,
+      });
+      for (let i = 0; i < config.stages.workers; i++) stageWorkers.push(createStageWorker(runner, config.stages.pollMs, log, i));
+    };
+    if (has('routing')) {
+      addStage(createRoutingStage({
+        priorityAgingMs: config.delivery.priorityAgingMs,
+        onDelivered: (clientIds) => signals.signal('delivery', clientIds),
+      }));
+    }
+    if (has('persistence')) addStage(createPersistenceStage());
+    if (has('analytics')) addStage(createAnalyticsStage());
+    signals.on('log', () => stageWorkers.forEach((worker) => worker.wake()));
+    workers.push(...stageWorkers);
+    if (has('push')) {
+      workers.push(createInboxPoller(db, waiters, config.inbox.pollMs, log));
+      workers.push(createLatencyFlushWorker(latency, db, log));
+    }
+
+    // Router: concurrent publishes share one INSERT; the stages hear of it after the commit.
+    const commit = new GroupCommit<NewMessage, void>({
+      maxBatch: config.ingest.maxBatch,
+      maxConcurrent: config.ingest.concurrentFlushes,
+      flush: async (rows) => {
+        await insertMessages(db, rows);
+        signals.signal('log');
+        return rows.map(() => undefined);
+      },
+    });
+    const messages = new MessagesService(membership, commit);
+
+    // HTTP.
+    const shutdown = new AbortController();
+    let draining = false;
+    const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes });
+    app.route('/', healthRoutes(db, () => draining));
+    if (has('router')) {
+      app.route('/v1', messagesRoutes(auth, messages));
+      app.route('/v1', clientsRoutes(auth, new ClientsService(db, membership)));
+      app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
+      app.route('/v1', historyRoutes(auth, db, membership));
+      app.route('/v1', analyticsRoutes(auth, db));
+    }
+    if (has('push')) {
+      const inbox = new InboxService(db, waiters, latency);
+      app.route('/v1', inboxRoutes(auth, inbox, {
+        heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
+      }));
+    }
+    app.doc31('/openapi.json', {
+      openapi: '3.1.0',
+      info: { title: 'Switchyard', version: '1', description: 'A real-time message router on PostgreSQL.' },
+    });
+    app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+
+    let upkeep: Upkeep | undefined;
+    if (has('upkeep')) {
+      upkeep = await startUpkeep(databaseUrl, db, {
+        aheadDays: config.retention.partitionsAheadDays,
+        logRetentionHours: config.retention.logHours,
+        historyRetentionDays: config.retention.historyDays,
+      }, log.child({ component: 'upkeep' }));
+      cleanup.push(() => upkeep!.stop());
+    }
+
+    for (const worker of workers) worker.start();
+    cleanup.push(() => Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs))).then(() => undefined));
+
+    const server = await listen(app.fetch, config.port, config.host);
+    const address = server.address() as AddressInfo;
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
+    log.info('switchyard started', { url, roles: config.roles, database: embedded ? 'embedded' : 'external' });
+
+    let stopping: Promise<void> | undefined;
+    const stop = () => (stopping ??= (async () => {
+      log.info('shutting down');
+      draining = true;
+      // Accept nothing new, commit everything accepted, end waits and streams, then stop the
+      // workers (each finishes its batch), the scheduler, the listener, the pool, the database.
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await messages.drain();
+      shutdown.abort();
+      server.closeIdleConnections();
+      const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      await serverClosed;
+      clearTimeout(force);
+      await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
+      await latency.flush(db).catch((error: unknown) => log.warn('could not flush latency rollups', { error }));
+      await upkeep?.stop();
+      await signals.close();
+      await db.destroy();
+      await embedded?.stop();
+      log.info('stopped');
+    })());
+
+    return { url, databaseUrl, generatedAdminToken: adminToken.generated, db, stop };
+  } catch (error) {
+    for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
+    throw error;
+  }
+}
+
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server: ServerType = serve({ fetch, port, hostname }, () => resolve(server as Server));
+    server.once('error', reject);
+  });
+}

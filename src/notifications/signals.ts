@@ -1,0 +1,142 @@
+// Wake-up signals between the parts of Switchyard, inside a process and across processes.
+//
+// signal(channel, keys) wakes this process's handlers at once, in memory, and schedules a NOTIFY
+// for the other processes. NOTIFYs are coalesced per channel: the first goes out at once, later
+// ones within coalesceMs merge into one (their keys united), so a busy router sends at most one
+// NOTIFY per channel per window, never one per message. Notifications from other processes reach
+// the same handlers. After the listening connection is re-established, every handler is called
+// with "all keys", because anything may have happened while nobody was listening.
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+import pgListen from 'pg-listen';
+import type { Logger } from '../log.ts';
+import { ALL_KEYS, CHANNELS, decodePayload, encodePayload, MAX_KEYS_PER_NOTIFY, type ChannelName } from './channels.ts';
+
+/** keys undefined: every key (a wake-all). */
+export type SignalHandler = (keys: string[] | undefined) => void;
+
+interface PendingNotify {
+  keys: Set<string> | typeof ALL_KEYS;
+  timer: NodeJS.Timeout | undefined;
+  lastSentAt: number;
+}
+
+export interface SignalsOptions {
+  url: string;
+  pool: pg.Pool;
+  log: Logger;
+  coalesceMs: number;
+}
+
+export class Signals {
+  readonly origin = randomBytes(6).toString('base64url');
+  readonly #o: SignalsOptions;
+  readonly #handlers = new Map<ChannelName, Set<SignalHandler>>();
+  readonly #pending = new Map<ChannelName, PendingNotify>();
+  #subscriber: ReturnType<typeof pgListen.default> | undefined;
+  #closed = false;
+
+  constructor(options: SignalsOptions) {
+    this.#o = options;
+  }
+
+  /** Opens the LISTEN connection (with reconnect) on every channel. */
+  async listen(): Promise<void> {
+    const { log } = this.#o;
+    const subscriber = pgListen.default({ connectionString: this.#o.url, application_name: 'switchyard:listen' }, {
+      parse: (payload: string) => payload,
+      paranoidChecking: 10_000,
+      retryInterval: (attempt: number) => Math.min(5_000, 250 * 2 ** attempt),
+      retryTimeout: 0, // never give up; stages keep polling meanwhile
+    });
+    let connectedOnce = false;
+    subscriber.events.on('connected', () => {
+      if (connectedOnce) {
+        log.info('listener reconnected, waking every worker');
+        for (const channel of Object.keys(CHANNELS) as ChannelName[]) this.#dispatch(channel, undefined);
+      }
+      connectedOnce = true;
+    });
+    subscriber.events.on('reconnect', (attempt: number) => log.warn('listener connection lost, reconnecting', { attempt }));
+    subscriber.events.on('error', (error: Error) => log.error('listener error', { error: error.message }));
+    subscriber.events.on('notification', ({ channel, payload }: { channel: string; payload?: string }) => {
+      const name = (Object.keys(CHANNELS) as ChannelName[]).find((key) => CHANNELS[key] === channel);
+      if (!name) return;
+      const { origin, keys } = decodePayload(payload);
+      if (origin === this.origin) return;
+      this.#dispatch(name, keys);
+    });
+    await subscriber.connect();
+    for (const channel of Object.values(CHANNELS)) await subscriber.listenTo(channel);
+    this.#subscriber = subscriber;
+  }
+
+  on(channel: ChannelName, handler: SignalHandler): () => void {
+    let set = this.#handlers.get(channel);
+    if (!set) this.#handlers.set(channel, (set = new Set()));
+    set.add(handler);
+    return () => set.delete(handler);
+  }
+
+  /** Wakes local handlers now and other processes soon. Call it after the commit it announces. */
+  signal(channel: ChannelName, keys?: Iterable<string>): void {
+    const keyList = keys === undefined ? undefined : [...keys];
+    this.#dispatch(channel, keyList);
+    this.#scheduleNotify(channel, keyList);
+  }
+
+  /** Wakes handlers in this process only: everything else learns of it by polling or by its own NOTIFY. */
+  signalLocally(channel: ChannelName, keys?: Iterable<string>): void {
+    this.#dispatch(channel, keys === undefined ? undefined : [...keys]);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const [channel, pending] of this.#pending) {
+      if (pending.timer) {
+        clearTimeout(pending.timer);
+        await this.#sendNotify(channel, pending);
+      }
+    }
+    await this.#subscriber?.close().catch(() => undefined);
+    this.#subscriber = undefined;
+  }
+
+  #dispatch(channel: ChannelName, keys: string[] | undefined): void {
+    for (const handler of this.#handlers.get(channel) ?? []) {
+      try {
+        handler(keys);
+      } catch (error) {
+        this.#o.log.error('signal handler failed', { channel, error });
+      }
+    }
+  }
+
+  #scheduleNotify(channel: ChannelName, keys: string[] | undefined): void {
+    if (this.#closed) return;
+    let pending = this.#pending.get(channel);
+    if (!pending) this.#pending.set(channel, (pending = { keys: new Set(), timer: undefined, lastSentAt: 0 }));
+    if (keys === undefined) pending.keys = ALL_KEYS;
+    else if (pending.keys !== ALL_KEYS) {
+      for (const key of keys) pending.keys.add(key);
+      if (pending.keys.size > MAX_KEYS_PER_NOTIFY) pending.keys = ALL_KEYS;
+    }
+    if (pending.timer) return; // already scheduled: this signal rides along
+    const wait = Math.max(0, pending.lastSentAt + this.#o.coalesceMs - Date.now());
+    const current = pending;
+    current.timer = setTimeout(() => void this.#sendNotify(channel, current), wait);
+  }
+
+  async #sendNotify(channel: ChannelName, pending: PendingNotify): Promise<void> {
+    const payload = encodePayload(this.origin, pending.keys);
+    pending.keys = new Set();
+    pending.timer = undefined;
+    pending.lastSentAt = Date.now();
+    try {
+      await this.#o.pool.query('select pg_notify($1, $2)', [CHANNELS[channel], payload]);
+    } catch (error) {
+      // Other processes will find the work by polling.
+      this.#o.log.warn('could not send a notification', { channel, error: (error as Error).message });
+    }
+  }
+}

@@ -1,0 +1,40 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/database.ts';
+
+/** Copies messages from the log into history, reading them there by id (no payload round trip). */
+export async function insertHistoryFromLog(tx: Tx, messageIds: string[]): Promise<void> {
+  await sql`
+    insert into switchyard.history (message_id, conversation, created_at, sender, to_address, type, payload, headers,
+                                    correlation_id, reply_to)
+    select m.id, m.conversation, m.created_at, m.sender, m.to_address, m.type, m.payload, m.headers,
+           m.correlation_id, m.reply_to
+    from switchyard.message m
+    where m.id = any (${messageIds}::uuid[])
+    on conflict (message_id) do nothing`.execute(tx);
+}
+
+export interface HistoryRow {
+  id: string;
+  sender: string;
+  to_address: string;
+  type: string | null;
+  payload: unknown;
+  headers: Record<string, string> | null;
+  created_at: Date;
+  correlation_id: string | null;
+  reply_to: string | null;
+}
+
+/** The conversation of `address` as seen by `sender` (a DM is the pair of both ends). */
+export async function listHistoryBefore(
+  db: Db, sender: string, address: string, before: string | undefined, limit: number,
+): Promise<HistoryRow[]> {
+  const result = await sql<HistoryRow>`
+    select h.message_id as id, h.sender, h.to_address, h.type, h.payload, h.headers, h.created_at, h.correlation_id, h.reply_to
+    from switchyard.history h
+    where h.conversation = switchyard.conversation_of(${sender}, ${address})
+      and (${before ?? null}::uuid is null or h.message_id < ${before ?? null}::uuid)
+    order by h.message_id desc
+    limit ${limit}`.execute(db);
+  return result.rows;
+}

@@ -1,0 +1,89 @@
+// History, newest first, one conversation at a time, for its participants: a topic's listeners
+// (topics are open), a group's members, or the two ends of a direct conversation.
+import { createRoute, z } from '@hono/zod-openapi';
+import { requireClient } from '../clients/auth.middleware.ts';
+import type { Authenticator } from '../clients/authenticator.ts';
+import type { Db } from '../db/database.ts';
+import type { GroupMembership } from '../groups/membership.ts';
+import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
+import { ApiError, problemResponses } from '../http/problem.ts';
+import { AddressSchema, parseAddress, userAddress } from '../messages/address.ts';
+import { listHistoryBefore } from './history.repository.ts';
+
+export const HISTORY_PAGE_MAX = 200;
+
+const HistoryQuery = z.object({
+  conversation: AddressSchema.openapi({
+    description: 'topic:<name>, group:<name>, or user:<name> for your direct conversation with that user',
+  }),
+  before: z.uuid().optional().openapi({ description: 'return messages older than this message id' }),
+  limit: z.coerce.number().int().min(1).max(HISTORY_PAGE_MAX).default(50),
+});
+
+const HistoryMessageSchema = z
+  .object({
+    id: z.string(),
+    from: z.string(),
+    to: z.string(),
+    type: z.string().nullable(),
+    payload: z.json(),
+    headers: z.record(z.string(), z.string()),
+    sent_at: z.string(),
+    correlation_id: z.string().nullable(),
+    reply_to: z.string().nullable(),
+  })
+  .openapi('HistoryMessage');
+
+type HistoryMessage = z.infer<typeof HistoryMessageSchema>;
+
+const HistoryPageSchema = z
+  .object({
+    messages: z.array(HistoryMessageSchema),
+    next_before: z.string().nullable().openapi({ description: 'pass as before= for the next page; null at the start' }),
+  })
+  .openapi('HistoryPage');
+
+export function historyRoutes(auth: Authenticator, db: Db, membership: GroupMembership) {
+  const app = createRouter();
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/history',
+      tags: ['history'],
+      summary: "A conversation's history, newest first",
+      security: bearer,
+      middleware: [requireClient(auth)] as const,
+      request: { query: HistoryQuery },
+      responses: { 200: jsonResponse(HistoryPageSchema, 'One page'), ...problemResponses(400, 401, 403) },
+    }),
+    async (c) => {
+      const { conversation, before, limit } = c.req.valid('query');
+      const me = c.var.client;
+      const { kind, name } = parseAddress(conversation);
+      if (kind === 'group' && !(await membership.isMember(name, me.name))) {
+        throw new ApiError('NotAGroupMember', `${me.name} is not a member of ${conversation}`);
+      }
+      const rows = await listHistoryBefore(db, userAddress(me.name), conversation, before, limit);
+      return c.json(
+        {
+          messages: rows.map((row) => ({
+            id: row.id,
+            from: row.sender,
+            to: row.to_address,
+            type: row.type,
+            payload: row.payload as HistoryMessage['payload'],
+            headers: row.headers ?? {},
+            sent_at: row.created_at.toISOString(),
+            correlation_id: row.correlation_id,
+            reply_to: row.reply_to,
+          })),
+          next_before: rows.length === limit ? rows[rows.length - 1]!.id : null,
+        },
+        200,
+      );
+    },
+  );
+
+  return app;
+}

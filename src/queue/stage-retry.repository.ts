@@ -1,0 +1,87 @@
+// Messages that failed a stage: retried with backoff from stage_retry, then kept in
+// stage_dead_letter with their last error once their attempts are used up.
+import { sql } from 'kysely';
+import type { Tx } from '../db/database.ts';
+
+export interface StageRetryRow {
+  message_id: string;
+  attempts: number;
+  first_failed_at: Date;
+  last_error: string;
+}
+
+export async function insertStageRetry(tx: Tx, stage: string, messageId: string, error: string, delayMs: number): Promise<void> {
+  await sql`
+    insert into switchyard.stage_retry (stage, message_id, attempts, next_attempt_at, last_error)
+    values (${stage}, ${messageId}, 1, now() + make_interval(secs => ${delayMs / 1000}), ${error})
+    on conflict (stage, message_id) do update
+      set attempts = stage_retry.attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error`.execute(tx);
+}
+
+/** Locks up to `limit` retries that are due; the caller deletes, reschedules or dead-letters each. */
+export async function claimDueStageRetries(tx: Tx, stage: string, limit: number): Promise<StageRetryRow[]> {
+  const result = await sql<StageRetryRow>`
+    select message_id, attempts, first_failed_at, last_error
+    from switchyard.stage_retry
+    where stage = ${stage} and next_attempt_at <= now()
+    order by next_attempt_at
+    limit ${limit}
+    for update skip locked`.execute(tx);
+  return result.rows;
+}
+
+export async function deleteStageRetry(tx: Tx, stage: string, messageId: string): Promise<void> {
+  await sql`delete from switchyard.stage_retry where stage = ${stage} and message_id = ${messageId}`.execute(tx);
+}
+
+export async function rescheduleStageRetry(tx: Tx, stage: string, messageId: string, error: string, delayMs: number): Promise<void> {
+  await sql`
+    update switchyard.stage_retry
+    set attempts = attempts + 1, next_attempt_at = now() + make_interval(secs => ${delayMs / 1000}), last_error = ${error}
+    where stage = ${stage} and message_id = ${messageId}`.execute(tx);
+}
+
+export async function moveStageRetryToDeadLetter(tx: Tx, stage: string, messageId: string, error: string): Promise<void> {
+  await sql`
+    with gone as (
+      delete from switchyard.stage_retry where stage = ${stage} and message_id = ${messageId}
+      returning stage, message_id, attempts, first_failed_at
+    )
+    insert into switchyard.stage_dead_letter (stage, message_id, attempts, first_failed_at, last_error)
+    select stage, message_id, attempts + 1, first_failed_at, ${error} from gone
+    on conflict (stage, message_id) do update
+      set attempts = excluded.attempts, failed_at = now(), last_error = excluded.last_error`.execute(tx);
+}
+
+export interface StageDeadLetterRow {
+  stage: string;
+  message_id: string;
+  attempts: number;
+  first_failed_at: Date;
+  failed_at: Date;
+  last_error: string;
+}
+
+export async function listStageDeadLetters(tx: Tx, stage: string | undefined, limit: number): Promise<StageDeadLetterRow[]> {
+  const result = await sql<StageDeadLetterRow>`
+    select stage, message_id, attempts, first_failed_at, failed_at, last_error
+    from switchyard.stage_dead_letter
+    where ${stage ?? null}::text is null or stage = ${stage ?? null}
+    order by failed_at desc
+    limit ${limit}`.execute(tx);
+  return result.rows;
+}
+
+/** Moves a stage's dead letters back to its retry table, to run again now. */
+export async function redriveStageDeadLetters(tx: Tx, stage: string, messageIds: string[] | undefined): Promise<number> {
+  const result = await sql`
+    with moved as (
+      delete from switchyard.stage_dead_letter
+      where stage = ${stage} and (${messageIds ?? null}::uuid[] is null or message_id = any (${messageIds ?? null}::uuid[]))
+      returning stage, message_id, first_failed_at, last_error
+    )
+    insert into switchyard.stage_retry (stage, message_id, attempts, next_attempt_at, first_failed_at, last_error)
+    select stage, message_id, 0, now(), first_failed_at, last_error from moved
+    on conflict do nothing`.execute(tx);
+  return Number(result.numAffectedRows ?? 0);
+}

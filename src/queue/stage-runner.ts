@@ -1,0 +1,177 @@
+// Runs one stage over the message log: claim lanes, read and advance their cursors, do the
+// stage's work, commit, all in one transaction. A stage whose work is only database writes is
+// therefore exactly-once. Several runners (threads of one process, or processes) share the lanes.
+// A message that makes the stage fail is set aside in stage_retry so its lane moves on.
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/database.ts';
+import { describeError, isTransientDatabaseError } from '../db/errors.ts';
+import type { Logger } from '../log.ts';
+import { claimLanes, listLogEntries, preferIndexOrderScans, readLaneBatches, type LogEntry } from './stage-cursor.repository.ts';
+import {
+  claimDueStageRetries, deleteStageRetry, insertStageRetry, moveStageRetryToDeadLetter, rescheduleStageRetry,
+} from './stage-retry.repository.ts';
+import { Worker, type RunResult } from './worker.ts';
+
+export type AfterCommit = (effect: () => void) => void;
+
+export interface Stage {
+  readonly name: string;
+  /**
+   * The stage's work for a batch, inside the transaction that read it. It must not append to the
+   * message log in this transaction. Effects that must wait for the commit go to afterCommit.
+   */
+  handle(tx: Tx, entries: LogEntry[], afterCommit: AfterCommit): Promise<void>;
+}
+
+export interface StageRunnerOptions {
+  db: Db;
+  stage: Stage;
+  log: Logger;
+  batchSize: number;
+  lanesPerClaim: number;
+  retryLimit: number;
+  /** Test seam: runs after the stage's work, before the commit. */
+  beforeCommit?: (tx: Tx, entries: LogEntry[]) => Promise<void>;
+}
+
+const RETRY_BASE_MS = 1_000;
+/** Retries wait at least half a second, so looking for due ones more often than this is waste. */
+const RETRY_CHECK_INTERVAL_MS = 250;
+const RETRY_CAP_MS = 5 * 60_000;
+
+/** Exponential backoff with full jitter over the upper half: attempt 1 waits 0.5-1 s, then 1-2 s, ... */
+export function stageRetryDelayMs(attempt: number): number {
+  const ceiling = Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (attempt - 1));
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+}
+
+export class StageRunner {
+  readonly #o: StageRunnerOptions;
+  #nextRetryCheck = 0;
+
+  constructor(options: StageRunnerOptions) {
+    this.#o = options;
+  }
+
+  get stageName(): string {
+    return this.#o.stage.name;
+  }
+
+  async runOnce(): Promise<RunResult> {
+    let retried = 0;
+    if (Date.now() >= this.#nextRetryCheck) {
+      this.#nextRetryCheck = Date.now() + RETRY_CHECK_INTERVAL_MS;
+      retried = await this.#runDueRetries();
+    }
+    const batch = await this.#runBatch();
+    return { processed: retried + batch.processed, more: batch.more };
+  }
+
+  async #runBatch(): Promise<RunResult> {
+    const { db, stage, lanesPerClaim, batchSize } = this.#o;
+    const effects: (() => void)[] = [];
+    let lanes: number[] = [];
+    let entries: LogEntry[] = [];
+    try {
+      await db.transaction().execute(async (tx) => {
+        await preferIndexOrderScans(tx);
+        lanes = await claimLanes(tx, stage.name, lanesPerClaim);
+        entries = await readLaneBatches(tx, stage.name, lanes, batchSize);
+        if (entries.length > 0) await stage.handle(tx, entries, (effect) => effects.push(effect));
+        await this.#o.beforeCommit?.(tx, entries);
+      });
+    } catch (error) {
+      // A lost connection or a timeout says nothing about the messages: the batch was rolled
+      // back, its cursors did not move, and the next run reads it again.
+      if (isTransientDatabaseError(error)) throw error;
+      return this.#isolateFailures(error);
+    }
+    runEffects(effects, this.#o.log);
+    return { processed: entries.length, more: lanes.length === lanesPerClaim || hasFullLane(entries, batchSize) };
+  }
+
+  /** Redoes a failed batch one message at a time; the ones that still fail go to stage_retry. */
+  async #isolateFailures(batchError: unknown): Promise<RunResult> {
+    const { db, stage, lanesPerClaim, batchSize, log } = this.#o;
+    log.warn('stage batch failed, retrying its messages one by one', { stage: stage.name, error: describeError(batchError) });
+    const effects: (() => void)[] = [];
+    let entries: LogEntry[] = [];
+    let failed = 0;
+    await db.transaction().execute(async (tx) => {
+      await preferIndexOrderScans(tx);
+      const lanes = await claimLanes(tx, stage.name, lanesPerClaim);
+      entries = await readLaneBatches(tx, stage.name, lanes, batchSize);
+      for (const entry of entries) {
+        const error = await this.#handleOne(tx, entry, effects);
+        if (error === undefined) continue;
+        failed += 1;
+        await insertStageRetry(tx, stage.name, entry.id, error, stageRetryDelayMs(1));
+        log.warn('message failed its stage, will retry', { stage: stage.name, messageId: entry.id, error });
+      }
+    });
+    runEffects(effects, log);
+    return { processed: entries.length - failed, more: true };
+  }
+
+  async #runDueRetries(): Promise<number> {
+    const { db, stage, batchSize, retryLimit, log } = this.#o;
+    const effects: (() => void)[] = [];
+    let succeeded = 0;
+    await db.transaction().execute(async (tx) => {
+      const due = await claimDueStageRetries(tx, stage.name, batchSize);
+      if (due.length === 0) return;
+      const entries = new Map((await listLogEntries(tx, due.map((r) => r.message_id))).map((e) => [e.id, e]));
+      for (const retry of due) {
+        const entry = entries.get(retry.message_id);
+        const error = entry ? await this.#handleOne(tx, entry, effects) : 'the message is no longer in the log';
+        if (error === undefined) {
+          succeeded += 1;
+          await deleteStageRetry(tx, stage.name, retry.message_id);
+        } else if (retry.attempts + 1 >= retryLimit || !entry) {
+          await moveStageRetryToDeadLetter(tx, stage.name, retry.message_id, error);
+          log.error('message dead-lettered by its stage', { stage: stage.name, messageId: retry.message_id, error });
+        } else {
+          await rescheduleStageRetry(tx, stage.name, retry.message_id, error, stageRetryDelayMs(retry.attempts + 1));
+        }
+      }
+    });
+    runEffects(effects, log);
+    return succeeded;
+  }
+
+  /** Handles one entry under a savepoint; returns the error text if it failed (and was rolled back). */
+  async #handleOne(tx: Tx, entry: LogEntry, effects: (() => void)[]): Promise<string | undefined> {
+    const mine: (() => void)[] = [];
+    await sql`savepoint stage_entry`.execute(tx);
+    try {
+      await this.#o.stage.handle(tx, [entry], (effect) => mine.push(effect));
+      await sql`release savepoint stage_entry`.execute(tx);
+      effects.push(...mine);
+      return undefined;
+    } catch (error) {
+      if (isTransientDatabaseError(error)) throw error;
+      await sql`rollback to savepoint stage_entry`.execute(tx);
+      return describeError(error);
+    }
+  }
+}
+
+function hasFullLane(entries: LogEntry[], batchSize: number): boolean {
+  const perLane = new Map<number, number>();
+  for (const entry of entries) perLane.set(entry.lane, (perLane.get(entry.lane) ?? 0) + 1);
+  return [...perLane.values()].some((count) => count >= batchSize);
+}
+
+function runEffects(effects: (() => void)[], log: Logger): void {
+  for (const effect of effects) {
+    try {
+      effect();
+    } catch (error) {
+      log.error('after-commit effect failed', { error });
+    }
+  }
+}
+
+export function createStageWorker(runner: StageRunner, pollMs: number, log: Logger, index = 0): Worker {
+  return new Worker({ name: `stage:${runner.stageName}#${index}`, pollMs, log, runOnce: () => runner.runOnce() });
+}

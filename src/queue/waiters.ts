@@ -1,0 +1,61 @@
+// Receivers waiting for work under a key (a client id), woken in memory. A wake with no keys wakes
+// everyone: what a NOTIFY with an unreadable payload, or a listener reconnect, asks for.
+//
+// Register before looking for work, await after finding none: a wake that lands in between is
+// then not missed.
+
+export type WaitOutcome = 'woken' | 'timeout' | 'aborted';
+
+export interface Registration {
+  done: Promise<WaitOutcome>;
+  cancel(): void;
+}
+
+export class Waiters {
+  readonly #byKey = new Map<string, Set<(outcome: WaitOutcome) => void>>();
+
+  register(key: string, timeoutMs: number, signal?: AbortSignal): Registration {
+    if (signal?.aborted) return { done: Promise.resolve('aborted'), cancel: () => undefined };
+    let finish!: (outcome: WaitOutcome) => void;
+    const done = new Promise<WaitOutcome>((resolve) => {
+      let set = this.#byKey.get(key);
+      if (!set) this.#byKey.set(key, (set = new Set()));
+      const waiters = set;
+      finish = (outcome) => {
+        if (!waiters.delete(finish)) return;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (waiters.size === 0 && this.#byKey.get(key) === waiters) this.#byKey.delete(key);
+        resolve(outcome);
+      };
+      const onAbort = () => finish('aborted');
+      const timer = setTimeout(() => finish('timeout'), Math.max(0, timeoutMs));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      waiters.add(finish);
+    });
+    return { done, cancel: () => finish('aborted') };
+  }
+
+  wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
+    return this.register(key, timeoutMs, signal).done;
+  }
+
+  wake(keys: Iterable<string> | undefined): void {
+    if (keys === undefined) {
+      for (const waiters of [...this.#byKey.values()]) for (const finish of [...waiters]) finish('woken');
+      return;
+    }
+    for (const key of keys) for (const finish of [...(this.#byKey.get(key) ?? [])]) finish('woken');
+  }
+
+  /** Keys somebody is waiting on. */
+  keys(): string[] {
+    return [...this.#byKey.keys()];
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const waiters of this.#byKey.values()) n += waiters.size;
+    return n;
+  }
+}

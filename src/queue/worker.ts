@@ -1,0 +1,113 @@
+// The one lifecycle every background worker shares (STYLE rule 5): start(), stop(), runOnce().
+// A worker runs runOnce() again at once while it reports more work, otherwise it sleeps until
+// wake() is called (a NOTIFY or an in-process signal) or its poll interval passes, whichever comes
+// first: NOTIFY is only a hint, the poll is the floor. Wake-ups during a run are coalesced into one
+// more run. Tests call runOnce() directly and never start the loop.
+import type { Logger } from '../log.ts';
+
+export interface RunResult {
+  /** Items handled in this run (rows, messages). */
+  processed: number;
+  /** True when the worker knows more work is waiting and should run again without sleeping. */
+  more: boolean;
+}
+
+export interface WorkerOptions {
+  name: string;
+  pollMs: number;
+  log: Logger;
+  runOnce: (signal: AbortSignal) => Promise<RunResult>;
+  /** Backoff after a failed run, doubled per consecutive failure up to maxBackoffMs. */
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+const running = new Set<Worker>();
+
+/** Workers whose loop is running: tests assert this is empty when they finish. */
+export function runningWorkers(): string[] {
+  return [...running].map((worker) => worker.name);
+}
+
+export class Worker {
+  readonly name: string;
+  readonly #options: WorkerOptions;
+  #loop: Promise<void> | undefined;
+  #abort = new AbortController();
+  #stopping = false;
+  #woken = false;
+  #wakeSleeper: (() => void) | undefined;
+
+  constructor(options: WorkerOptions) {
+    this.name = options.name;
+    this.#options = options;
+  }
+
+  runOnce(): Promise<RunResult> {
+    return this.#options.runOnce(this.#abort.signal);
+  }
+
+  start(): void {
+    if (this.#loop) return;
+    this.#stopping = false;
+    this.#abort = new AbortController();
+    running.add(this);
+    this.#loop = this.#run().finally(() => running.delete(this));
+  }
+
+  wake(): void {
+    this.#woken = true;
+    this.#wakeSleeper?.();
+  }
+
+  /** Stops claiming, waits up to timeoutMs for the run in flight, then aborts it. */
+  async stop(timeoutMs = 10_000): Promise<void> {
+    const loop = this.#loop;
+    if (!loop) return;
+    this.#stopping = true;
+    this.#wakeSleeper?.();
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
+    if ((await Promise.race([loop, timedOut])) === 'timeout') {
+      this.#options.log.warn('worker did not finish in time, aborting', { worker: this.name, timeoutMs });
+      this.#abort.abort();
+      await loop;
+    }
+    clearTimeout(timer);
+    this.#loop = undefined;
+  }
+
+  async #run(): Promise<void> {
+    const { log, pollMs, minBackoffMs = 100, maxBackoffMs = 10_000 } = this.#options;
+    let failures = 0;
+    while (!this.#stopping) {
+      this.#woken = false;
+      let result: RunResult;
+      try {
+        result = await this.#options.runOnce(this.#abort.signal);
+        failures = 0;
+      } catch (error) {
+        failures += 1;
+        const backoff = Math.min(maxBackoffMs, minBackoffMs * 2 ** (failures - 1));
+        log.error('worker run failed', { worker: this.name, error, failures, retryInMs: backoff });
+        await this.#sleep(backoff, false); // a failing run is not retried sooner because of a wake-up
+        continue;
+      }
+      if (result.more || this.#woken) continue;
+      await this.#sleep(pollMs, true);
+    }
+  }
+
+  #sleep(ms: number, wakeable: boolean): Promise<void> {
+    if (this.#stopping || (wakeable && this.#woken)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wakeSleeper = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.#wakeSleeper = wakeable ? done : () => this.#stopping && done();
+    });
+  }
+}
