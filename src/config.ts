@@ -33,6 +33,7 @@ export const PARTITIONS_AHEAD_DAYS_DEFAULT = 7;
 export const SHUTDOWN_TIMEOUT_MS_DEFAULT = 10_000;
 export const AUTH_CACHE_MS_DEFAULT = 30_000;
 export const PRIORITY_AGING_MS_DEFAULT = 10_000;
+export const ANALYTICS_FLUSH_MS_DEFAULT = 5_000;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -53,7 +54,7 @@ const rolesList = z
 const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
   SWITCHYARD_DATA_DIR: z.string().min(1).default(DATA_DIR_DEFAULT),
-  SWITCHYARD_EMBEDDED_PG_PORT: int(1, 65535, EMBEDDED_PG_PORT_DEFAULT),
+  SWITCHYARD_EMBEDDED_PG_PORT: int(0, 65535, EMBEDDED_PG_PORT_DEFAULT), // 0: any free port
   PORT: int(0, 65535, PORT_DEFAULT),
   HOST: z.string().min(1).default(HOST_DEFAULT),
   SWITCHYARD_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
@@ -80,6 +81,7 @@ const EnvSchema = z.object({
   SWITCHYARD_SHUTDOWN_TIMEOUT_MS: int(0, 600_000, SHUTDOWN_TIMEOUT_MS_DEFAULT),
   SWITCHYARD_AUTH_CACHE_MS: int(0, 3_600_000, AUTH_CACHE_MS_DEFAULT),
   SWITCHYARD_PRIORITY_AGING_MS: int(0, 3_600_000, PRIORITY_AGING_MS_DEFAULT),
+  SWITCHYARD_ANALYTICS_FLUSH_MS: int(50, 600_000, ANALYTICS_FLUSH_MS_DEFAULT),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -98,6 +100,7 @@ export interface Config {
   delivery: { priorityAgingMs: number };
   ingest: { maxBatch: number; concurrentFlushes: number };
   inbox: { pollMs: number; heartbeatMs: number; retryMs: number };
+  analyticsFlushMs: number;
   http: { maxBodyBytes: number };
   notifyCoalesceMs: number;
   retention: { logHours: number; historyDays: number; partitionsAheadDays: number };
@@ -147,6 +150,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     delivery: { priorityAgingMs: e.SWITCHYARD_PRIORITY_AGING_MS },
     ingest: { maxBatch: e.SWITCHYARD_INGEST_MAX_BATCH, concurrentFlushes: e.SWITCHYARD_INGEST_CONCURRENT_FLUSHES },
     inbox: { pollMs: e.SWITCHYARD_INBOX_POLL_MS, heartbeatMs: e.SWITCHYARD_SSE_HEARTBEAT_MS, retryMs: e.SWITCHYARD_SSE_RETRY_MS },
+    analyticsFlushMs: e.SWITCHYARD_ANALYTICS_FLUSH_MS,
     http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES },
     notifyCoalesceMs: e.SWITCHYARD_NOTIFY_COALESCE_MS,
     retention: {

@@ -132,7 +132,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     workers.push(...stageWorkers);
     if (has('push')) {
       workers.push(createInboxPoller(db, waiters, config.inbox.pollMs, log));
-      workers.push(createLatencyFlushWorker(latency, db, log));
+      workers.push(createLatencyFlushWorker(latency, db, log, config.analyticsFlushMs));
     }
 
     // Router: concurrent publishes share one INSERT; the stages hear of it after the commit.
@@ -198,9 +198,12 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await messages.drain();
       shutdown.abort();
-      server.closeIdleConnections();
+      // Connections go idle as their last response ends; close them as they do.
+      const sweep = setInterval(() => server.closeIdleConnections(), 50);
       const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      server.closeIdleConnections();
       await serverClosed;
+      clearInterval(sweep);
       clearTimeout(force);
       await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
       await latency.flush(db).catch((error: unknown) => log.warn('could not flush latency rollups', { error }));

@@ -25,9 +25,12 @@ export function createPool(options: PoolOptions, log: Logger): pg.Pool {
     options: `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs}`,
     connectionTimeoutMillis: 10_000,
   });
-  // An idle connection that dies (server restart, pg_terminate_backend) must not crash the process:
-  // the pool drops it and opens another on demand.
+  // A connection that dies (server restart, pg_terminate_backend) must not crash the process: the
+  // query in flight fails with the error, and the pool replaces the connection on demand.
   pool.on('error', (error) => log.warn('idle database connection lost', { error: error.message }));
+  pool.on('connect', (client) => {
+    client.on('error', (error) => log.warn('database connection lost', { error: error.message }));
+  });
   return pool;
 }
 

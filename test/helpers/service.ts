@@ -21,10 +21,11 @@ export async function startTestService(databaseUrl: string | undefined, env: Rec
     SWITCHYARD_STAGE_POLL_MS: '200',
     SWITCHYARD_INBOX_POLL_MS: '200',
     SWITCHYARD_SSE_HEARTBEAT_MS: '1000',
+    SWITCHYARD_ANALYTICS_FLUSH_MS: '200',
     SWITCHYARD_SHUTDOWN_TIMEOUT_MS: '5000',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     ...env,
   });
-  const service = await startSwitchyard(config, { log: createLogger(config.logLevel, { test: true }), migrate: false });
+  const service = await startSwitchyard(config, { log: createLogger(config.logLevel, { test: true }), migrate: databaseUrl === undefined }); // test databases are cloned migrated
   return { ...service, admin: api(service.url, TEST_ADMIN_TOKEN), anonymous: api(service.url, undefined) };
 }

@@ -1,0 +1,79 @@
+// Partition upkeep: partitions exist ahead of time; an expired log partition is dropped only once
+// every stage has passed it and nothing still points into it; pg-boss runs it on a schedule.
+import { sql } from 'kysely';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import type { Db } from '../src/db/database.ts';
+import { createLogger } from '../src/log.ts';
+import { ensurePartitions, runPartitionUpkeep } from '../src/upkeep/partition-upkeep.ts';
+import { BOSS_SCHEMA, startUpkeep } from '../src/upkeep/upkeep.ts';
+import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+
+const log = createLogger('silent');
+const options = { aheadDays: 3, logRetentionHours: 24, historyRetentionDays: 30 };
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = database.db;
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+async function partitions(table: string): Promise<string[]> {
+  const result = await sql<{ name: string }>`
+    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = ${`switchyard.${table}`}::regclass order by 1`.execute(db);
+  return result.rows.map((r) => r.name);
+}
+
+const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10).replaceAll('-', '');
+
+test('partitions are created for the days ahead, and creating them again changes nothing', async () => {
+  await ensurePartitions(db, 10);
+  const names = await partitions('message');
+  for (let offset = 0; offset <= 10; offset++) expect(names).toContain(`message_p${day(offset)}`);
+  expect(await ensurePartitions(db, 10)).toBe(0);
+});
+
+test('an expired log partition stays while a stage or a delivery still needs it, then is dropped', async () => {
+  await sql`create table switchyard.message_p20200101 partition of switchyard.message
+            for values from (switchyard.uuid_floor('2020-01-01')) to (switchyard.uuid_floor('2020-01-02'))`.execute(db);
+  const old = `${(await sql<{ id: string }>`select switchyard.uuid_floor('2020-01-01 12:00') as id`.execute(db)).rows[0]!.id}`;
+  await sql`insert into switchyard.message (id, lane, sender, to_address, conversation, payload)
+            values (${old}::uuid, 0, 'system', 'topic:old', 'topic:old', '1')`.execute(db);
+
+  // The stages have not read it yet.
+  expect((await runPartitionUpkeep(db, options, log)).kept).toContain('message_p20200101');
+
+  // The stages have read it, but a delivery still needs its payload.
+  await sql`update switchyard.stage_cursor set prev = pg_current_snapshot(), target = null, pos_xid = null, pos_id = null`.execute(db);
+  await sql`insert into switchyard.delivery (client_id, message_id, sort_key, visible_at) values (1, ${old}::uuid, now(), now())`.execute(db);
+  expect((await runPartitionUpkeep(db, options, log)).kept).toContain('message_p20200101');
+
+  await sql`delete from switchyard.delivery`.execute(db);
+  const result = await runPartitionUpkeep(db, options, log);
+  expect(result.dropped).toContain('message_p20200101');
+  expect(await partitions('message')).not.toContain('message_p20200101');
+  // Partitions still within retention are never touched.
+  expect(await partitions('message')).toContain(`message_p${day(0)}`);
+});
+
+test('history partitions older than the history retention are dropped', async () => {
+  await sql`create table switchyard.history_p202001 partition of switchyard.history
+            for values from (switchyard.uuid_floor('2020-01-01')) to (switchyard.uuid_floor('2020-02-01'))`.execute(db);
+  expect((await runPartitionUpkeep(db, options, log)).dropped).toContain('history_p202001');
+  expect(await partitions('history')).not.toContain('history_p202001');
+});
+
+test('pg-boss holds the upkeep schedule, and the upkeep starts and stops cleanly', async () => {
+  const upkeep = await startUpkeep(database.url, db, options, log);
+  try {
+    const schedules = await sql<{ name: string; cron: string }>`select name, cron from ${sql.id(BOSS_SCHEMA, 'schedule')}`.execute(db);
+    expect(schedules.rows).toContainEqual(expect.objectContaining({ name: 'switchyard-partitions' }));
+  } finally {
+    await upkeep.stop();
+  }
+});
