@@ -1,0 +1,75 @@
+// Signals: in memory at once, to other processes by a coalesced NOTIFY, never back to the sender,
+// and a wake-all after the listening connection comes back.
+import pg from 'pg';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createLogger } from '../../src/log.ts';
+import { CHANNELS } from '../../src/notifications/channels.ts';
+import { Signals } from '../../src/notifications/signals.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { eventually } from '../helpers/factories.ts';
+
+const log = createLogger('silent');
+let database: TestDatabase;
+let a: Signals;
+let b: Signals;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  a = new Signals({ url: database.url, pool: database.pool, log, coalesceMs: 50 });
+  b = new Signals({ url: database.url, pool: database.pool, log, coalesceMs: 50 });
+  await a.listen();
+  await b.listen();
+});
+
+afterAll(async () => {
+  await a?.close();
+  await b?.close();
+  await database?.drop();
+});
+
+test('a signal wakes local handlers at once and other processes by NOTIFY, but not its sender twice', async () => {
+  const local: (string[] | undefined)[] = [];
+  const remote: (string[] | undefined)[] = [];
+  const offA = a.on('delivery', (keys) => local.push(keys));
+  const offB = b.on('delivery', (keys) => remote.push(keys));
+  a.signal('delivery', ['7', '8']);
+  expect(local).toEqual([['7', '8']]); // synchronous, no round trip
+  await eventually(async () => (remote.length > 0 ? true : undefined));
+  expect(remote).toEqual([['7', '8']]);
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  expect(local).toHaveLength(1); // its own NOTIFY came back and was ignored
+  offA();
+  offB();
+});
+
+test('a burst of signals goes out as at most two NOTIFYs, with every key', async () => {
+  const listener = new pg.Client({ connectionString: database.url });
+  await listener.connect();
+  const payloads: string[] = [];
+  listener.on('notification', (n) => payloads.push(n.payload ?? ''));
+  await listener.query(`listen ${CHANNELS.delivery}`);
+  const keys = new Set<string>();
+  const off = b.on('delivery', (k) => k?.forEach((key) => keys.add(key)));
+  for (let i = 0; i < 100; i++) a.signal('delivery', [String(i)]);
+  await eventually(async () => (keys.size === 100 ? true : undefined), 5_000, 'all keys');
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  expect(payloads.length).toBeLessThanOrEqual(2);
+  off();
+  await listener.end();
+});
+
+test('when the listening connection is lost, it comes back and wakes every handler once', async () => {
+  const woken: (string[] | undefined)[] = [];
+  const off = b.on('log', (keys) => woken.push(keys));
+  const admin = new pg.Client({ connectionString: database.url });
+  await admin.connect();
+  await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity
+                     where application_name = 'switchyard:listen' and datname = current_database()`);
+  await admin.end();
+  await eventually(async () => (woken.includes(undefined) ? true : undefined), 15_000, 'a wake-all after reconnect');
+  // And notifications flow again afterwards.
+  const before = woken.length;
+  a.signal('log');
+  await eventually(async () => (woken.length > before ? true : undefined), 10_000, 'a notification after reconnect');
+  off();
+});
