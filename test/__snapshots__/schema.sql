@@ -1,0 +1,278 @@
+table switchyard.analytics_minute (
+  minute timestamp with time zone not null,
+  address text not null,
+  published bigint not null default 0,
+  payload_bytes bigint not null default 0,
+  delivered bigint not null default 0,
+  latency_ms_sum bigint not null default 0,
+  latency_ms_max integer not null default 0,
+  latency_ms_buckets bigint[] not null default array_fill((0)::bigint, ARRAY[16]),
+  constraint analytics_minute_pkey PRIMARY KEY (minute, address)
+);
+CREATE UNIQUE INDEX analytics_minute_pkey ON switchyard.analytics_minute USING btree (minute, address);
+
+table switchyard.client (
+  id bigint not null generated always as identity,
+  name text not null,
+  token_hash bytea not null,
+  created_at timestamp with time zone not null default now(),
+  revoked_at timestamp with time zone,
+  constraint client_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'::text)),
+  constraint client_pkey PRIMARY KEY (id),
+  constraint client_token_hash_key UNIQUE (token_hash)
+);
+CREATE INDEX client_name ON switchyard.client USING btree (name);
+CREATE UNIQUE INDEX client_pkey ON switchyard.client USING btree (id);
+CREATE UNIQUE INDEX client_token_hash_key ON switchyard.client USING btree (token_hash);
+
+table switchyard.delivery with (fillfactor=80, autovacuum_vacuum_scale_factor=0.02, autovacuum_vacuum_threshold=1000, autovacuum_vacuum_insert_scale_factor=0.05) (
+  client_id bigint not null,
+  message_id uuid not null,
+  enqueued_at timestamp with time zone not null default now(),
+  sort_key timestamp with time zone not null,
+  visible_at timestamp with time zone not null,
+  receive_count integer not null default 0,
+  first_received_at timestamp with time zone,
+  last_received_at timestamp with time zone,
+  lease_owner text,
+  lease_seq integer,
+  constraint delivery_pkey PRIMARY KEY (client_id, message_id)
+);
+CREATE INDEX delivery_claim ON switchyard.delivery USING btree (client_id, sort_key);
+CREATE UNIQUE INDEX delivery_pkey ON switchyard.delivery USING btree (client_id, message_id);
+
+table switchyard.group_member (
+  group_name text not null,
+  user_name text not null,
+  added_at timestamp with time zone not null default now(),
+  constraint group_member_group_name_check CHECK ((group_name ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'::text)),
+  constraint group_member_pkey PRIMARY KEY (group_name, user_name),
+  constraint group_member_user_name_check CHECK ((user_name ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'::text))
+);
+CREATE INDEX group_member_user ON switchyard.group_member USING btree (user_name);
+CREATE UNIQUE INDEX group_member_pkey ON switchyard.group_member USING btree (group_name, user_name);
+
+table switchyard.history (partitioned) (
+  message_id uuid not null,
+  conversation text not null,
+  created_at timestamp with time zone not null,
+  sender text not null,
+  to_address text not null,
+  type text,
+  payload jsonb not null,
+  headers jsonb,
+  correlation_id text,
+  reply_to text,
+  constraint history_pkey PRIMARY KEY (message_id)
+);
+CREATE INDEX history_conversation ON ONLY switchyard.history USING btree (conversation, message_id);
+CREATE UNIQUE INDEX history_pkey ON ONLY switchyard.history USING btree (message_id);
+
+table switchyard.message (partitioned) (
+  id uuid not null,
+  xid xid8 not null default pg_current_xact_id(),
+  lane smallint not null,
+  created_at timestamp with time zone not null default clock_timestamp(),
+  sender_id bigint,
+  sender text not null,
+  to_address text not null,
+  conversation text not null,
+  type text,
+  payload jsonb not null,
+  headers jsonb,
+  priority smallint not null default 0,
+  deliver_at timestamp with time zone,
+  expires_at timestamp with time zone,
+  group_id text,
+  dedup_id text,
+  correlation_id text,
+  reply_to text,
+  constraint message_pkey PRIMARY KEY (id),
+  constraint message_priority_check CHECK (((priority >= 0) AND (priority <= 9))),
+  constraint message_to_address_check CHECK (switchyard.is_valid_address(to_address))
+);
+CREATE INDEX message_lane_xid ON ONLY switchyard.message USING btree (lane, xid, id);
+CREATE UNIQUE INDEX message_pkey ON ONLY switchyard.message USING btree (id);
+
+table switchyard.setting (
+  key text not null,
+  value text not null,
+  updated_at timestamp with time zone not null default now(),
+  constraint setting_pkey PRIMARY KEY (key)
+);
+CREATE UNIQUE INDEX setting_pkey ON switchyard.setting USING btree (key);
+
+table switchyard.stage_cursor with (fillfactor=30, autovacuum_vacuum_scale_factor=0, autovacuum_vacuum_threshold=200) (
+  stage text not null,
+  lane smallint not null,
+  prev pg_snapshot not null,
+  target pg_snapshot,
+  pos_xid xid8,
+  pos_id uuid,
+  updated_at timestamp with time zone not null default now(),
+  constraint stage_cursor_check CHECK ((((target IS NULL) = (pos_xid IS NULL)) AND ((pos_xid IS NULL) = (pos_id IS NULL)))),
+  constraint stage_cursor_pkey PRIMARY KEY (stage, lane)
+);
+CREATE UNIQUE INDEX stage_cursor_pkey ON switchyard.stage_cursor USING btree (stage, lane);
+
+table switchyard.stage_dead_letter (
+  stage text not null,
+  message_id uuid not null,
+  attempts integer not null,
+  first_failed_at timestamp with time zone not null,
+  failed_at timestamp with time zone not null default now(),
+  last_error text not null,
+  constraint stage_dead_letter_pkey PRIMARY KEY (stage, message_id)
+);
+CREATE UNIQUE INDEX stage_dead_letter_pkey ON switchyard.stage_dead_letter USING btree (stage, message_id);
+
+table switchyard.stage_retry (
+  stage text not null,
+  message_id uuid not null,
+  attempts integer not null,
+  next_attempt_at timestamp with time zone not null,
+  first_failed_at timestamp with time zone not null default now(),
+  last_error text not null,
+  constraint stage_retry_pkey PRIMARY KEY (stage, message_id)
+);
+CREATE INDEX stage_retry_due ON switchyard.stage_retry USING btree (stage, next_attempt_at);
+CREATE UNIQUE INDEX stage_retry_pkey ON switchyard.stage_retry USING btree (stage, message_id);
+
+table switchyard.subscription (
+  address text not null,
+  client_id bigint not null,
+  created_at timestamp with time zone not null default now(),
+  constraint subscription_address_check CHECK (switchyard.is_valid_address(address)),
+  constraint subscription_client_id_fkey FOREIGN KEY (client_id) REFERENCES switchyard.client(id) ON DELETE CASCADE,
+  constraint subscription_pkey PRIMARY KEY (address, client_id)
+);
+CREATE INDEX subscription_client ON switchyard.subscription USING btree (client_id);
+CREATE UNIQUE INDEX subscription_pkey ON switchyard.subscription USING btree (address, client_id);
+
+CREATE OR REPLACE FUNCTION switchyard.add_buckets(a bigint[], b bigint[])
+ RETURNS bigint[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select array_agg(x + y order by i) from unnest(a, b) with ordinality as t(x, y, i)
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.conversation_of(sender text, to_address text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select case
+    when to_address like 'user:%' then 'dm:' || least(sender, to_address) || '|' || greatest(sender, to_address)
+    else to_address
+  end
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.create_partitions(parent text, until timestamp with time zone)
+ RETURNS integer
+ LANGUAGE plpgsql
+AS $function$
+declare
+  unit text;
+  period interval;
+  at timestamptz;
+  created integer := 0;
+  name text;
+begin
+  case parent
+    when 'message' then unit := 'day'; period := interval '1 day';
+    when 'history' then unit := 'month'; period := interval '1 month';
+    else raise exception 'no partitioning rule for table %', parent;
+  end case;
+  perform pg_advisory_xact_lock(hashtext('switchyard.create_partitions'));
+  at := date_trunc(unit, now(), 'UTC') - period;
+  while at <= until loop
+    name := parent || '_p' || to_char(at at time zone 'UTC', case unit when 'day' then 'YYYYMMDD' else 'YYYYMM' end);
+    if to_regclass('switchyard.' || name) is null then
+      execute format('create table switchyard.%I partition of switchyard.%I for values from (%L) to (%L)',
+                     name, parent, switchyard.uuid_floor(at), switchyard.uuid_floor(at + period));
+      created := created + 1;
+    end if;
+    at := at + period;
+  end loop;
+  return created;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.is_valid_address(address text)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
+      or address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$'
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.lane_of(conversation text)
+ RETURNS smallint
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select (hashtextextended(conversation, 0) & 15)::smallint
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.latency_bucket_bounds()
+ RETURNS integer[]
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select array[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 2147483647]
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.publish(to_address text, payload jsonb, sender text DEFAULT 'system'::text, type text DEFAULT NULL::text, headers jsonb DEFAULT NULL::jsonb, priority integer DEFAULT 0, delay_seconds integer DEFAULT 0, ttl_seconds integer DEFAULT NULL::integer, group_id text DEFAULT NULL::text, dedup_id text DEFAULT NULL::text, correlation_id text DEFAULT NULL::text, reply_to text DEFAULT NULL::text)
+ RETURNS uuid
+ LANGUAGE plpgsql
+AS $function$
+declare
+  new_id uuid := switchyard.uuidv7();
+  conv text := switchyard.conversation_of(sender, to_address);
+begin
+  if not switchyard.is_valid_address(to_address) then
+    raise exception 'invalid address: %', to_address using errcode = '22023',
+      hint = 'an address is user:<name>, group:<name> or topic:<name>';
+  end if;
+  insert into switchyard.message (id, lane, sender, to_address, conversation, type, payload, headers,
+                                  priority, deliver_at, expires_at, group_id, dedup_id, correlation_id, reply_to)
+  values (new_id, switchyard.lane_of(conv), sender, to_address, conv, type, payload, headers, priority,
+          case when delay_seconds > 0 then clock_timestamp() + make_interval(secs => delay_seconds) end,
+          case when ttl_seconds is not null then clock_timestamp() + make_interval(secs => ttl_seconds) end,
+          group_id, dedup_id, correlation_id, reply_to);
+  perform pg_notify('switchyard_log', 'sql');
+  return new_id;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.uuid_floor(at timestamp with time zone)
+ RETURNS uuid
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select (lpad(to_hex(floor(extract(epoch from at) * 1000)::bigint), 12, '0') || '00000000000000000000')::uuid
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.uuid_time(id uuid)
+ RETURNS timestamp with time zone
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select to_timestamp(('x' || lpad(left(replace(id::text, '-', ''), 12), 16, '0'))::bit(64)::bigint / 1000.0)
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.uuidv7()
+ RETURNS uuid
+ LANGUAGE sql
+ PARALLEL SAFE
+AS $function$
+  select encode(
+    set_bit(set_bit(
+      overlay(uuid_send(gen_random_uuid())
+              placing substring(int8send(floor(extract(epoch from clock_timestamp()) * 1000)::bigint) from 3)
+              from 1 for 6),
+      52, 1), 53, 1),
+    'hex')::uuid
+$function$;
