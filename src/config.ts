@@ -34,6 +34,14 @@ export const SHUTDOWN_TIMEOUT_MS_DEFAULT = 10_000;
 export const AUTH_CACHE_MS_DEFAULT = 30_000;
 export const PRIORITY_AGING_MS_DEFAULT = 10_000;
 export const ANALYTICS_FLUSH_MS_DEFAULT = 5_000;
+export const MAX_RECEIVES_DEFAULT = 10;
+export const NACK_BACKOFF_BASE_MS_DEFAULT = 1_000;
+export const NACK_BACKOFF_CAP_MS_DEFAULT = 600_000;
+export const QUEUE_MAX_LENGTH_DEFAULT = 1_000_000;
+export const QUEUE_OVERFLOW_DEFAULT = 'reject';
+export const QUEUE_STATS_MS_DEFAULT = 2_000;
+export const DEDUP_WINDOW_SECONDS_DEFAULT = 300;
+export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -82,6 +90,14 @@ const EnvSchema = z.object({
   SWITCHYARD_AUTH_CACHE_MS: int(0, 3_600_000, AUTH_CACHE_MS_DEFAULT),
   SWITCHYARD_PRIORITY_AGING_MS: int(0, 3_600_000, PRIORITY_AGING_MS_DEFAULT),
   SWITCHYARD_ANALYTICS_FLUSH_MS: int(50, 600_000, ANALYTICS_FLUSH_MS_DEFAULT),
+  SWITCHYARD_MAX_RECEIVES: int(1, 1000, MAX_RECEIVES_DEFAULT),
+  SWITCHYARD_NACK_BACKOFF_BASE_MS: int(0, 43_200_000, NACK_BACKOFF_BASE_MS_DEFAULT),
+  SWITCHYARD_NACK_BACKOFF_CAP_MS: int(0, 43_200_000, NACK_BACKOFF_CAP_MS_DEFAULT),
+  SWITCHYARD_QUEUE_MAX_LENGTH: int(1, 1_000_000_000, QUEUE_MAX_LENGTH_DEFAULT),
+  SWITCHYARD_QUEUE_OVERFLOW: z.enum(['reject', 'dead_letter']).default(QUEUE_OVERFLOW_DEFAULT),
+  SWITCHYARD_QUEUE_STATS_MS: int(100, 600_000, QUEUE_STATS_MS_DEFAULT),
+  SWITCHYARD_DEDUP_WINDOW_SECONDS: int(1, 7 * 86_400, DEDUP_WINDOW_SECONDS_DEFAULT),
+  SWITCHYARD_DEAD_LETTER_RETENTION_DAYS: int(1, 3650, DEAD_LETTER_RETENTION_DAYS_DEFAULT),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -97,7 +113,18 @@ export interface Config {
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   db: { poolMax: number; statementTimeoutMs: number; idleInTransactionTimeoutMs: number };
   stages: { batchSize: number; lanesPerClaim: number; workers: number; pollMs: number; retryLimit: number };
-  delivery: { priorityAgingMs: number };
+  delivery: {
+    priorityAgingMs: number;
+    /** Defaults of the per-client queue policy. */
+    maxReceives: number;
+    nackBackoffBaseMs: number;
+    nackBackoffCapMs: number;
+    maxLength: number;
+    overflow: 'reject' | 'dead_letter';
+    statsMs: number;
+    dedupWindowSeconds: number;
+    deadLetterRetentionDays: number;
+  };
   ingest: { maxBatch: number; concurrentFlushes: number };
   inbox: { pollMs: number; heartbeatMs: number; retryMs: number };
   analyticsFlushMs: number;
@@ -147,7 +174,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pollMs: e.SWITCHYARD_STAGE_POLL_MS,
       retryLimit: e.SWITCHYARD_STAGE_RETRY_LIMIT,
     },
-    delivery: { priorityAgingMs: e.SWITCHYARD_PRIORITY_AGING_MS },
+    delivery: {
+      priorityAgingMs: e.SWITCHYARD_PRIORITY_AGING_MS,
+      maxReceives: e.SWITCHYARD_MAX_RECEIVES,
+      nackBackoffBaseMs: e.SWITCHYARD_NACK_BACKOFF_BASE_MS,
+      nackBackoffCapMs: e.SWITCHYARD_NACK_BACKOFF_CAP_MS,
+      maxLength: e.SWITCHYARD_QUEUE_MAX_LENGTH,
+      overflow: e.SWITCHYARD_QUEUE_OVERFLOW,
+      statsMs: e.SWITCHYARD_QUEUE_STATS_MS,
+      dedupWindowSeconds: e.SWITCHYARD_DEDUP_WINDOW_SECONDS,
+      deadLetterRetentionDays: e.SWITCHYARD_DEAD_LETTER_RETENTION_DAYS,
+    },
     ingest: { maxBatch: e.SWITCHYARD_INGEST_MAX_BATCH, concurrentFlushes: e.SWITCHYARD_INGEST_CONCURRENT_FLUSHES },
     inbox: { pollMs: e.SWITCHYARD_INBOX_POLL_MS, heartbeatMs: e.SWITCHYARD_SSE_HEARTBEAT_MS, retryMs: e.SWITCHYARD_SSE_RETRY_MS },
     analyticsFlushMs: e.SWITCHYARD_ANALYTICS_FLUSH_MS,

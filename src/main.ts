@@ -18,7 +18,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analyticsRoutes } from './analytics/analytics.routes.ts';
 import { createAnalyticsStage } from './analytics/analytics.stage.ts';
-import { createLatencyFlushWorker, DeliveryLatencyRecorder } from './analytics/delivery-latency.ts';
+import { createDeliveryStatsFlushWorker, DeliveryRecorder } from './analytics/delivery-recorder.ts';
 import { resolveAdminToken } from './clients/admin-token.ts';
 import { Authenticator } from './clients/authenticator.ts';
 import { clientsRoutes } from './clients/clients.routes.ts';
@@ -30,15 +30,21 @@ import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { GroupMembership } from './groups/membership.ts';
 import { createApp } from './http/app.ts';
+import { deadLettersRoutes } from './inbox/dead-letters.routes.ts';
+import { DeadLettersService } from './inbox/dead-letters.service.ts';
 import { createInboxPoller } from './inbox/inbox-poller.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
 import { InboxService } from './inbox/inbox.service.ts';
+import { createQueueStatsWorker, QueueLimits } from './inbox/queue-limits.ts';
+import { queuePolicyRoutes } from './inbox/queue-policy.routes.ts';
 import type { Logger } from './log.ts';
 import { insertMessages, type NewMessage } from './messages/messages.repository.ts';
 import { messagesRoutes } from './messages/messages.routes.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { Signals } from './notifications/signals.ts';
 import { healthRoutes } from './ops/health.routes.ts';
+import { requestsRoutes } from './requests/requests.routes.ts';
+import { RequestsService } from './requests/requests.service.ts';
 import { historyRoutes } from './persistence/history.routes.ts';
 import { createPersistenceStage } from './persistence/persistence.stage.ts';
 import { GroupCommit } from './queue/group-commit.ts';
@@ -105,10 +111,19 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       auth.invalidateClients(keys?.filter((k) => k.startsWith('client:')).map((k) => k.slice('client:'.length)));
     });
 
-    // Push: receivers wait in memory; routing in any process wakes them.
+    // Push: receivers wait in memory; routing, acks and redrives in any process wake them.
     const waiters = new Waiters();
-    const latency = new DeliveryLatencyRecorder();
+    const recorder = new DeliveryRecorder();
     signals.on('delivery', (clientIds) => waiters.wake(clientIds));
+    // Request/reply: callers wait for a correlation id; the router that commits the reply wakes them.
+    const replyWaiters = new Waiters();
+    signals.on('reply', (correlationIds) => replyWaiters.wake(correlationIds));
+    const queueDefaults = { maxLength: config.delivery.maxLength, overflow: config.delivery.overflow };
+    const policyDefaults = {
+      maxReceives: config.delivery.maxReceives,
+      backoffBaseMs: config.delivery.nackBackoffBaseMs,
+      backoffCapMs: config.delivery.nackBackoffCapMs,
+    };
 
     // Stages.
     const workers: Worker[] = [];
@@ -132,20 +147,28 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     workers.push(...stageWorkers);
     if (has('push')) {
       workers.push(createInboxPoller(db, waiters, config.inbox.pollMs, log));
-      workers.push(createLatencyFlushWorker(latency, db, log, config.analyticsFlushMs));
+      workers.push(createDeliveryStatsFlushWorker(recorder, db, log, config.analyticsFlushMs));
     }
+    if (has('upkeep')) workers.push(createQueueStatsWorker(db, queueDefaults, config.delivery.statsMs, log));
 
-    // Router: concurrent publishes share one INSERT; the stages hear of it after the commit.
-    const commit = new GroupCommit<NewMessage, void>({
+    // Router: concurrent publishes share one INSERT; the stages (and requests waiting for a reply)
+    // hear of it after the commit.
+    const commit = new GroupCommit<NewMessage, string>({
       maxBatch: config.ingest.maxBatch,
       maxConcurrent: config.ingest.concurrentFlushes,
       flush: async (rows) => {
-        await insertMessages(db, rows);
+        const ids = await insertMessages(db, rows, config.delivery.dedupWindowSeconds);
         signals.signal('log');
-        return rows.map(() => undefined);
+        const correlationIds = rows.flatMap((row) => (row.correlation_id === null ? [] : [row.correlation_id]));
+        if (correlationIds.length > 0) signals.signal('reply', correlationIds);
+        return ids;
       },
     });
-    const messages = new MessagesService(membership, commit);
+    const queueLimits = new QueueLimits(db, queueDefaults);
+    if (has('router')) workers.push(queueLimits.createRefreshWorker(config.delivery.statsMs, log));
+    const messages = new MessagesService(membership, queueLimits, commit);
+    const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
+    const deadLetters = new DeadLettersService(db, wakeClient);
 
     // HTTP.
     const shutdown = new AbortController();
@@ -158,10 +181,13 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
       app.route('/v1', historyRoutes(auth, db, membership));
       app.route('/v1', analyticsRoutes(auth, db));
+      app.route('/v1', deadLettersRoutes(auth, deadLetters));
+      app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
+      app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), shutdown.signal));
     }
     if (has('push')) {
-      const inbox = new InboxService(db, waiters, latency);
-      app.route('/v1', inboxRoutes(auth, inbox, {
+      const inbox = new InboxService(db, waiters, recorder, policyDefaults, wakeClient);
+      app.route('/v1', inboxRoutes(auth, inbox, deadLetters, {
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
       }));
     }
@@ -177,6 +203,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         aheadDays: config.retention.partitionsAheadDays,
         logRetentionHours: config.retention.logHours,
         historyRetentionDays: config.retention.historyDays,
+        deadLetterRetentionDays: config.delivery.deadLetterRetentionDays,
       }, log.child({ component: 'upkeep' }));
       cleanup.push(() => upkeep!.stop());
     }
@@ -206,7 +233,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       clearInterval(sweep);
       clearTimeout(force);
       await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
-      await latency.flush(db).catch((error: unknown) => log.warn('could not flush latency rollups', { error }));
+      await recorder.flush(db).catch((error: unknown) => log.warn('could not flush delivery statistics', { error }));
       await upkeep?.stop();
       await signals.close();
       await db.destroy();

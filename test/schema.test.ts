@@ -4,7 +4,9 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Database } from '../src/db/schema.ts';
-import { ackDeliveries, claimDeliveries, listClientsWithVisibleDeliveries, releaseUnseenStreamLeases } from '../src/inbox/inbox.repository.ts';
+import {
+  ackDeliveries, claimDeliveries, listClientsWithVisibleDeliveries, nackDeliveries, releaseUnseenStreamLeases,
+} from '../src/inbox/inbox.repository.ts';
 import { insertMessages } from '../src/messages/messages.repository.ts';
 import { claimLanes, readLaneBatches } from '../src/queue/stage-cursor.repository.ts';
 import { insertDeliveries } from '../src/routing/routing.repository.ts';
@@ -75,14 +77,17 @@ test('the SQL of the hot paths: ingest, stage reads, fan-out, receive and ack', 
   };
   await insertMessages(db, [{
     id: entry.id, sender_id: null, sender: 'user:a', to_address: 'topic:t', type: null, payload: 1, headers: null, priority: 0,
-    delay_seconds: 0, ttl_seconds: null, group_id: null, dedup_id: null, correlation_id: null, reply_to: null,
-  }]);
+    delay_seconds: 0, deliver_at: null, ttl_seconds: null, group_id: null, dedup_id: 'd1', correlation_id: null, reply_to: null,
+  }], 300);
   await db.transaction().execute(async (tx) => {
     await readLaneBatches(tx, 'routing', await claimLanes(tx, 'routing', 8), 500);
     await insertDeliveries(tx, [entry], 10_000);
   });
-  await claimDeliveries(db, { clientId: '1', max: 10, visibilitySeconds: 30 });
-  await claimDeliveries(db, { clientId: '1', max: 10, visibilitySeconds: 30, autoAck: true, lease: { owner: 's', seqBefore: 0 } });
+  await claimDeliveries(db, { clientId: '1', max: 10, visibilitySeconds: 30, maxReceives: 10 });
+  await claimDeliveries(db, { clientId: '1', max: 10, visibilitySeconds: 30, maxReceives: 10, autoAck: true, lease: { owner: 's', seqBefore: 0, prefetch: 100 } });
+  await nackDeliveries(db, '1', [{ messageId: entry.id, receiveCount: 1 }], {
+    delaySeconds: undefined, reason: 'r', defaults: { maxReceives: 10, backoffBaseMs: 1000, backoffCapMs: 60_000 },
+  });
   await ackDeliveries(db, '1', [{ messageId: entry.id, receiveCount: 1 }]);
   await releaseUnseenStreamLeases(db, '1', 's', 0);
   await listClientsWithVisibleDeliveries(db, ['1']);

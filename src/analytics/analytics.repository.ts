@@ -26,19 +26,27 @@ export interface LatencyRollup {
   sumMs: number;
   maxMs: number;
   buckets: number[];
+  expired: number;
+  deadLettered: number;
 }
 
 export async function upsertDeliveryLatencies(db: Db, rollups: LatencyRollup[]): Promise<void> {
   if (rollups.length === 0) return;
   const sorted = [...rollups].sort((a, b) => a.minute.getTime() - b.minute.getTime() || a.address.localeCompare(b.address));
   await sql`
-    insert into switchyard.analytics_minute (minute, address, delivered, latency_ms_sum, latency_ms_max, latency_ms_buckets)
-    select r.minute, r.address, r.count, r.sum_ms, r.max_ms, array(select jsonb_array_elements_text(r.buckets)::bigint)
+    insert into switchyard.analytics_minute (minute, address, delivered, latency_ms_sum, latency_ms_max, latency_ms_buckets,
+                                             expired, dead_lettered)
+    select r.minute, r.address, r.count, r.sum_ms, r.max_ms, array(select jsonb_array_elements_text(r.buckets)::bigint),
+           r.expired, r.dead_lettered
     from jsonb_to_recordset(${JSON.stringify(sorted.map((r) => ({
       minute: r.minute, address: r.address, count: r.count, sum_ms: r.sumMs, max_ms: r.maxMs, buckets: r.buckets,
-    })))}::jsonb) as r(minute timestamptz, address text, count bigint, sum_ms bigint, max_ms integer, buckets jsonb)
+      expired: r.expired, dead_lettered: r.deadLettered,
+    })))}::jsonb) as r(minute timestamptz, address text, count bigint, sum_ms bigint, max_ms integer, buckets jsonb,
+                       expired bigint, dead_lettered bigint)
     on conflict (minute, address) do update
       set delivered = analytics_minute.delivered + excluded.delivered,
+          expired = analytics_minute.expired + excluded.expired,
+          dead_lettered = analytics_minute.dead_lettered + excluded.dead_lettered,
           latency_ms_sum = analytics_minute.latency_ms_sum + excluded.latency_ms_sum,
           latency_ms_max = greatest(analytics_minute.latency_ms_max, excluded.latency_ms_max),
           latency_ms_buckets = switchyard.add_buckets(analytics_minute.latency_ms_buckets, excluded.latency_ms_buckets)`.execute(db);
@@ -53,11 +61,14 @@ export interface AnalyticsMinuteRow {
   latency_ms_sum: string;
   latency_ms_max: number;
   latency_ms_buckets: string[];
+  expired: string;
+  dead_lettered: string;
 }
 
 export async function listAnalyticsMinutes(db: Db, address: string | undefined, since: Date): Promise<AnalyticsMinuteRow[]> {
   const result = await sql<AnalyticsMinuteRow>`
-    select minute, address, published, payload_bytes, delivered, latency_ms_sum, latency_ms_max, latency_ms_buckets
+    select minute, address, published, payload_bytes, delivered, latency_ms_sum, latency_ms_max, latency_ms_buckets,
+           expired, dead_lettered
     from switchyard.analytics_minute
     where minute >= ${since} and (${address ?? null}::text is null or address = ${address ?? null})
     order by minute, address

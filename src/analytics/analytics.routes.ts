@@ -5,7 +5,7 @@ import type { Db } from '../db/database.ts';
 import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
 import { listAnalyticsMinutes } from './analytics.repository.ts';
-import { bucketQuantile } from './delivery-latency.ts';
+import { bucketQuantile } from './delivery-recorder.ts';
 
 const AnalyticsQuery = z.object({
   address: z.string().max(140).optional().openapi({ description: 'one address (direct messages: user:*); all when absent' }),
@@ -19,6 +19,8 @@ const MinuteSchema = z
     published: z.number(),
     payload_bytes: z.number(),
     delivered: z.number().openapi({ description: 'first deliveries to a client' }),
+    expired: z.number().openapi({ description: 'deliveries whose ttl ran out before anyone received them' }),
+    dead_lettered: z.number().openapi({ description: 'deliveries moved to dead letters after max_receives' }),
     latency_ms: z.object({
       mean: z.number().nullable(),
       p50: z.number().nullable(),
@@ -56,6 +58,8 @@ export function analyticsRoutes(auth: Authenticator, db: Db) {
             published: Number(row.published),
             payload_bytes: Number(row.payload_bytes),
             delivered,
+            expired: Number(row.expired),
+            dead_lettered: Number(row.dead_lettered),
             latency_ms: {
               mean: delivered > 0 ? Number(row.latency_ms_sum) / delivered : null,
               p50: bucketQuantile(buckets, 0.5),

@@ -1,8 +1,12 @@
 // Small shared pieces for route definitions: JSON bodies and responses, the security scheme,
 // and the validation hook that turns zod failures into the same problem+json as every other error.
 import { OpenAPIHono, type z } from '@hono/zod-openapi';
+import type { z as zod } from 'zod';
 import type { AppEnv } from './env.ts';
 import { ApiError, fieldErrors } from './problem.ts';
+
+/** Any JSON value, as the schemas' z.json() type it. */
+export type Json = zod.infer<ReturnType<typeof zod.json>>;
 
 export const bearer = [{ bearer: [] as string[] }];
 

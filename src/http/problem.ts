@@ -17,6 +17,8 @@ export const ERROR_CODES = {
   RouteNotFound: 404,
   MethodNotAllowed: 405,
   Conflict: 409,
+  QueueFull: 429,
+  RequestTimeout: 504,
   ShuttingDown: 503,
   InternalError: 500,
 } as const;
@@ -38,6 +40,8 @@ const TITLES: Record<ErrorCode, string> = {
   RouteNotFound: 'No such route',
   MethodNotAllowed: 'Method not allowed on this route',
   Conflict: 'Conflict',
+  QueueFull: 'A recipient queue is full',
+  RequestTimeout: 'No reply came in time',
   ShuttingDown: 'The service is shutting down',
   InternalError: 'Internal error',
 };
@@ -53,19 +57,26 @@ export class ApiError extends Error {
   readonly status: number;
   readonly errors: FieldError[] | undefined;
   readonly headers: Record<string, string> | undefined;
+  /** Extra members of the problem body (RFC 9457 extensions), e.g. the id a client needs next. */
+  readonly extensions: Record<string, string> | undefined;
 
-  constructor(code: ErrorCode, detail?: string, options: { errors?: FieldError[]; headers?: Record<string, string> } = {}) {
+  constructor(
+    code: ErrorCode,
+    detail?: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string>; extensions?: Record<string, string> } = {},
+  ) {
     super(detail ?? TITLES[code]);
     this.name = 'ApiError';
     this.code = code;
     this.status = ERROR_CODES[code];
     this.errors = options.errors;
     this.headers = options.headers;
+    this.extensions = options.extensions;
   }
 }
 
 export const ProblemSchema = z
-  .object({
+  .looseObject({
     type: z.string().openapi({ example: '/problems/validation-failed' }),
     title: z.string(),
     status: z.number().int(),
@@ -81,6 +92,7 @@ export type Problem = z.infer<typeof ProblemSchema>;
 
 export function problemBody(error: ApiError, instance: string, requestId: string | undefined): Problem {
   return {
+    ...error.extensions,
     type: `/problems/${error.code.replace(/([a-z])([A-Z])/g, '$1-$2').toLowerCase()}`,
     title: TITLES[error.code],
     status: error.status,

@@ -1,7 +1,11 @@
-import { sql } from 'kysely';
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 
-export interface ClaimedDelivery {
+/** What happened to each row a receive looked at. */
+export type ClaimOutcome = 'delivered' | 'expired' | 'dead_lettered';
+
+export interface ClaimedRow {
+  outcome: ClaimOutcome;
   id: string;
   receive_count: number;
   lease_seq: number | null;
@@ -21,61 +25,124 @@ export interface ClaimOptions {
   clientId: string;
   max: number;
   visibilitySeconds: number;
-  /** For SSE: the stream that takes the lease, and the event number before the first claimed row. */
-  lease?: { owner: string; seqBefore: number };
+  /** The default of the client's max_receives policy. */
+  maxReceives: number;
+  /** For SSE: the stream that takes the leases, its event number so far, and its prefetch. */
+  lease?: { owner: string; seqBefore: number; prefetch: number };
   /** Delete instead of leasing (SSE auto-ack: at most once). */
   autoAck?: boolean;
   /** Injected clock for tests; the database's now() otherwise. */
   now?: Date;
 }
 
+const clock = (now: Date | undefined): RawBuilder<Date> => sql<Date>`coalesce(${now ?? null}::timestamptz, now())`;
+
 /**
- * Receives up to `max` visible deliveries of one client in one statement: one index scan of
- * (client_id, sort_key) claimed with SKIP LOCKED, so competing consumers never get the same row;
- * then either a lease (visible_at moves to now + visibility, receive_count + 1) or, for auto-ack,
- * deletion. Rows come back in claim order with their messages.
+ * One receive, in one statement. It locks up to `max` visible deliveries of the client in
+ * sort_key order (one index scan of (client_id, sort_key), SKIP LOCKED, so competing consumers
+ * never get the same row), skipping any that is not the head of its FIFO group. Of those:
+ * expired ones are deleted, ones received max_receives times already move to the dead letters,
+ * and the rest are leased (visible again after the visibility timeout, receive_count + 1) or,
+ * for auto-ack, deleted. `max` shrinks to what a delivery rate's token bucket and an SSE stream's
+ * prefetch allow. Rows come back in claim order, with their messages.
  */
-export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedDelivery[]> {
-  const now = o.now ?? null;
+export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedRow[]> {
+  const now = clock(o.now);
+  const owner = o.lease?.owner ?? null;
+  const prefetchRoom = o.lease
+    ? sql`${o.lease.prefetch}::int - (select count(*)::int from switchyard.delivery f
+          where f.client_id = ${o.clientId} and f.lease_owner = ${owner} and f.visible_at > ${now})`
+    : sql`${o.max}::int`;
   const finish = o.autoAck
     ? sql`
       done as (
         delete from switchyard.delivery d
-        using numbered n
+        using deliverable n
         where d.client_id = n.client_id and d.message_id = n.message_id
-        returning d.message_id, d.receive_count + 1 as receive_count, (${o.lease?.seqBefore ?? 0}::int + n.n)::int as lease_seq, n.sort_key
+        returning d.message_id, d.receive_count + 1 as receive_count, (${o.lease?.seqBefore ?? 0}::int + n.n)::int as lease_seq,
+                  n.sort_key
       )`
     : sql`
       done as (
         update switchyard.delivery d
-        set visible_at = coalesce(${now}::timestamptz, now()) + make_interval(secs => ${o.visibilitySeconds}),
+        set visible_at = ${now} + make_interval(secs => ${o.visibilitySeconds}),
             receive_count = d.receive_count + 1,
-            first_received_at = coalesce(d.first_received_at, coalesce(${now}::timestamptz, now())),
-            last_received_at = coalesce(${now}::timestamptz, now()),
-            lease_owner = ${o.lease?.owner ?? null},
-            lease_seq = case when ${o.lease?.owner ?? null}::text is null then null else ${o.lease?.seqBefore ?? 0}::int + n.n end
-        from numbered n
+            first_received_at = coalesce(d.first_received_at, ${now}),
+            last_received_at = ${now},
+            lease_owner = ${owner},
+            lease_seq = case when ${owner}::text is null then null else ${o.lease?.seqBefore ?? 0}::int + n.n end
+        from deliverable n
         where d.client_id = n.client_id and d.message_id = n.message_id
         returning d.message_id, d.receive_count, d.lease_seq, n.sort_key
       )`;
-  const result = await sql<ClaimedDelivery>`
-    with claimed as (
-      select d.client_id, d.message_id, d.sort_key
+  const result = await sql<ClaimedRow>`
+    with policy as (
+      select coalesce(p.max_receives, ${o.maxReceives}::int) as max_receives, p.delivery_rate as rate,
+             coalesce(p.delivery_burst, greatest(1, ceil(p.delivery_rate)))::float8 as burst
+      from (select 1) as one
+      left join switchyard.queue_policy p on p.client_id = ${o.clientId}
+    ),
+    bucket as (
+      -- only clients with a delivery rate have a bucket; it refills continuously up to its burst
+      select least(pol.burst, b.tokens + pol.rate * extract(epoch from ${now} - b.updated_at)) as tokens
+      from switchyard.delivery_bucket b cross join policy pol
+      where b.client_id = ${o.clientId} and pol.rate is not null
+      for update of b
+    ),
+    candidates as (
+      select d.client_id, d.message_id, d.sort_key, d.receive_count, d.expires_at
       from switchyard.delivery d
-      where d.client_id = ${o.clientId} and d.visible_at <= coalesce(${now}::timestamptz, now())
+      where d.client_id = ${o.clientId} and d.visible_at <= ${now}
+        and (d.group_id is null or not exists (
+              select 1 from switchyard.delivery e
+              where e.client_id = d.client_id and e.group_id = d.group_id and e.message_id < d.message_id))
       order by d.sort_key
-      limit ${o.max}
-      for update skip locked
+      limit greatest(0, least(${o.max}::int, ${prefetchRoom}, coalesce(floor((select tokens from bucket))::int, ${o.max}::int)))
+      for update of d skip locked
     ),
-    numbered as (
-      select c.*, row_number() over (order by c.sort_key, c.message_id)::int as n from claimed c
+    expired as (
+      delete from switchyard.delivery d
+      using candidates c
+      where d.client_id = c.client_id and d.message_id = c.message_id and c.expires_at <= ${now}
+      returning d.message_id
     ),
-    ${finish}
-    select done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address, m.type, m.payload,
-           m.headers, m.priority, m.created_at, m.group_id, m.correlation_id, m.reply_to
-    from done
-    join switchyard.message m on m.id = done.message_id
-    order by done.sort_key, done.message_id`.execute(db);
+    exhausted as (
+      delete from switchyard.delivery d
+      using candidates c, policy pol
+      where d.client_id = c.client_id and d.message_id = c.message_id
+        and (c.expires_at is null or c.expires_at > ${now}) and c.receive_count >= pol.max_receives
+      returning d.*
+    ),
+    buried as (
+      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, first_received_at,
+                                          last_received_at, last_error, enqueued_at, priority, group_id)
+      select client_id, message_id, 'max_receives', receive_count, first_received_at, last_received_at, last_error,
+             enqueued_at, priority, group_id
+      from exhausted
+      on conflict (client_id, message_id) do nothing
+      returning message_id
+    ),
+    deliverable as (
+      select c.*, row_number() over (order by c.sort_key, c.message_id)::int as n
+      from candidates c, policy pol
+      where (c.expires_at is null or c.expires_at > ${now}) and c.receive_count < pol.max_receives
+    ),
+    ${finish},
+    spend as (
+      update switchyard.delivery_bucket b
+      set tokens = (select tokens from bucket) - (select count(*) from done), updated_at = ${now}
+      where b.client_id = ${o.clientId} and exists (select 1 from bucket)
+    )
+    select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
+           m.type, m.payload, m.headers, m.priority, m.created_at, m.group_id, m.correlation_id, m.reply_to, done.sort_key
+    from done join switchyard.message m on m.id = done.message_id
+    union all
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, m.created_at, null, null, null, null
+    from expired join switchyard.message m on m.id = expired.message_id
+    union all
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, m.created_at, null, null, null, null
+    from buried join switchyard.message m on m.id = buried.message_id
+    order by outcome, sort_key, id`.execute(db);
   return result.rows;
 }
 
@@ -84,16 +151,91 @@ export interface Receipt {
   receiveCount: number;
 }
 
+const receiptsTable = (receipts: Receipt[]) => sql`
+  unnest(${receipts.map((r) => r.messageId)}::uuid[], ${receipts.map((r) => r.receiveCount)}::int[]) as r(message_id, receive_count)`;
+
 /** Deletes the deliveries whose receipts are current; returns the message ids it deleted. */
 export async function ackDeliveries(db: Db, clientId: string, receipts: Receipt[]): Promise<string[]> {
   if (receipts.length === 0) return [];
   const result = await sql<{ message_id: string }>`
     delete from switchyard.delivery d
-    using unnest(${receipts.map((r) => r.messageId)}::uuid[], ${receipts.map((r) => r.receiveCount)}::int[])
-          as r(message_id, receive_count)
+    using ${receiptsTable(receipts)}
     where d.client_id = ${clientId} and d.message_id = r.message_id and d.receive_count = r.receive_count
     returning d.message_id`.execute(db);
   return result.rows.map((row) => row.message_id);
+}
+
+/** Moves the lease deadline of current receipts; returns the message ids it moved. */
+export async function extendLeases(db: Db, clientId: string, receipts: Receipt[], visibilitySeconds: number): Promise<string[]> {
+  if (receipts.length === 0) return [];
+  const result = await sql<{ message_id: string }>`
+    update switchyard.delivery d
+    set visible_at = now() + make_interval(secs => ${visibilitySeconds})
+    from ${receiptsTable(receipts)}
+    where d.client_id = ${clientId} and d.message_id = r.message_id and d.receive_count = r.receive_count
+    returning d.message_id`.execute(db);
+  return result.rows.map((row) => row.message_id);
+}
+
+export interface NackOptions {
+  /** Explicit delay; without it, exponential backoff with jitter from the client's policy. */
+  delaySeconds: number | undefined;
+  reason: string | undefined;
+  defaults: { maxReceives: number; backoffBaseMs: number; backoffCapMs: number };
+}
+
+/**
+ * Makes current receipts visible again after a delay (backoff by default: base * 2^(receives-1),
+ * capped, then drawn from its upper half). A delivery that has used up its receives goes to the
+ * dead letters at once, with the reason as its last error.
+ */
+export async function nackDeliveries(db: Db, clientId: string, receipts: Receipt[], o: NackOptions): Promise<{ message_id: string; outcome: 'retry' | 'dead_lettered' }[]> {
+  if (receipts.length === 0) return [];
+  const result = await sql<{ message_id: string; outcome: 'retry' | 'dead_lettered' }>`
+    with policy as (
+      select coalesce(p.max_receives, ${o.defaults.maxReceives}::int) as max_receives,
+             coalesce(p.backoff_base_ms, ${o.defaults.backoffBaseMs}::int) as base_ms,
+             coalesce(p.backoff_cap_ms, ${o.defaults.backoffCapMs}::int) as cap_ms
+      from (select 1) as one
+      left join switchyard.queue_policy p on p.client_id = ${clientId}
+    ),
+    target as (
+      select d.client_id, d.message_id, d.receive_count
+      from switchyard.delivery d
+      join ${receiptsTable(receipts)} on d.message_id = r.message_id and d.receive_count = r.receive_count
+      where d.client_id = ${clientId}
+      for update of d
+    ),
+    exhausted as (
+      delete from switchyard.delivery d
+      using target t, policy pol
+      where d.client_id = t.client_id and d.message_id = t.message_id and t.receive_count >= pol.max_receives
+      returning d.*
+    ),
+    buried as (
+      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, first_received_at,
+                                          last_received_at, last_error, enqueued_at, priority, group_id)
+      select client_id, message_id, 'max_receives', receive_count, first_received_at, last_received_at,
+             ${o.reason ?? null}, enqueued_at, priority, group_id
+      from exhausted
+      on conflict (client_id, message_id) do nothing
+      returning message_id
+    ),
+    retried as (
+      update switchyard.delivery d
+      set visible_at = now() + make_interval(secs => coalesce(${o.delaySeconds ?? null}::float8,
+            least(pol.cap_ms, pol.base_ms * power(2, greatest(t.receive_count - 1, 0))) * (0.5 + random() / 2) / 1000.0)),
+          last_error = coalesce(${o.reason ?? null}, d.last_error),
+          lease_owner = null,
+          lease_seq = null
+      from target t, policy pol
+      where d.client_id = t.client_id and d.message_id = t.message_id and t.receive_count < pol.max_receives
+      returning d.message_id
+    )
+    select message_id, 'retry' as outcome from retried
+    union all
+    select message_id, 'dead_lettered' from buried`.execute(db);
+  return result.rows;
 }
 
 /**

@@ -4,7 +4,11 @@ import { requireClient } from '../clients/auth.middleware.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
-import { AckedSchema, AckSchema, ReceivedSchema, ReceiveQuery, StreamQuery } from './inbox.schemas.ts';
+import type { DeadLettersService } from './dead-letters.service.ts';
+import {
+  AckedSchema, AckSchema, DeadLetterPageSchema, DeadLetterQuery, ExtendedSchema, ExtendSchema, NackedSchema, NackSchema,
+  ReceivedSchema, ReceiveQuery, RedrivenSchema, RedriveSchema, StreamQuery, toDate as date,
+} from './inbox.schemas.ts';
 import type { InboxService } from './inbox.service.ts';
 
 export interface InboxRoutesOptions {
@@ -14,7 +18,7 @@ export interface InboxRoutesOptions {
   shutdown: AbortSignal;
 }
 
-export function inboxRoutes(auth: Authenticator, inbox: InboxService, o: InboxRoutesOptions) {
+export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetters: DeadLettersService, o: InboxRoutesOptions) {
   const app = createRouter();
 
   app.openapi(
@@ -49,6 +53,78 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, o: InboxRo
       responses: { 200: jsonResponse(AckedSchema, 'How many were acked'), ...problemResponses(400, 401, 403, 413, 415) },
     }),
     async (c) => c.json(await inbox.ack(c.var.client.id, c.req.valid('json').receipts), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/inbox/nack',
+      tags: ['inbox'],
+      summary: 'Give received messages back, to be delivered again later',
+      description: 'Without delay_seconds they come back after an exponential backoff with jitter (the client\'s policy). A message that has used up max_receives goes to the dead letters instead.',
+      security: bearer,
+      middleware: [requireClient(auth)] as const,
+      request: { body: jsonBody(NackSchema) },
+      responses: { 200: jsonResponse(NackedSchema, 'What happened to each'), ...problemResponses(400, 401, 403, 413, 415) },
+    }),
+    async (c) => {
+      const { receipts, delay_seconds, reason } = c.req.valid('json');
+      return c.json(await inbox.nack(c.var.client.id, receipts, delay_seconds, reason), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/inbox/extend',
+      tags: ['inbox'],
+      summary: 'Move the lease deadline of received messages',
+      security: bearer,
+      middleware: [requireClient(auth)] as const,
+      request: { body: jsonBody(ExtendSchema) },
+      responses: { 200: jsonResponse(ExtendedSchema, 'How many were extended'), ...problemResponses(400, 401, 403, 413, 415) },
+    }),
+    async (c) => {
+      const { receipts, visibility } = c.req.valid('json');
+      return c.json(await inbox.extend(c.var.client.id, receipts, visibility), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/inbox/dead-letters',
+      tags: ['inbox'],
+      summary: "The calling client's dead letters, newest first",
+      security: bearer,
+      middleware: [requireClient(auth)] as const,
+      request: { query: DeadLetterQuery },
+      responses: { 200: jsonResponse(DeadLetterPageSchema, 'One page'), ...problemResponses(400, 401, 403) },
+    }),
+    async (c) => {
+      const q = c.req.valid('query');
+      const filter = { clientId: c.var.client.id, errorLike: q.error, since: date(q.since), until: date(q.until) };
+      return c.json(await deadLetters.list(filter, date(q.before), q.limit), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/inbox/dead-letters/redrive',
+      tags: ['inbox'],
+      summary: "Put the calling client's dead letters back in its queue",
+      description: 'Works in bounded batches until nothing matches, or max_batches or max_seconds is reached; call again while done is false.',
+      security: bearer,
+      middleware: [requireClient(auth)] as const,
+      request: { body: jsonBody(RedriveSchema) },
+      responses: { 200: jsonResponse(RedrivenSchema, 'Progress'), ...problemResponses(400, 401, 403, 413, 415) },
+    }),
+    async (c) => {
+      const b = c.req.valid('json');
+      const filter = { clientId: c.var.client.id, errorLike: b.error, since: date(b.since), until: date(b.until) };
+      return c.json(await deadLetters.redrive(filter, { batchSize: b.batch_size, maxBatches: b.max_batches, maxSeconds: b.max_seconds }), 200);
+    },
   );
 
   app.openapi(

@@ -59,3 +59,132 @@ export const AckedSchema = z
     not_acked: z.array(z.string()).openapi({ description: 'receipts that matched no current delivery: already acked, or received again since' }),
   })
   .openapi('Acked');
+
+const Receipts = z.array(z.string().regex(RECEIPT_PATTERN, 'not a receipt')).min(1).max(RECEIPTS_MAX);
+
+export const NackSchema = z
+  .strictObject({
+    receipts: Receipts,
+    delay_seconds: z.number().int().min(0).max(VISIBILITY_MAX_SECONDS).optional()
+      .openapi({ description: 'visible again after this long; default: exponential backoff with jitter' }),
+    reason: z.string().max(1000).optional().openapi({ description: 'kept as the last error, shown in dead letters' }),
+  })
+  .openapi('Nack');
+
+export const NackedSchema = z
+  .object({
+    nacked: z.number().int(),
+    dead_lettered: z.array(z.string()).openapi({ description: 'message ids that used up their receives and went to dead letters' }),
+    not_nacked: z.array(z.string()),
+  })
+  .openapi('Nacked');
+
+export const ExtendSchema = z
+  .strictObject({ receipts: Receipts, visibility: z.number().int().min(0).max(VISIBILITY_MAX_SECONDS) })
+  .openapi('Extend');
+
+export const ExtendedSchema = z
+  .object({ extended: z.number().int(), not_extended: z.array(z.string()) })
+  .openapi('Extended');
+
+export const DeadLetterSchema = z
+  .object({
+    id: z.string().openapi({ description: 'the original message id' }),
+    client_id: z.string(),
+    client_name: z.string(),
+    from: z.string().nullable(),
+    to: z.string().nullable(),
+    type: z.string().nullable(),
+    payload: z.json().nullable(),
+    headers: z.record(z.string(), z.string()),
+    sent_at: z.string().nullable(),
+    priority: z.number().int(),
+    group_id: z.string().nullable(),
+    reason: z.enum(['max_receives', 'overflow']),
+    receive_count: z.number().int(),
+    first_received_at: z.string().nullable(),
+    last_received_at: z.string().nullable(),
+    last_error: z.string().nullable(),
+    dead_at: z.string(),
+  })
+  .openapi('DeadLetter');
+
+export const DeadLetterPageSchema = z
+  .object({
+    dead_letters: z.array(DeadLetterSchema),
+    next_before: z.string().nullable().openapi({ description: 'pass as before= for older ones' }),
+  })
+  .openapi('DeadLetterPage');
+
+export const DeadLetterQuery = z.object({
+  error: z.string().max(200).optional().openapi({ description: 'text found in the last error' }),
+  since: z.iso.datetime({ offset: true }).optional(),
+  until: z.iso.datetime({ offset: true }).optional(),
+  before: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const AdminDeadLetterQuery = DeadLetterQuery.extend({
+  client_id: z.string().regex(/^[1-9][0-9]{0,18}$/).optional(),
+});
+
+export const REDRIVE_BATCH_MAX = 10_000;
+
+export const RedriveSchema = z
+  .strictObject({
+    error: z.string().max(200).optional(),
+    since: z.iso.datetime({ offset: true }).optional(),
+    until: z.iso.datetime({ offset: true }).optional(),
+    batch_size: z.number().int().min(1).max(REDRIVE_BATCH_MAX).default(1000),
+    max_batches: z.number().int().min(1).max(100_000).default(1000).openapi({ description: 'stop after this many batches; call again to go on' }),
+    max_seconds: z.number().min(0.1).max(60).default(10).openapi({ description: 'stop after the batch that passes this; call again to go on' }),
+  })
+  .openapi('DeadLetterFilter');
+
+export const AdminRedriveSchema = RedriveSchema.extend({
+  client_id: z.string().regex(/^[1-9][0-9]{0,18}$/).optional(),
+}).openapi('AdminDeadLetterFilter');
+
+export const RedrivenSchema = z
+  .object({
+    moved: z.number().int(),
+    batches: z.number().int(),
+    remaining: z.number().int().openapi({ description: 'matching dead letters still there' }),
+    done: z.boolean(),
+  })
+  .openapi('Redriven');
+
+/** An optional ISO date-time from a validated query or body, as a Date. */
+export const toDate = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
+
+export const ClientIdParams = z.object({
+  id: z.string().regex(/^[1-9][0-9]{0,18}$/).openapi({ param: { name: 'id', in: 'path' }, example: '1' }),
+});
+
+const orDefault = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
+
+export const QueuePolicySchema = z
+  .strictObject({
+    max_receives: orDefault(z.number().int().min(1).max(1000)).openapi({ description: 'receives before a message goes to dead letters' }),
+    backoff_base_seconds: orDefault(z.number().min(0).max(43_200)).openapi({ description: 'first nack backoff' }),
+    backoff_cap_seconds: orDefault(z.number().min(0).max(43_200)).openapi({ description: 'longest nack backoff' }),
+    max_length: orDefault(z.number().int().min(1).max(1_000_000_000)).openapi({ description: 'messages the queue may hold' }),
+    overflow: orDefault(z.enum(['reject', 'dead_letter'])).openapi({ description: 'when full: refuse publishes (429) or dead-letter the oldest' }),
+    delivery_rate: orDefault(z.number().positive().max(1_000_000)).openapi({ description: 'messages per second handed out at most' }),
+    delivery_burst: orDefault(z.number().int().min(1).max(1_000_000)).openapi({ description: 'messages handed out at once at most (default: one second of the rate)' }),
+  })
+  .openapi('QueuePolicy', { description: 'absent or null: the service default' });
+
+const EffectivePolicySchema = z.object({
+  max_receives: z.number(),
+  backoff_base_seconds: z.number(),
+  backoff_cap_seconds: z.number(),
+  max_length: z.number(),
+  overflow: z.enum(['reject', 'dead_letter']),
+  delivery_rate: z.number().nullable(),
+  delivery_burst: z.number().nullable(),
+});
+
+export const QueuePolicyViewSchema = z
+  .object({ client_id: z.string(), policy: QueuePolicySchema, effective: EffectivePolicySchema })
+  .openapi('QueuePolicyView');

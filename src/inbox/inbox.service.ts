@@ -1,12 +1,14 @@
-// The push role: clients receive from their delivery queue by long poll or over an SSE stream.
-// A waiting receiver registers before it looks, so a wake-up between the look and the wait is
-// never missed; the inbox poller covers what no signal announces (delays and leases running out).
+// The push role: clients receive from their delivery queue by long poll or over an SSE stream,
+// then ack, nack or extend by receipt. A waiting receiver registers before it looks, so a wake-up
+// between the look and the wait is never missed; the inbox poller covers what no signal
+// announces (delays and leases running out).
 import { randomBytes } from 'node:crypto';
-import type { DeliveryLatencyRecorder } from '../analytics/delivery-latency.ts';
+import type { DeliveryRecorder } from '../analytics/delivery-recorder.ts';
 import type { Db } from '../db/database.ts';
 import type { Waiters } from '../queue/waiters.ts';
 import {
-  ackDeliveries, claimDeliveries, releaseUnseenStreamLeases, type ClaimedDelivery, type ClaimOptions,
+  ackDeliveries, claimDeliveries, extendLeases, nackDeliveries, releaseUnseenStreamLeases,
+  type ClaimedRow, type ClaimOptions, type Receipt,
 } from './inbox.repository.ts';
 import { RECEIPT_PATTERN, RECEIVE_MAX, type InboxMessage } from './inbox.schemas.ts';
 
@@ -30,18 +32,29 @@ export interface StreamOutput {
   heartbeat(): Promise<void>;
 }
 
+export interface QueuePolicyDefaults {
+  maxReceives: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+}
+
 /** SSE event ids are <stream id>:<event number>. */
 const EVENT_ID_PATTERN = /^([A-Za-z0-9_-]{8,32}):(\d{1,9})$/;
 
 export class InboxService {
   readonly #db: Db;
   readonly #waiters: Waiters;
-  readonly #latency: DeliveryLatencyRecorder;
+  readonly #recorder: DeliveryRecorder;
+  readonly #defaults: QueuePolicyDefaults;
+  readonly #onChange: (clientId: string) => void;
 
-  constructor(db: Db, waiters: Waiters, latency: DeliveryLatencyRecorder) {
+  /** onChange: a delivery of the client may have become visible or left a stream's prefetch. */
+  constructor(db: Db, waiters: Waiters, recorder: DeliveryRecorder, defaults: QueuePolicyDefaults, onChange: (clientId: string) => void) {
     this.#db = db;
     this.#waiters = waiters;
-    this.#latency = latency;
+    this.#recorder = recorder;
+    this.#defaults = defaults;
+    this.#onChange = onChange;
   }
 
   /** Long poll: returns as soon as anything is visible, or an empty list after waitSeconds. */
@@ -49,51 +62,76 @@ export class InboxService {
     const deadline = Date.now() + o.waitSeconds * 1000;
     for (;;) {
       const waiting = this.#waiters.register(clientId, deadline - Date.now(), signal);
-      const rows = await this.#claim({ clientId, max: o.max, visibilitySeconds: o.visibilitySeconds });
-      if (rows.length > 0 || Date.now() >= deadline || signal.aborted) {
+      const { delivered, skipped } = await this.#claim({ clientId, max: o.max, visibilitySeconds: o.visibilitySeconds });
+      if (delivered.length > 0 || Date.now() >= deadline || signal.aborted) {
         waiting.cancel();
-        return rows.map(toInboxMessage);
+        return delivered.map(toInboxMessage);
+      }
+      if (skipped > 0) {
+        waiting.cancel(); // expired or dead-lettered rows made room: look again at once
+        continue;
       }
       if ((await waiting.done) !== 'woken') return [];
     }
   }
 
+  // Each answer lists the receipts that matched no current delivery (already acked, or received
+  // again since: a receipt is good for one delivery only) rather than failing the whole call.
+
   async ack(clientId: string, receipts: string[]): Promise<{ acked: number; not_acked: string[] }> {
-    const parsed = receipts.map((receipt) => {
-      const [, messageId, count] = RECEIPT_PATTERN.exec(receipt)!;
-      return { receipt, messageId: messageId!, receiveCount: Number(count) };
-    });
+    const parsed = parseReceipts(receipts);
     const acked = new Set(await ackDeliveries(this.#db, clientId, parsed));
-    const notAcked = parsed.filter((p) => !acked.has(p.messageId)).map((p) => p.receipt);
-    return { acked: acked.size, not_acked: notAcked };
+    if (acked.size > 0) this.#onChange(clientId);
+    return { acked: acked.size, not_acked: unmatched(parsed, acked) };
+  }
+
+  async nack(clientId: string, receipts: string[], delaySeconds: number | undefined, reason: string | undefined) {
+    const parsed = parseReceipts(receipts);
+    const rows = await nackDeliveries(this.#db, clientId, parsed, { delaySeconds, reason, defaults: this.#defaults });
+    if (rows.length > 0) this.#onChange(clientId);
+    const deadLettered = rows.filter((r) => r.outcome === 'dead_lettered').map((r) => r.message_id);
+    return {
+      nacked: rows.length - deadLettered.length,
+      dead_lettered: deadLettered,
+      not_nacked: unmatched(parsed, new Set(rows.map((r) => r.message_id))),
+    };
+  }
+
+  async extend(clientId: string, receipts: string[], visibilitySeconds: number): Promise<{ extended: number; not_extended: string[] }> {
+    const parsed = parseReceipts(receipts);
+    const extended = new Set(await extendLeases(this.#db, clientId, parsed, visibilitySeconds));
+    return { extended: extended.size, not_extended: unmatched(parsed, extended) };
   }
 
   /**
-   * Streams the client's messages until the signal aborts. Every event carries an id; a client
-   * that reconnects with the last id it saw gets at once what the old stream sent after it.
+   * Streams the client's messages until the signal aborts, never more than `prefetch` unacked at
+   * once. Every event carries an id; a client that reconnects with the last id it saw gets at
+   * once what the old stream sent after it.
    */
   async stream(clientId: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<void> {
     const resume = EVENT_ID_PATTERN.exec(o.lastEventId ?? '');
-    if (resume) await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]));
+    if (resume && (await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]))) > 0) {
+      this.#onChange(clientId);
+    }
     const owner = randomBytes(9).toString('base64url');
     let seq = 0;
     let lastWrite = Date.now();
     while (!signal.aborted) {
       const waiting = this.#waiters.register(clientId, o.heartbeatMs - (Date.now() - lastWrite), signal);
-      const rows = await this.#claim({
+      const { delivered, skipped } = await this.#claim({
         clientId,
         max: Math.min(o.prefetch, RECEIVE_MAX),
         visibilitySeconds: o.visibilitySeconds,
-        lease: { owner, seqBefore: seq },
+        lease: { owner, seqBefore: seq, prefetch: o.autoAck ? RECEIVE_MAX : o.prefetch },
         autoAck: o.autoAck,
       });
-      if (rows.length > 0) {
+      if (delivered.length > 0 || skipped > 0) {
         waiting.cancel();
-        for (const row of rows) {
+        for (const row of delivered) {
           seq = row.lease_seq ?? seq + 1;
           await out.send(`${owner}:${seq}`, toInboxMessage(row));
         }
-        lastWrite = Date.now();
+        if (delivered.length > 0) lastWrite = Date.now();
         continue;
       }
       if ((await waiting.done) === 'timeout') {
@@ -103,15 +141,36 @@ export class InboxService {
     }
   }
 
-  async #claim(options: ClaimOptions): Promise<ClaimedDelivery[]> {
-    const rows = await claimDeliveries(this.#db, options);
+  async #claim(options: Omit<ClaimOptions, 'maxReceives'>): Promise<{ delivered: ClaimedRow[]; skipped: number }> {
+    const rows = await claimDeliveries(this.#db, { ...options, maxReceives: this.#defaults.maxReceives });
     const now = Date.now();
-    for (const row of rows) if (row.receive_count === 1) this.#latency.record(row.to_address, row.created_at, now);
-    return rows;
+    const delivered: ClaimedRow[] = [];
+    for (const row of rows) {
+      if (row.outcome === 'delivered') {
+        delivered.push(row);
+        if (row.receive_count === 1) this.#recorder.recordFirstDelivery(row.to_address, row.created_at, now);
+      } else if (row.outcome === 'expired') {
+        this.#recorder.recordExpired(row.to_address, row.created_at);
+      } else {
+        this.#recorder.recordDeadLettered(row.to_address, row.created_at);
+      }
+    }
+    return { delivered, skipped: rows.length - delivered.length };
   }
 }
 
-function toInboxMessage(row: ClaimedDelivery): InboxMessage {
+function parseReceipts(receipts: string[]): (Receipt & { receipt: string })[] {
+  return receipts.map((receipt) => {
+    const [, messageId, count] = RECEIPT_PATTERN.exec(receipt)!;
+    return { receipt, messageId: messageId!, receiveCount: Number(count) };
+  });
+}
+
+function unmatched(parsed: (Receipt & { receipt: string })[], matched: Set<string>): string[] {
+  return parsed.filter((p) => !matched.has(p.messageId)).map((p) => p.receipt);
+}
+
+export function toInboxMessage(row: ClaimedRow): InboxMessage {
   return {
     id: row.id,
     receipt: `${row.id}.${row.receive_count}`,

@@ -26,8 +26,8 @@ export function messagesRoutes(auth: Authenticator, messages: MessagesService) {
       },
     }),
     async (c) => {
-      const [id] = await messages.publish(c.var.client, [c.req.valid('json')], ['']);
-      return c.json({ id: id! }, 202);
+      const [published] = await messages.publish(c.var.client, [c.req.valid('json')], ['']);
+      return c.json({ id: published!.id, ...(published!.duplicate ? { duplicate: true } : {}) }, 202);
     },
   );
 
@@ -47,8 +47,9 @@ export function messagesRoutes(auth: Authenticator, messages: MessagesService) {
     }),
     async (c) => {
       const inputs = c.req.valid('json').messages;
-      const ids = await messages.publish(c.var.client, inputs, inputs.map((_, i) => `messages.${i}`));
-      return c.json({ ids }, 202);
+      const published = await messages.publish(c.var.client, inputs, inputs.map((_, i) => `messages.${i}`));
+      const duplicates = published.flatMap((p, i) => (p.duplicate ? [i] : []));
+      return c.json({ ids: published.map((p) => p.id), ...(duplicates.length > 0 ? { duplicates } : {}) }, 202);
     },
   );
 

@@ -18,14 +18,15 @@ export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: num
       select *
       from unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.to_address)}::text[],
                   ${entries.map((e) => e.priority)}::smallint[], ${entries.map((e) => e.deliver_at)}::timestamptz[],
-                  ${entries.map((e) => e.created_at)}::timestamptz[])
-           as m(id, to_address, priority, deliver_at, created_at)
+                  ${entries.map((e) => e.created_at)}::timestamptz[], ${entries.map((e) => e.group_id)}::text[],
+                  ${entries.map((e) => e.expires_at)}::timestamptz[])
+           as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at)
     ),
     inserted as (
-      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at)
+      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at)
       select s.client_id, m.id,
              coalesce(m.deliver_at, m.created_at) - make_interval(secs => m.priority * ${agingMs / 1000}::float8),
-             coalesce(m.deliver_at, now())
+             coalesce(m.deliver_at, now()), m.priority, m.group_id, m.expires_at
       from m
       join switchyard.subscription s on s.address = m.to_address
       on conflict (client_id, message_id) do nothing

@@ -1,6 +1,6 @@
 // Partition upkeep for the message log (daily partitions) and history (monthly): create them
 // ahead of time; drop a log partition only once every stage cursor has passed all of its rows,
-// no delivery or stage retry still points into it, and its retention has run out.
+// no delivery, stage retry or dead letter still points into it, and its retention has run out.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
@@ -34,7 +34,7 @@ export async function listPartitionsEndingBefore(db: Db, table: PartitionedTable
   return result.rows.filter((row) => PARTITION_NAME.test(row.name));
 }
 
-/** True when no stage cursor, delivery or stage retry still needs a row of this log partition. */
+/** True when no stage cursor, delivery, stage retry or dead letter still needs a row of this log partition. */
 export async function isLogPartitionDone(db: Db, partition: PartitionRow): Promise<boolean> {
   const name = sql.id('switchyard', checked(partition.name));
   const result = await sql<{ done: boolean }>`
@@ -44,6 +44,7 @@ export async function isLogPartitionDone(db: Db, partition: PartitionRow): Promi
                < (select min(pg_snapshot_xmin(prev)) from switchyard.stage_cursor), true)
       and not exists (select 1 from switchyard.delivery d where d.message_id >= ${partition.lo}::uuid and d.message_id < ${partition.hi}::uuid)
       and not exists (select 1 from switchyard.stage_retry r where r.message_id >= ${partition.lo}::uuid and r.message_id < ${partition.hi}::uuid)
+      and not exists (select 1 from switchyard.dead_letter x where x.message_id >= ${partition.lo}::uuid and x.message_id < ${partition.hi}::uuid)
       as done`.execute(db);
   return result.rows[0]?.done ?? false;
 }

@@ -4,17 +4,24 @@
 import { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';
+import { runExpiry } from './expiry.ts';
 import { runPartitionUpkeep, type PartitionUpkeepOptions } from './partition-upkeep.ts';
 
 export const BOSS_SCHEMA = 'switchyard_boss';
 const PARTITIONS_JOB = 'switchyard-partitions';
 const PARTITIONS_CRON = '*/10 * * * *';
+const EXPIRY_JOB = 'switchyard-expiry';
+const EXPIRY_CRON = '* * * * *';
 
 export interface Upkeep {
   stop(): Promise<void>;
 }
 
-export async function startUpkeep(url: string, db: Db, options: PartitionUpkeepOptions, log: Logger): Promise<Upkeep> {
+export interface UpkeepOptions extends PartitionUpkeepOptions {
+  deadLetterRetentionDays: number;
+}
+
+export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, log: Logger): Promise<Upkeep> {
   const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, max: 3, application_name: 'switchyard:upkeep' });
   boss.on('error', (error: Error) => log.error('pg-boss error', { error: error.message }));
   await boss.start();
@@ -22,6 +29,11 @@ export async function startUpkeep(url: string, db: Db, options: PartitionUpkeepO
   await boss.schedule(PARTITIONS_JOB, PARTITIONS_CRON);
   await boss.work(PARTITIONS_JOB, async () => {
     await runPartitionUpkeep(db, options, log);
+  });
+  await boss.createQueue(EXPIRY_JOB, { policy: 'singleton', retryLimit: 3, retryDelay: 30, expireInSeconds: 600 });
+  await boss.schedule(EXPIRY_JOB, EXPIRY_CRON);
+  await boss.work(EXPIRY_JOB, async () => {
+    await runExpiry(db, options.deadLetterRetentionDays, log);
   });
   return { stop: () => boss.stop({ graceful: true, timeout: 10_000 }) };
 }

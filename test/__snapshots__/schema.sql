@@ -7,6 +7,8 @@ table switchyard.analytics_minute (
   latency_ms_sum bigint not null default 0,
   latency_ms_max integer not null default 0,
   latency_ms_buckets bigint[] not null default array_fill((0)::bigint, ARRAY[16]),
+  expired bigint not null default 0,
+  dead_lettered bigint not null default 0,
   constraint analytics_minute_pkey PRIMARY KEY (minute, address)
 );
 CREATE UNIQUE INDEX analytics_minute_pkey ON switchyard.analytics_minute USING btree (minute, address);
@@ -25,6 +27,35 @@ CREATE INDEX client_name ON switchyard.client USING btree (name);
 CREATE UNIQUE INDEX client_pkey ON switchyard.client USING btree (id);
 CREATE UNIQUE INDEX client_token_hash_key ON switchyard.client USING btree (token_hash);
 
+table switchyard.dead_letter (
+  client_id bigint not null,
+  message_id uuid not null,
+  reason text not null,
+  receive_count integer not null,
+  first_received_at timestamp with time zone,
+  last_received_at timestamp with time zone,
+  last_error text,
+  enqueued_at timestamp with time zone not null,
+  priority smallint not null,
+  group_id text,
+  dead_at timestamp with time zone not null default now(),
+  constraint dead_letter_pkey PRIMARY KEY (client_id, message_id),
+  constraint dead_letter_reason_check CHECK ((reason = ANY (ARRAY['max_receives'::text, 'overflow'::text])))
+);
+CREATE INDEX dead_letter_client_time ON switchyard.dead_letter USING btree (client_id, dead_at);
+CREATE INDEX dead_letter_time ON switchyard.dead_letter USING btree (dead_at);
+CREATE UNIQUE INDEX dead_letter_pkey ON switchyard.dead_letter USING btree (client_id, message_id);
+
+table switchyard.dedup (
+  scope text not null,
+  dedup_id text not null,
+  message_id uuid not null,
+  expires_at timestamp with time zone not null,
+  constraint dedup_pkey PRIMARY KEY (scope, dedup_id)
+);
+CREATE INDEX dedup_expiry ON switchyard.dedup USING btree (expires_at);
+CREATE UNIQUE INDEX dedup_pkey ON switchyard.dedup USING btree (scope, dedup_id);
+
 table switchyard.delivery with (fillfactor=80, autovacuum_vacuum_scale_factor=0.02, autovacuum_vacuum_threshold=1000, autovacuum_vacuum_insert_scale_factor=0.05) (
   client_id bigint not null,
   message_id uuid not null,
@@ -36,10 +67,25 @@ table switchyard.delivery with (fillfactor=80, autovacuum_vacuum_scale_factor=0.
   last_received_at timestamp with time zone,
   lease_owner text,
   lease_seq integer,
+  priority smallint not null default 0,
+  group_id text,
+  expires_at timestamp with time zone,
+  last_error text,
   constraint delivery_pkey PRIMARY KEY (client_id, message_id)
 );
 CREATE INDEX delivery_claim ON switchyard.delivery USING btree (client_id, sort_key);
+CREATE INDEX delivery_expiry ON switchyard.delivery USING btree (expires_at) WHERE (expires_at IS NOT NULL);
+CREATE INDEX delivery_group ON switchyard.delivery USING btree (client_id, group_id, message_id) WHERE (group_id IS NOT NULL);
+CREATE INDEX delivery_lease_owner ON switchyard.delivery USING btree (client_id, lease_owner, lease_seq) WHERE (lease_owner IS NOT NULL);
 CREATE UNIQUE INDEX delivery_pkey ON switchyard.delivery USING btree (client_id, message_id);
+
+table switchyard.delivery_bucket with (fillfactor=50) (
+  client_id bigint not null,
+  tokens double precision not null,
+  updated_at timestamp with time zone not null,
+  constraint delivery_bucket_pkey PRIMARY KEY (client_id)
+);
+CREATE UNIQUE INDEX delivery_bucket_pkey ON switchyard.delivery_bucket USING btree (client_id);
 
 table switchyard.group_member (
   group_name text not null,
@@ -91,8 +137,43 @@ table switchyard.message (partitioned) (
   constraint message_priority_check CHECK (((priority >= 0) AND (priority <= 9))),
   constraint message_to_address_check CHECK (switchyard.is_valid_address(to_address))
 );
+CREATE INDEX message_correlation ON ONLY switchyard.message USING btree (correlation_id) WHERE (correlation_id IS NOT NULL);
 CREATE INDEX message_lane_xid ON ONLY switchyard.message USING btree (lane, xid, id);
 CREATE UNIQUE INDEX message_pkey ON ONLY switchyard.message USING btree (id);
+
+table switchyard.queue_policy (
+  client_id bigint not null,
+  max_receives integer,
+  backoff_base_ms integer,
+  backoff_cap_ms integer,
+  max_length integer,
+  overflow text,
+  delivery_rate double precision,
+  delivery_burst integer,
+  updated_at timestamp with time zone not null default now(),
+  constraint queue_policy_backoff_base_ms_check CHECK (((backoff_base_ms >= 0) AND (backoff_base_ms <= 43200000))),
+  constraint queue_policy_backoff_cap_ms_check CHECK (((backoff_cap_ms >= 0) AND (backoff_cap_ms <= 43200000))),
+  constraint queue_policy_client_id_fkey FOREIGN KEY (client_id) REFERENCES switchyard.client(id) ON DELETE CASCADE,
+  constraint queue_policy_delivery_burst_check CHECK ((delivery_burst >= 1)),
+  constraint queue_policy_delivery_rate_check CHECK ((delivery_rate > (0)::double precision)),
+  constraint queue_policy_max_length_check CHECK ((max_length >= 1)),
+  constraint queue_policy_max_receives_check CHECK (((max_receives >= 1) AND (max_receives <= 1000))),
+  constraint queue_policy_overflow_check CHECK ((overflow = ANY (ARRAY['reject'::text, 'dead_letter'::text]))),
+  constraint queue_policy_pkey PRIMARY KEY (client_id)
+);
+CREATE UNIQUE INDEX queue_policy_pkey ON switchyard.queue_policy USING btree (client_id);
+
+table switchyard.queue_stat (
+  client_id bigint not null,
+  depth bigint not null,
+  visible bigint not null,
+  in_flight bigint not null,
+  delayed bigint not null,
+  oldest_enqueued_at timestamp with time zone,
+  updated_at timestamp with time zone not null,
+  constraint queue_stat_pkey PRIMARY KEY (client_id)
+);
+CREATE UNIQUE INDEX queue_stat_pkey ON switchyard.queue_stat USING btree (client_id);
 
 table switchyard.setting (
   key text not null,
@@ -224,27 +305,92 @@ AS $function$
   select array[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 2147483647]
 $function$;
 
-CREATE OR REPLACE FUNCTION switchyard.publish(to_address text, payload jsonb, sender text DEFAULT 'system'::text, type text DEFAULT NULL::text, headers jsonb DEFAULT NULL::jsonb, priority integer DEFAULT 0, delay_seconds integer DEFAULT 0, ttl_seconds integer DEFAULT NULL::integer, group_id text DEFAULT NULL::text, dedup_id text DEFAULT NULL::text, correlation_id text DEFAULT NULL::text, reply_to text DEFAULT NULL::text)
+CREATE OR REPLACE FUNCTION switchyard.publish(to_address text, payload jsonb, sender text DEFAULT 'system'::text, type text DEFAULT NULL::text, headers jsonb DEFAULT NULL::jsonb, priority integer DEFAULT 0, delay_seconds integer DEFAULT 0, ttl_seconds integer DEFAULT NULL::integer, group_id text DEFAULT NULL::text, dedup_id text DEFAULT NULL::text, correlation_id text DEFAULT NULL::text, reply_to text DEFAULT NULL::text, deliver_at timestamp with time zone DEFAULT NULL::timestamp with time zone, dedup_window_seconds integer DEFAULT 300)
  RETURNS uuid
  LANGUAGE plpgsql
 AS $function$
 declare
   new_id uuid := switchyard.uuidv7();
   conv text := switchyard.conversation_of(sender, to_address);
+  first_id uuid;
 begin
   if not switchyard.is_valid_address(to_address) then
     raise exception 'invalid address: %', to_address using errcode = '22023',
       hint = 'an address is user:<name>, group:<name> or topic:<name>';
   end if;
+  if dedup_id is not null then
+    insert into switchyard.dedup as d (scope, dedup_id, message_id, expires_at)
+    values (sender, publish.dedup_id, new_id, clock_timestamp() + make_interval(secs => dedup_window_seconds))
+    on conflict on constraint dedup_pkey do update
+      set message_id = excluded.message_id, expires_at = excluded.expires_at
+      where d.expires_at < clock_timestamp()
+    returning d.message_id into first_id;
+    if first_id is null then
+      select d.message_id into first_id from switchyard.dedup d where d.scope = sender and d.dedup_id = publish.dedup_id;
+      return first_id;
+    end if;
+  end if;
   insert into switchyard.message (id, lane, sender, to_address, conversation, type, payload, headers,
                                   priority, deliver_at, expires_at, group_id, dedup_id, correlation_id, reply_to)
   values (new_id, switchyard.lane_of(conv), sender, to_address, conv, type, payload, headers, priority,
-          case when delay_seconds > 0 then clock_timestamp() + make_interval(secs => delay_seconds) end,
+          coalesce(deliver_at, case when delay_seconds > 0 then clock_timestamp() + make_interval(secs => delay_seconds) end),
           case when ttl_seconds is not null then clock_timestamp() + make_interval(secs => ttl_seconds) end,
           group_id, dedup_id, correlation_id, reply_to);
   perform pg_notify('switchyard_log', 'sql');
   return new_id;
 end
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.purge_dead_letters(client_id bigint DEFAULT NULL::bigint, error_like text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, batch_size integer DEFAULT 1000)
+ RETURNS integer
+ LANGUAGE sql
+AS $function$
+  with picked as (
+    select d.client_id, d.message_id
+    from switchyard.dead_letter d
+    where (purge_dead_letters.client_id is null or d.client_id = purge_dead_letters.client_id)
+      and (error_like is null or d.last_error ilike '%' || error_like || '%')
+      and (since is null or d.dead_at >= since)
+      and (until is null or d.dead_at < until)
+    limit batch_size
+    for update skip locked
+  ),
+  gone as (
+    delete from switchyard.dead_letter d using picked p
+    where d.client_id = p.client_id and d.message_id = p.message_id
+    returning 1
+  )
+  select count(*)::integer from gone
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.redrive_dead_letters(client_id bigint DEFAULT NULL::bigint, error_like text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, batch_size integer DEFAULT 1000)
+ RETURNS integer
+ LANGUAGE sql
+AS $function$
+  with picked as (
+    select d.client_id, d.message_id
+    from switchyard.dead_letter d
+    where (redrive_dead_letters.client_id is null or d.client_id = redrive_dead_letters.client_id)
+      and (error_like is null or d.last_error ilike '%' || error_like || '%')
+      and (since is null or d.dead_at >= since)
+      and (until is null or d.dead_at < until)
+      and exists (select 1 from switchyard.message m where m.id = d.message_id)
+    order by d.dead_at
+    limit batch_size
+    for update skip locked
+  ),
+  moved as (
+    delete from switchyard.dead_letter d using picked p
+    where d.client_id = p.client_id and d.message_id = p.message_id
+    returning d.*
+  ),
+  requeued as (
+    insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at)
+    select moved.client_id, moved.message_id, now(), now(), moved.priority, moved.group_id, null from moved
+    on conflict (client_id, message_id) do nothing
+    returning 1
+  )
+  select count(*)::integer from requeued
 $function$;
 
 CREATE OR REPLACE FUNCTION switchyard.uuid_floor(at timestamp with time zone)

@@ -1,0 +1,72 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+
+export interface DeadLetterFilter {
+  clientId?: string | undefined;
+  /** Matches last_error case-insensitively, anywhere in the text. */
+  errorLike?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+}
+
+export interface DeadLetterRow {
+  client_id: string;
+  client_name: string;
+  message_id: string;
+  reason: 'max_receives' | 'overflow';
+  receive_count: number;
+  first_received_at: Date | null;
+  last_received_at: Date | null;
+  last_error: string | null;
+  enqueued_at: Date;
+  dead_at: Date;
+  priority: number;
+  group_id: string | null;
+  sender: string | null;
+  to_address: string | null;
+  type: string | null;
+  payload: unknown;
+  headers: Record<string, string> | null;
+  sent_at: Date | null;
+}
+
+const filterArgs = (f: DeadLetterFilter) => sql`${f.clientId ?? null}::bigint, ${f.errorLike ?? null}::text,
+  ${f.since ?? null}::timestamptz, ${f.until ?? null}::timestamptz`;
+
+/** Newest first; `before` pages on to older ones. */
+export async function listDeadLetters(db: Db, f: DeadLetterFilter, before: Date | undefined, limit: number): Promise<DeadLetterRow[]> {
+  const result = await sql<DeadLetterRow>`
+    select client_id, client_name, message_id, reason, receive_count, first_received_at, last_received_at, last_error,
+           enqueued_at, dead_at, priority, group_id, sender, to_address, type, payload, headers, sent_at
+    from switchyard.dead_letters
+    where (${f.clientId ?? null}::bigint is null or client_id = ${f.clientId ?? null}::bigint)
+      and (${f.errorLike ?? null}::text is null or last_error ilike '%' || ${f.errorLike ?? null}::text || '%')
+      and (${f.since ?? null}::timestamptz is null or dead_at >= ${f.since ?? null}::timestamptz)
+      and (${f.until ?? null}::timestamptz is null or dead_at < ${f.until ?? null}::timestamptz)
+      and (${before ?? null}::timestamptz is null or dead_at < ${before ?? null}::timestamptz)
+    order by dead_at desc, message_id
+    limit ${limit}`.execute(db);
+  return result.rows;
+}
+
+export async function countDeadLetters(db: Db, f: DeadLetterFilter): Promise<number> {
+  const result = await sql<{ n: number }>`
+    select count(*)::int as n from switchyard.dead_letter d
+    where (${f.clientId ?? null}::bigint is null or d.client_id = ${f.clientId ?? null}::bigint)
+      and (${f.errorLike ?? null}::text is null or d.last_error ilike '%' || ${f.errorLike ?? null}::text || '%')
+      and (${f.since ?? null}::timestamptz is null or d.dead_at >= ${f.since ?? null}::timestamptz)
+      and (${f.until ?? null}::timestamptz is null or d.dead_at < ${f.until ?? null}::timestamptz)`.execute(db);
+  return result.rows[0]?.n ?? 0;
+}
+
+/** One bounded batch back to the queues (switchyard.redrive_dead_letters); returns how many moved. */
+export async function redriveDeadLetterBatch(db: Db, f: DeadLetterFilter, batchSize: number): Promise<number> {
+  const result = await sql<{ n: number }>`select switchyard.redrive_dead_letters(${filterArgs(f)}, ${batchSize}) as n`.execute(db);
+  return result.rows[0]?.n ?? 0;
+}
+
+/** One bounded batch deleted (switchyard.purge_dead_letters); returns how many. */
+export async function purgeDeadLetterBatch(db: Db, f: DeadLetterFilter, batchSize: number): Promise<number> {
+  const result = await sql<{ n: number }>`select switchyard.purge_dead_letters(${filterArgs(f)}, ${batchSize}) as n`.execute(db);
+  return result.rows[0]?.n ?? 0;
+}

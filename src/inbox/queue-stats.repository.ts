@@ -1,0 +1,103 @@
+// Queue statistics and the limits that use them. One process at a time recomputes
+// switchyard.queue_stat (a transaction-scoped advisory lock elects it); everything else reads it.
+import { sql } from 'kysely';
+import type { Db, Tx } from '../db/database.ts';
+
+const STATS_LOCK = sql`hashtext('switchyard.queue_stat')`;
+
+export interface QueueDefaults {
+  maxLength: number;
+  overflow: 'reject' | 'dead_letter';
+}
+
+/** Recomputes the statistics of every queue, unless another process is doing it right now. */
+export async function refreshQueueStats(tx: Tx): Promise<number | undefined> {
+  const locked = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${STATS_LOCK}) as ok`.execute(tx);
+  if (!locked.rows[0]?.ok) return undefined;
+  const result = await sql<{ n: number }>`
+    with fresh as (
+      select client_id,
+             count(*) as depth,
+             count(*) filter (where visible_at <= now()) as visible,
+             count(*) filter (where visible_at > now() and receive_count > 0) as in_flight,
+             count(*) filter (where visible_at > now() and receive_count = 0) as delayed,
+             min(enqueued_at) as oldest_enqueued_at
+      from switchyard.delivery
+      group by client_id
+    ),
+    upserted as (
+      insert into switchyard.queue_stat (client_id, depth, visible, in_flight, delayed, oldest_enqueued_at, updated_at)
+      select client_id, depth, visible, in_flight, delayed, oldest_enqueued_at, now() from fresh
+      on conflict (client_id) do update
+        set depth = excluded.depth, visible = excluded.visible, in_flight = excluded.in_flight,
+            delayed = excluded.delayed, oldest_enqueued_at = excluded.oldest_enqueued_at, updated_at = excluded.updated_at
+      returning 1
+    ),
+    emptied as (
+      delete from switchyard.queue_stat q where not exists (select 1 from fresh f where f.client_id = q.client_id)
+    )
+    select count(*)::int as n from upserted`.execute(tx);
+  return result.rows[0]?.n ?? 0;
+}
+
+/**
+ * Overflow policy dead_letter: moves the oldest visible deliveries of every queue over its
+ * length limit to its dead letters (reason overflow). Returns how many it moved.
+ */
+export async function deadLetterOverflow(tx: Tx, d: QueueDefaults): Promise<number> {
+  const result = await sql<{ n: number }>`
+    with over as (
+      select q.client_id, q.depth - coalesce(p.max_length, ${d.maxLength}::int) as excess
+      from switchyard.queue_stat q
+      left join switchyard.queue_policy p on p.client_id = q.client_id
+      where q.depth > coalesce(p.max_length, ${d.maxLength}::int)
+        and coalesce(p.overflow, ${d.overflow}::text) = 'dead_letter'
+    ),
+    picked as (
+      select x.client_id, x.message_id
+      from over o
+      cross join lateral (
+        select d.client_id, d.message_id from switchyard.delivery d
+        where d.client_id = o.client_id and d.visible_at <= now()
+        order by d.sort_key
+        limit o.excess
+        for update skip locked
+      ) x
+    ),
+    moved as (
+      delete from switchyard.delivery d using picked p
+      where d.client_id = p.client_id and d.message_id = p.message_id
+      returning d.*
+    ),
+    buried as (
+      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, first_received_at,
+                                          last_received_at, last_error, enqueued_at, priority, group_id)
+      select client_id, message_id, 'overflow', receive_count, first_received_at, last_received_at,
+             'the queue was over its length limit', enqueued_at, priority, group_id
+      from moved
+      on conflict (client_id, message_id) do nothing
+      returning 1
+    ),
+    recount as (
+      update switchyard.queue_stat q set depth = q.depth - m.n, visible = greatest(q.visible - m.n, 0)
+      from (select client_id, count(*) as n from moved group by client_id) m
+      where q.client_id = m.client_id
+    )
+    select count(*)::int as n from buried`.execute(tx);
+  return result.rows[0]?.n ?? 0;
+}
+
+/**
+ * Addresses that reach a full queue whose overflow policy is reject: publishing to them is
+ * refused until the queue drains.
+ */
+export async function listRejectingAddresses(db: Db, d: QueueDefaults): Promise<string[]> {
+  const result = await sql<{ address: string }>`
+    select distinct s.address
+    from switchyard.queue_stat q
+    left join switchyard.queue_policy p on p.client_id = q.client_id
+    join switchyard.subscription s on s.client_id = q.client_id
+    where q.depth >= coalesce(p.max_length, ${d.maxLength}::int)
+      and coalesce(p.overflow, ${d.overflow}::text) = 'reject'`.execute(db);
+  return result.rows.map((row) => row.address);
+}
