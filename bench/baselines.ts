@@ -1,0 +1,161 @@
+// Baselines measured in the same run, on the same database: what PostgreSQL itself does with the
+// simplest possible statements (the physical limit), and what pg-boss does with its own API.
+import pg from 'pg';
+import { PgBoss } from 'pg-boss';
+import { uuidv7 } from '../src/messages/message-id.ts';
+import { summarizeLatencies } from './lib/stats.ts';
+
+export const PAYLOAD = { text: 'hello from the benchmark', n: 42, tags: ['a', 'b'] };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function withClients<T>(url: string, n: number, fn: (clients: pg.Client[]) => Promise<T>): Promise<T> {
+  const clients = await Promise.all(Array.from({ length: n }, async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    return client;
+  }));
+  try {
+    return await fn(clients);
+  } finally {
+    await Promise.all(clients.map((c) => c.end()));
+  }
+}
+
+/** Rows per second into the message log itself: multi-row unnest INSERTs of 100 rows, 4 connections. */
+export async function rawInsert(url: string, seconds: number): Promise<number> {
+  const payload = JSON.stringify(PAYLOAD);
+  return withClients(url, 4, async (clients) => {
+    let rows = 0;
+    const deadline = performance.now() + seconds * 1000;
+    const started = performance.now();
+    await Promise.all(clients.map(async (client) => {
+      while (performance.now() < deadline) {
+        const ids = Array.from({ length: 100 }, () => uuidv7());
+        await client.query(
+          `insert into switchyard.message (id, lane, sender, to_address, conversation, payload)
+           select id, 0, 'user:raw', 'topic:raw', 'topic:raw', $2::jsonb from unnest($1::uuid[]) as id`,
+          [ids, payload],
+        );
+        rows += 100;
+      }
+    }));
+    return rows / ((performance.now() - started) / 1000);
+  });
+}
+
+/** Rows per second claimed and deleted from a plain table: DELETE ... FOR UPDATE SKIP LOCKED, 100 at a time, 2 workers. */
+export async function skipLockedClaim(url: string, rows: number): Promise<number> {
+  return withClients(url, 2, async (clients) => {
+    const [setup] = clients;
+    await setup!.query('drop table if exists public.bench_queue');
+    await setup!.query('create table public.bench_queue (id bigint generated always as identity primary key, payload jsonb not null)');
+    await setup!.query('insert into public.bench_queue (payload) select $2::jsonb from generate_series(1, $1)', [rows, JSON.stringify(PAYLOAD)]);
+    await setup!.query('vacuum analyze public.bench_queue');
+    let claimed = 0;
+    const started = performance.now();
+    await Promise.all(clients.map(async (client) => {
+      for (;;) {
+        const result = await client.query(`
+          delete from public.bench_queue where id in (
+            select id from public.bench_queue order by id limit 100 for update skip locked)
+          returning id, payload`);
+        claimed += result.rowCount ?? 0;
+        if ((result.rowCount ?? 0) === 0) return;
+      }
+    }));
+    const perSecond = claimed / ((performance.now() - started) / 1000);
+    await setup!.query('drop table public.bench_queue');
+    return perSecond;
+  });
+}
+
+async function withBoss<T>(url: string, fn: (boss: PgBoss) => Promise<T>, listen = false): Promise<T> {
+  const boss = new PgBoss({ connectionString: url, schema: 'pgboss_bench', max: 12, useListenNotify: listen, supervise: false, schedule: false });
+  boss.on('error', () => undefined);
+  await boss.start();
+  try {
+    return await fn(boss);
+  } finally {
+    await boss.stop({ graceful: false, timeout: 5_000 });
+  }
+}
+
+async function freshQueue(boss: PgBoss, name: string, notify = false): Promise<void> {
+  await boss.deleteQueue(name).catch(() => undefined);
+  await boss.createQueue(name, { notify });
+}
+
+/** pg-boss send(), one job per call, 8 concurrent senders: jobs per second. */
+export async function pgBossSend(url: string, seconds: number): Promise<number> {
+  return withBoss(url, async (boss) => {
+    await freshQueue(boss, 'bench-send');
+    let sent = 0;
+    const deadline = performance.now() + seconds * 1000;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (performance.now() < deadline) {
+        await boss.send('bench-send', PAYLOAD);
+        sent += 1;
+      }
+    }));
+    return sent / ((performance.now() - started) / 1000);
+  });
+}
+
+/** pg-boss insert() of 1000 jobs per call: jobs per second. */
+export async function pgBossInsert(url: string, seconds: number): Promise<number> {
+  return withBoss(url, async (boss) => {
+    await freshQueue(boss, 'bench-insert');
+    let inserted = 0;
+    const jobs = Array.from({ length: 1000 }, () => ({ data: PAYLOAD }));
+    const deadline = performance.now() + seconds * 1000;
+    const started = performance.now();
+    while (performance.now() < deadline) {
+      await boss.insert('bench-insert', jobs);
+      inserted += jobs.length;
+    }
+    return inserted / ((performance.now() - started) / 1000);
+  });
+}
+
+/** pg-boss fetch() + complete() in batches of 100, 4 workers, from a backlog: jobs per second. */
+export async function pgBossFetchComplete(url: string, jobs: number): Promise<number> {
+  return withBoss(url, async (boss) => {
+    await freshQueue(boss, 'bench-fetch');
+    for (let i = 0; i < jobs; i += 1000) await boss.insert('bench-fetch', Array.from({ length: Math.min(1000, jobs - i) }, () => ({ data: PAYLOAD })));
+    let done = 0;
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (;;) {
+        const batch = await boss.fetch('bench-fetch', { batchSize: 100 });
+        if (batch.length === 0) return;
+        await boss.complete('bench-fetch', batch.map((job) => job.id));
+        done += batch.length;
+      }
+    }));
+    return done / ((performance.now() - started) / 1000);
+  });
+}
+
+/** pg-boss send to handler, LISTEN/NOTIFY on, at a steady rate: latency percentiles in ms. */
+export async function pgBossLatency(url: string, rate: number, seconds: number) {
+  return withBoss(url, async (boss) => {
+    await freshQueue(boss, 'bench-latency', true);
+    const latencies: number[] = [];
+    await boss.work<{ t: number }>('bench-latency', { batchSize: 100, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      const now = performance.now();
+      for (const job of jobs) latencies.push(now - job.data.t);
+    });
+    const sends: Promise<unknown>[] = [];
+    const start = performance.now();
+    for (let next = start; next < start + seconds * 1000; next += 1000 / rate) {
+      const wait = next - performance.now();
+      if (wait > 1) await sleep(wait);
+      sends.push(boss.send('bench-latency', { t: performance.now() }));
+    }
+    await Promise.all(sends);
+    const deadline = Date.now() + 10_000;
+    while (latencies.length < sends.length && Date.now() < deadline) await sleep(50);
+    return summarizeLatencies(latencies);
+  }, true);
+}

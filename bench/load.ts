@@ -1,0 +1,165 @@
+// Load generators, each run in its own process by bench/run.ts: `node bench/load.ts <kind> <json>`.
+// The last stdout line is the JSON result; lines starting with "progress " are passed along.
+import autocannon from 'autocannon';
+import { summarizeLatencies } from './lib/stats.ts';
+
+const [kind, rawArgs] = process.argv.slice(2);
+const args = JSON.parse(rawArgs ?? '{}');
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const auth = (token: string) => ({ authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+
+/** HTTP requests as fast as `connections` allow, for `durationSeconds` (autocannon). */
+async function http() {
+  const result = await autocannon({
+    url: args.url + args.path,
+    method: args.method ?? 'POST',
+    headers: auth(args.token),
+    body: args.body,
+    connections: args.connections,
+    duration: args.durationSeconds,
+  });
+  return {
+    ok: result['2xx'],
+    non2xx: result.non2xx,
+    errors: result.errors,
+    durationSeconds: result.duration,
+    latencyMs: { p50: result.latency.p50, p99: result.latency.p99, max: result.latency.max },
+  };
+}
+
+/** Competing consumers: receive up to `max`, ack them, repeat, until the queue is empty or time is up. */
+async function receiveAck() {
+  const deadline = Date.now() + args.durationSeconds * 1000;
+  let acked = 0;
+  let errors = 0;
+  const started = performance.now();
+  let finished = started;
+  const consumer = async () => {
+    let empty = 0;
+    while (Date.now() < deadline && empty < 3) {
+      const reply = await fetch(`${args.url}/v1/inbox?max=${args.max}&visibility=60`, { headers: auth(args.token) });
+      const body = (await reply.json()) as { messages?: { receipt: string }[] };
+      const messages = body.messages ?? [];
+      if (!reply.ok) errors += 1;
+      if (messages.length === 0) {
+        empty += 1;
+        continue;
+      }
+      empty = 0;
+      const ack = await fetch(`${args.url}/v1/inbox/ack`, {
+        method: 'POST', headers: auth(args.token), body: JSON.stringify({ receipts: messages.map((m) => m.receipt) }),
+      });
+      const result = (await ack.json()) as { acked?: number };
+      acked += result.acked ?? 0;
+      finished = performance.now();
+    }
+  };
+  await Promise.all(Array.from({ length: args.consumers }, consumer));
+  return { acked, errors, seconds: (finished - started) / 1000 };
+}
+
+/** Publishes at a steady rate to a topic one SSE stream listens to; latency = publish sent to event received. */
+async function sseLatency() {
+  const intervalMs = 1000 / args.rate;
+  const start = performance.now() + 500; // the stream is up by then
+  const measureFrom = start + args.warmupSeconds * 1000;
+  const end = start + (args.warmupSeconds + args.durationSeconds) * 1000;
+  const controller = new AbortController();
+  const response = await fetch(`${args.url}/v1/inbox/stream?ack=auto`, { headers: auth(args.subscriberToken), signal: controller.signal });
+  const latencies: number[] = [];
+  let received = 0;
+  const reading = (async () => {
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const event = buffer.slice(0, end);
+          buffer = buffer.slice(end + 2);
+          const data = /^data: (.*)$/m.exec(event)?.[1];
+          if (!data) continue;
+          const message = JSON.parse(data) as { payload: { t: number } };
+          received += 1;
+          if (message.payload.t >= measureFrom) latencies.push(performance.now() - message.payload.t);
+        }
+      }
+    } catch {
+      // closed at the end
+    }
+  })();
+  let sent = 0;
+  let failed = 0;
+  const inFlight = new Set<Promise<void>>();
+  for (let next = start; next < end; next += intervalMs) {
+    const wait = next - performance.now();
+    if (wait > 1) await sleep(wait);
+    const t = performance.now();
+    const p: Promise<void> = fetch(`${args.url}/v1/messages`, {
+      method: 'POST', headers: auth(args.publisherToken), body: JSON.stringify({ to: args.to, payload: { t } }),
+    }).then((r) => {
+      if (r.status !== 202) failed += 1;
+      return r.arrayBuffer();
+    }).then(() => void inFlight.delete(p), () => { failed += 1; inFlight.delete(p); });
+    inFlight.add(p);
+    sent += 1;
+  }
+  await Promise.all(inFlight);
+  const deadline = Date.now() + 5_000;
+  while (received < sent && Date.now() < deadline) await sleep(20);
+  controller.abort();
+  await reading;
+  return { sent, failed, received, latencyMs: summarizeLatencies(latencies) };
+}
+
+/** Opens `count` SSE streams (tokens `${prefix}${i}`), reports when all are open, holds them, closes. */
+async function idleSse() {
+  const controllers: AbortController[] = [];
+  let open = 0;
+  let failed = 0;
+  for (let i = 0; i < args.count; i += args.concurrency) {
+    await Promise.all(Array.from({ length: Math.min(args.concurrency, args.count - i) }, async (_, j) => {
+      const controller = new AbortController();
+      try {
+        const response = await fetch(`${args.url}/v1/inbox/stream`, { headers: auth(`${args.prefix}${i + j}`), signal: controller.signal });
+        if (response.status !== 200) throw new Error(String(response.status));
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        await reader.read(); // the retry: line: the stream is up
+        void (async () => {
+          try {
+            while (!(await reader.read()).done);
+          } catch {
+            // closed at the end
+          }
+        })();
+        controllers.push(controller);
+        open += 1;
+      } catch {
+        failed += 1;
+      }
+    }));
+    if ((i / args.concurrency) % 10 === 0) process.stdout.write(`progress ${JSON.stringify({ open, failed })}\n`);
+  }
+  process.stdout.write(`progress ${JSON.stringify({ ready: true, open, failed })}\n`);
+  await sleep(args.holdSeconds * 1000);
+  for (const controller of controllers) controller.abort();
+  return { open, failed };
+}
+
+const kinds: Record<string, () => Promise<unknown>> = { http, 'receive-ack': receiveAck, 'sse-latency': sseLatency, 'idle-sse': idleSse };
+const run = kinds[kind ?? ''];
+if (!run) {
+  process.stderr.write(`unknown load ${kind}\n`);
+  process.exit(2);
+}
+run().then(
+  (result) => {
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.exit(0);
+  },
+  (error: unknown) => {
+    process.stderr.write(`${String(error)}\n`);
+    process.exit(1);
+  },
+);

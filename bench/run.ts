@@ -1,0 +1,191 @@
+// npm run bench [-- --tiny] [--runs N] [--only key,key] [--no-write]
+//
+// Starts its own embedded PostgreSQL with durable settings, measures the baselines (PostgreSQL's
+// own limit with the simplest statements, and pg-boss) and every Switchyard scenario in one run,
+// each several times, and writes the medians with their ranges into bench/RESULTS.md between the
+// generated-results markers (the analysis around them is written by people).
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { startEmbeddedPostgres, databaseUrl } from '../src/db/embedded-postgres.ts';
+import { migrateToLatest, withMigrationDb } from '../src/db/migrate.ts';
+import { createLogger } from '../src/log.ts';
+import * as baselines from './baselines.ts';
+import * as scenarios from './scenarios.ts';
+import { formatNumber, formatSpread, spread, type Spread } from './lib/stats.ts';
+
+const { values: options } = parseArgs({
+  options: {
+    tiny: { type: 'boolean', default: false },
+    runs: { type: 'string' },
+    only: { type: 'string' },
+    'no-write': { type: 'boolean', default: false },
+  },
+});
+const tiny = options.tiny;
+const runs = Number(options.runs ?? (tiny ? 1 : 3));
+const only = options.only?.split(',');
+const scale: scenarios.Scale = tiny
+  ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100 }
+  : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000 };
+
+const RESULTS_FILE = path.resolve(import.meta.dirname, 'RESULTS.md');
+const START = '<!-- generated results: start -->';
+const END = '<!-- generated results: end -->';
+const log = createLogger('warn');
+
+// Durable: fsync and synchronous commit stay on. Memory and checkpoint settings as a server with
+// this much RAM would have them, so checkpoints do not dominate a ten-second run.
+const POSTGRES_SETTINGS = {
+  shared_buffers: '1GB', max_wal_size: '8GB', checkpoint_timeout: '30min', max_connections: '300',
+  effective_cache_size: '8GB', work_mem: '16MB', maintenance_work_mem: '256MB',
+};
+
+function progress(line: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-bench-'));
+  progress(`starting a durable embedded PostgreSQL in ${dataDir}`);
+  const cluster = await startEmbeddedPostgres({ dataDir, port: 0, log, settings: POSTGRES_SETTINGS });
+  const admin = new pg.Client({ connectionString: cluster.url });
+  await admin.connect();
+  try {
+    await admin.query('create database bench_template');
+    await withMigrationDb(databaseUrl(cluster.url, 'bench_template'), log, migrateToLatest);
+    let serial = 0;
+    const freshDb = async (): Promise<scenarios.FreshDatabase> => {
+      const name = `bench_${++serial}`;
+      await admin.query(`create database ${name} template bench_template`);
+      const url = databaseUrl(cluster.url, name);
+      const pool = new pg.Pool({ connectionString: url, max: 4 });
+      return {
+        url,
+        query: pool.query.bind(pool) as pg.Pool['query'],
+        drop: async () => {
+          await pool.end();
+          await admin.query(`drop database ${name} with (force)`);
+        },
+      };
+    };
+    const measured = await measureAll(freshDb);
+    const report = render(measured, (await admin.query('show server_version')).rows[0].server_version as string);
+    process.stdout.write(`${report}\n`);
+    if (!options['no-write']) await writeResults(report);
+  } finally {
+    await admin.end();
+    await cluster.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+interface Measure {
+  key: string;
+  title: string;
+  run: (db: scenarios.FreshDatabase) => Promise<Record<string, number>>;
+}
+
+const MEASURES: Measure[] = [
+  { key: 'raw-insert', title: 'baseline: raw INSERT, 100 rows per statement, 4 connections', run: async (db) => ({ perSecond: await baselines.rawInsert(db.url, scale.seconds) }) },
+  { key: 'skip-locked', title: 'baseline: DELETE ... SKIP LOCKED, 100 per claim, 2 workers', run: async (db) => ({ perSecond: await baselines.skipLockedClaim(db.url, tiny ? 5_000 : 300_000) }) },
+  { key: 'pgboss-send', title: 'pg-boss send, 8 senders', run: async (db) => ({ perSecond: await baselines.pgBossSend(db.url, scale.seconds) }) },
+  { key: 'pgboss-insert', title: 'pg-boss insert, 1000 per call', run: async (db) => ({ perSecond: await baselines.pgBossInsert(db.url, scale.seconds) }) },
+  { key: 'pgboss-fetch', title: 'pg-boss fetch + complete, 100 per batch, 4 workers', run: async (db) => ({ perSecond: await baselines.pgBossFetchComplete(db.url, tiny ? 2_000 : 100_000) }) },
+  { key: 'pgboss-latency', title: 'pg-boss send to handler, LISTEN/NOTIFY on', run: async (db) => ({ ...(await baselines.pgBossLatency(db.url, scale.sseRate, scale.seconds)) }) },
+  { key: 'ingest-single', title: 'ingest, 1 message per POST, 50 connections', run: async (db) => ({ ...(await scenarios.ingest(db, scale, 1)) }) },
+  { key: 'ingest-batch', title: 'ingest, 100 messages per POST, 16 connections', run: async (db) => ({ ...(await scenarios.ingest(db, scale, 100)) }) },
+  { key: 'routing', title: 'routing from a backlog, 1 recipient per message', run: async (db) => ({ perSecond: await scenarios.routingBacklog(db, scale) }) },
+  { key: 'fanout', title: `fan-out to ${formatNumber(scale.fanoutSubscribers)} subscribers`, run: async (db) => ({ perSecond: await scenarios.fanout(db, scale) }) },
+  { key: 'receive-ack', title: 'receive + ack over HTTP, 100 per call, 4 consumers', run: async (db) => ({ ...(await scenarios.receiveAck(db, scale)) }) },
+  { key: 'sse-latency', title: `publish to SSE receipt at ${formatNumber(scale.sseRate)}/s`, run: async (db) => {
+    const r = await scenarios.sseLatency(db, scale);
+    return { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, lost: r.sent - r.received, failed: r.failed };
+  } },
+  { key: 'idle-sse', title: `${formatNumber(scale.idleStreams)} idle SSE streams in one process`, run: async (db) => ({ ...(await scenarios.idleStreams(db, scale, (line) => progress(`  idle-sse: ${line}`))) }) },
+];
+
+async function measureAll(freshDb: () => Promise<scenarios.FreshDatabase>): Promise<Map<string, Record<string, Spread>>> {
+  const chosen = MEASURES.filter((m) => !only || only.includes(m.key));
+  const results = new Map<string, Record<string, Spread>>();
+  for (const [i, measure] of chosen.entries()) {
+    const samples: Record<string, number>[] = [];
+    for (let run = 1; run <= runs; run++) {
+      progress(`[${i + 1}/${chosen.length}] ${measure.key}: run ${run} of ${runs}`);
+      const db = await freshDb();
+      try {
+        const sample = await measure.run(db);
+        progress(`  ${Object.entries(sample).map(([k, v]) => `${k}=${formatNumber(v, 1)}`).join(' ')}`);
+        samples.push(sample);
+      } finally {
+        await db.drop();
+      }
+    }
+    results.set(measure.key, Object.fromEntries(Object.keys(samples[0]!).map((field) => [field, spread(samples.map((s) => s[field]!))])));
+  }
+  return results;
+}
+
+function render(r: Map<string, Record<string, Spread>>, postgresVersion: string): string {
+  const get = (key: string, field: string) => r.get(key)?.[field];
+  const value = (key: string, field: string, digits = 0, unit = '') => {
+    const s = get(key, field);
+    return s ? formatSpread(s, digits, unit) : 'not run';
+  };
+  const ratio = (key: string, field: string, base: string, baseField = 'perSecond') => {
+    const a = get(key, field)?.median;
+    const b = get(base, baseField)?.median;
+    return a && b ? `${(a / b).toFixed(2)}x ${base}` : '';
+  };
+  const verdict = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? 'met' : '**missed**');
+  const m = (key: string, field: string) => get(key, field)?.median;
+  const cpu = os.cpus();
+  const lines = [
+    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC by \`npm run bench${tiny ? ' -- --tiny' : ''}\`: ${runs} run(s) each, median [min..max].`,
+    '',
+    `Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()}. ` +
+      `Node ${process.version}, PostgreSQL ${postgresVersion} (embedded, durable: fsync and synchronous_commit on; ` +
+      `${Object.entries(POSTGRES_SETTINGS).map(([k, v]) => `${k}=${v}`).join(', ')}). ` +
+      'The database, the service and the load generator share the cores.',
+    '',
+    '| scenario | target | result | vs baselines | |',
+    '|---|---|---|---|---|',
+    `| ingest, 1 message per POST, 50 connections | >= 20,000 msg/s, p99 <= 20 ms | ${value('ingest-single', 'perSecond')} msg/s, p99 ${value('ingest-single', 'p99', 1, ' ms')} | ${ratio('ingest-single', 'perSecond', 'raw-insert')}, ${ratio('ingest-single', 'perSecond', 'pgboss-send')} | ${verdict(m('ingest-single', 'perSecond') === undefined ? undefined : m('ingest-single', 'perSecond')! >= 20_000 && m('ingest-single', 'p99')! <= 20)} |`,
+    `| ingest, 100 messages per POST | >= 60,000 msg/s | ${value('ingest-batch', 'perSecond')} msg/s, p99 ${value('ingest-batch', 'p99', 1, ' ms')} | ${ratio('ingest-batch', 'perSecond', 'raw-insert')}, ${ratio('ingest-batch', 'perSecond', 'pgboss-insert')} | ${verdict(m('ingest-batch', 'perSecond') === undefined ? undefined : m('ingest-batch', 'perSecond')! >= 60_000)} |`,
+    `| routing from a backlog, 1 recipient each | >= 40,000 msg/s | ${value('routing', 'perSecond')} msg/s | ${ratio('routing', 'perSecond', 'raw-insert')} | ${verdict(m('routing', 'perSecond') === undefined ? undefined : m('routing', 'perSecond')! >= 40_000)} |`,
+    `| fan-out, 1 message to ${formatNumber(scale.fanoutSubscribers)} subscribers | >= 60,000 rows/s | ${value('fanout', 'perSecond')} rows/s | ${ratio('fanout', 'perSecond', 'raw-insert')} | ${verdict(m('fanout', 'perSecond') === undefined ? undefined : m('fanout', 'perSecond')! >= 60_000)} |`,
+    `| receive + ack over HTTP, 100 per call, 4 consumers | >= 30,000 msg/s | ${value('receive-ack', 'perSecond')} msg/s | ${ratio('receive-ack', 'perSecond', 'skip-locked')}, ${ratio('receive-ack', 'perSecond', 'pgboss-fetch')} | ${verdict(m('receive-ack', 'perSecond') === undefined ? undefined : m('receive-ack', 'perSecond')! >= 30_000)} |`,
+    `| publish to SSE receipt at ${formatNumber(scale.sseRate)}/s | p50 <= 5 ms, p99 <= 15 ms | p50 ${value('sse-latency', 'p50', 1, ' ms')}, p99 ${value('sse-latency', 'p99', 1, ' ms')} | pg-boss p50 ${value('pgboss-latency', 'p50', 1, ' ms')}, p99 ${value('pgboss-latency', 'p99', 1, ' ms')} | ${verdict(m('sse-latency', 'p50') === undefined ? undefined : m('sse-latency', 'p50')! <= 5 && m('sse-latency', 'p99')! <= 15)} |`,
+    `| ${formatNumber(scale.idleStreams)} idle SSE streams in one process | <= 30 KB each | ${value('idle-sse', 'kbPerStream', 1, ' KB')} per stream (${value('idle-sse', 'open')} open, RSS ${value('idle-sse', 'rssMb', 0, ' MB')}) | | ${verdict(m('idle-sse', 'kbPerStream') === undefined ? undefined : m('idle-sse', 'kbPerStream')! <= 30 && m('idle-sse', 'open')! >= scale.idleStreams)} |`,
+    '',
+    '| baseline, same database, same run | result |',
+    '|---|---|',
+    ...['raw-insert', 'skip-locked', 'pgboss-send', 'pgboss-insert', 'pgboss-fetch'].map((key) =>
+      `| ${MEASURES.find((x) => x.key === key)!.title} | ${value(key, 'perSecond')} /s |`),
+    `| ${MEASURES.find((x) => x.key === 'pgboss-latency')!.title}, ${formatNumber(scale.sseRate)}/s | p50 ${value('pgboss-latency', 'p50', 1, ' ms')}, p99 ${value('pgboss-latency', 'p99', 1, ' ms')} |`,
+    '',
+    `Checks in the same runs: messages lost at ingest ${value('ingest-single', 'lost')} and ${value('ingest-batch', 'lost')} ` +
+      `(accepted minus stored), failed requests ${value('ingest-single', 'failed')} and ${value('ingest-batch', 'failed')}; ` +
+      `SSE messages not received ${value('sse-latency', 'lost')}; deliveries left after receive + ack ${value('receive-ack', 'left')}; ` +
+      `health check while the idle streams were open ${value('idle-sse', 'healthMs', 1, ' ms')}.`,
+  ];
+  return lines.join('\n');
+}
+
+async function writeResults(report: string): Promise<void> {
+  const current = await readFile(RESULTS_FILE, 'utf8').catch(() => `# Benchmark results\n\n${START}\n${END}\n`);
+  const start = current.indexOf(START);
+  const end = current.indexOf(END);
+  const next = start >= 0 && end > start
+    ? `${current.slice(0, start + START.length)}\n${report}\n${current.slice(end)}`
+    : `${current}\n${START}\n${report}\n${END}\n`;
+  await writeFile(RESULTS_FILE, next);
+  progress(`wrote ${RESULTS_FILE}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,187 @@
+// The benchmark scenarios. Each run gets a fresh database cloned from the migrated template and
+// a fresh service process with the roles it needs; load comes from another process.
+import pg from 'pg';
+import { PAYLOAD } from './baselines.ts';
+import { BENCH_ADMIN_TOKEN, runLoad, startService, type RunningService } from './lib/processes.ts';
+
+export interface Scale {
+  seconds: number;
+  routingBacklog: number;
+  fanoutSubscribers: number;
+  fanoutMessages: number;
+  receiveBacklog: number;
+  idleStreams: number;
+  sseRate: number;
+}
+
+export interface FreshDatabase {
+  url: string;
+  query: pg.Pool['query'];
+  drop(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function register(service: RunningService, name: string, listenTo: string[] = []): Promise<string> {
+  const reply = await fetch(`${service.url}/v1/clients`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name, listen_to: listenTo }),
+  });
+  if (reply.status !== 201) throw new Error(`register ${name}: ${reply.status} ${await reply.text()}`);
+  return ((await reply.json()) as { token: string }).token;
+}
+
+async function count(db: FreshDatabase, table: string): Promise<number> {
+  return Number((await db.query(`select count(*)::bigint as n from ${table}`)).rows[0].n);
+}
+
+async function waitForCount(db: FreshDatabase, table: string, expected: number, timeoutMs: number): Promise<number> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    if ((await count(db, table)) >= expected) return performance.now();
+    if (performance.now() > deadline) throw new Error(`${table} did not reach ${expected} rows`);
+    await sleep(50);
+  }
+}
+
+/** SQL clients with known tokens (tok-<n>), each listening to its own user address and `address`. */
+async function insertClients(db: FreshDatabase, n: number, address: string | undefined): Promise<void> {
+  await db.query(`insert into switchyard.client (name, token_hash)
+                  select 'c' || g, sha256(convert_to('tok-' || g, 'UTF8')) from generate_series(0, $1 - 1) g`, [n]);
+  await db.query(`insert into switchyard.subscription (address, client_id) select 'user:' || name, id from switchyard.client where name ~ '^c[0-9]+$'`);
+  if (address) await db.query(`insert into switchyard.subscription (address, client_id) select $1, id from switchyard.client where name ~ '^c[0-9]+$'`, [address]);
+}
+
+/** Log rows straight into the log, 1,000 per transaction, spread over 64 conversations (so over the lanes). */
+async function insertBacklog(db: FreshDatabase, n: number, topicPrefix: string): Promise<void> {
+  for (let done = 0; done < n; done += 1000) {
+    await db.query(`
+      insert into switchyard.message (id, lane, sender, to_address, conversation, payload)
+      select switchyard.uuidv7(), switchyard.lane_of(t), 'user:bench', t, t, $2::jsonb
+      from (select $3 || (g % 64) as t from generate_series(1, $1) g) s`, [Math.min(1000, n - done), JSON.stringify(PAYLOAD), topicPrefix]);
+  }
+}
+
+export interface IngestResult { perSecond: number; p99: number; p50: number; lost: number; failed: number }
+
+/** POST /v1/messages (or /batch with `perRequest` messages) from 50/16 connections; router role only. */
+export async function ingest(db: FreshDatabase, scale: Scale, perRequest: number): Promise<IngestResult> {
+  const service = await startService(db.url, 'router');
+  try {
+    const token = await register(service, 'publisher');
+    const message = { to: 'topic:bench', payload: PAYLOAD };
+    const body = perRequest === 1 ? JSON.stringify(message) : JSON.stringify({ messages: Array.from({ length: perRequest }, () => message) });
+    const result = await runLoad<{ ok: number; non2xx: number; errors: number; durationSeconds: number; latencyMs: { p50: number; p99: number } }>('http', {
+      url: service.url, path: perRequest === 1 ? '/v1/messages' : '/v1/messages/batch', token, body,
+      connections: perRequest === 1 ? 50 : 16, durationSeconds: scale.seconds,
+    });
+    const accepted = result.ok * perRequest;
+    const stored = await count(db, 'switchyard.message');
+    return {
+      perSecond: accepted / result.durationSeconds,
+      p50: result.latencyMs.p50,
+      p99: result.latencyMs.p99,
+      // Requests still in flight when the load stops are committed but not counted as accepted:
+      // only accepted messages missing from the log would be lost.
+      lost: Math.max(0, accepted - stored),
+      failed: result.non2xx + result.errors,
+    };
+  } finally {
+    await service.stop();
+  }
+}
+
+/** A backlog in the log, one recipient per message; the routing role alone drains it. Messages per second. */
+export async function routingBacklog(db: FreshDatabase, scale: Scale): Promise<number> {
+  await insertClients(db, 1, undefined);
+  await db.query(`insert into switchyard.subscription (address, client_id) select 'topic:route-' || g, (select id from switchyard.client) from generate_series(0, 63) g`);
+  await insertBacklog(db, scale.routingBacklog, 'topic:route-');
+  await db.query('vacuum analyze switchyard.message');
+  const started = performance.now();
+  const service = await startService(db.url, 'routing');
+  try {
+    const done = await waitForCount(db, 'switchyard.delivery', scale.routingBacklog, 600_000);
+    return scale.routingBacklog / ((done - started) / 1000);
+  } finally {
+    await service.stop();
+  }
+}
+
+/** Messages to a topic with many subscribers: delivery rows written per second. */
+export async function fanout(db: FreshDatabase, scale: Scale): Promise<number> {
+  await insertClients(db, scale.fanoutSubscribers, 'topic:fan');
+  await db.query('vacuum analyze switchyard.subscription');
+  const service = await startService(db.url, 'routing');
+  try {
+    await sleep(500);
+    const started = performance.now();
+    await db.query(`select switchyard.publish('topic:fan', $1::jsonb) from generate_series(1, $2)`, [JSON.stringify(PAYLOAD), scale.fanoutMessages]);
+    const rows = scale.fanoutSubscribers * scale.fanoutMessages;
+    const done = await waitForCount(db, 'switchyard.delivery', rows, 600_000);
+    return rows / ((done - started) / 1000);
+  } finally {
+    await service.stop();
+  }
+}
+
+/** 4 HTTP consumers receiving 100 at a time and acking, from one client's backlog. Messages per second. */
+export async function receiveAck(db: FreshDatabase, scale: Scale): Promise<{ perSecond: number; left: number }> {
+  const service = await startService(db.url, 'router,push');
+  try {
+    const token = await register(service, 'consumer');
+    await insertBacklog(db, scale.receiveBacklog, 'topic:rx-');
+    await db.query(`
+      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at)
+      select (select id from switchyard.client where name = 'consumer'), id, created_at, now() from switchyard.message`);
+    await db.query('vacuum analyze switchyard.delivery');
+    const result = await runLoad<{ acked: number; seconds: number }>('receive-ack', {
+      url: service.url, token, consumers: 4, max: 100, durationSeconds: Math.max(scale.seconds * 3, 10),
+    });
+    return { perSecond: result.acked / result.seconds, left: await count(db, 'switchyard.delivery') };
+  } finally {
+    await service.stop();
+  }
+}
+
+/** Publish to SSE receipt at a steady rate, whole pipeline in one process. Latency in ms. */
+export async function sseLatency(db: FreshDatabase, scale: Scale) {
+  const service = await startService(db.url, 'router,routing,persistence,analytics,push');
+  try {
+    const publisherToken = await register(service, 'publisher');
+    const subscriberToken = await register(service, 'subscriber', ['topic:latency']);
+    return await runLoad<{ sent: number; failed: number; received: number; latencyMs: { p50: number; p99: number; max: number } }>('sse-latency', {
+      url: service.url, publisherToken, subscriberToken, to: 'topic:latency', rate: scale.sseRate, durationSeconds: scale.seconds, warmupSeconds: 2,
+    });
+  } finally {
+    await service.stop();
+  }
+}
+
+/** Many idle SSE streams on one push process: resident memory per stream. */
+export async function idleStreams(db: FreshDatabase, scale: Scale, progress: (line: string) => void) {
+  await insertClients(db, scale.idleStreams, undefined);
+  const service = await startService(db.url, 'push', { SWITCHYARD_POOL_MAX: '20' });
+  try {
+    await sleep(2_000);
+    const before = service.rss();
+    let after = 0;
+    let healthMs = Number.NaN;
+    const result = await runLoad<{ open: number; failed: number }>('idle-sse', {
+      url: service.url, prefix: 'tok-', count: scale.idleStreams, concurrency: 200, holdSeconds: 8,
+    }, async (line) => {
+      const status = JSON.parse(line) as { ready?: boolean; open: number };
+      progress(`${status.open} streams open`);
+      if (status.ready) {
+        await sleep(4_000);
+        after = service.rss();
+        const t = performance.now();
+        await fetch(`${service.url}/healthz`);
+        healthMs = performance.now() - t;
+      }
+    });
+    return { open: result.open, failed: result.failed, kbPerStream: (after - before) / 1024 / Math.max(1, result.open), rssMb: after / 1024 / 1024, healthMs };
+  } finally {
+    await service.stop();
+  }
+}
