@@ -87,15 +87,18 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     if (options.migrate ?? true) {
       for (const line of await withMigrationDb(databaseUrl, log, migrateToLatest)) log.info('migration', { result: line });
     }
-    const pool = createPool({
+    const poolOptions = {
       url: databaseUrl,
       max: config.db.poolMax,
       statementTimeoutMs: config.db.statementTimeoutMs,
       idleInTransactionTimeoutMs: config.db.idleInTransactionTimeoutMs,
-      applicationName: `switchyard:${config.roles.join(',')}`,
-    }, log);
+    };
+    const pool = createPool({ ...poolOptions, applicationName: `switchyard:${config.roles.join(',')}` }, log);
     const db = createDb(pool);
     cleanup.push(() => db.destroy());
+    // Stage batches, receives and acks commit without waiting for the disk: see db/database.ts.
+    const relaxedDb = createDb(createPool({ ...poolOptions, applicationName: 'switchyard:relaxed', synchronousCommit: false }, log));
+    cleanup.push(() => relaxedDb.destroy());
 
     await ensurePartitions(db, config.retention.partitionsAheadDays);
     const adminToken = await resolveAdminToken(db, config.adminToken);
@@ -130,7 +133,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const stageWorkers: Worker[] = [];
     const addStage = (stage: Stage) => {
       const runner = new StageRunner({
-        db, stage, log: log.child({ stage: stage.name }),
+        db: relaxedDb, stage, log: log.child({ stage: stage.name }),
         batchSize: config.stages.batchSize, lanesPerClaim: config.stages.lanesPerClaim, retryLimit: config.stages.retryLimit,
       });
       for (let i = 0; i < config.stages.workers; i++) stageWorkers.push(createStageWorker(runner, config.stages.pollMs, log, i));
@@ -146,10 +149,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     signals.on('log', () => stageWorkers.forEach((worker) => worker.wake()));
     workers.push(...stageWorkers);
     if (has('push')) {
-      workers.push(createInboxPoller(db, waiters, config.inbox.pollMs, log));
-      workers.push(createDeliveryStatsFlushWorker(recorder, db, log, config.analyticsFlushMs));
+      workers.push(createInboxPoller(relaxedDb, waiters, config.inbox.pollMs, log));
+      workers.push(createDeliveryStatsFlushWorker(recorder, relaxedDb, log, config.analyticsFlushMs));
     }
-    if (has('upkeep')) workers.push(createQueueStatsWorker(db, queueDefaults, config.delivery.statsMs, log));
+    if (has('upkeep')) workers.push(createQueueStatsWorker(relaxedDb, queueDefaults, config.delivery.statsMs, log));
 
     // Router: concurrent publishes share one INSERT; the stages (and requests waiting for a reply)
     // hear of it after the commit.
@@ -164,11 +167,11 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         return ids;
       },
     });
-    const queueLimits = new QueueLimits(db, queueDefaults);
+    const queueLimits = new QueueLimits(relaxedDb, queueDefaults);
     if (has('router')) workers.push(queueLimits.createRefreshWorker(config.delivery.statsMs, log));
     const messages = new MessagesService(membership, queueLimits, commit);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
-    const deadLetters = new DeadLettersService(db, wakeClient);
+    const deadLetters = new DeadLettersService(relaxedDb, wakeClient);
 
     // HTTP.
     const shutdown = new AbortController();
@@ -186,7 +189,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), shutdown.signal));
     }
     if (has('push')) {
-      const inbox = new InboxService(db, waiters, recorder, policyDefaults, wakeClient);
+      const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient);
       app.route('/v1', inboxRoutes(auth, inbox, deadLetters, {
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
       }));
@@ -233,9 +236,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       clearInterval(sweep);
       clearTimeout(force);
       await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
-      await recorder.flush(db).catch((error: unknown) => log.warn('could not flush delivery statistics', { error }));
+      await recorder.flush(relaxedDb).catch((error: unknown) => log.warn('could not flush delivery statistics', { error }));
       await upkeep?.stop();
       await signals.close();
+      await relaxedDb.destroy();
       await db.destroy();
       await embedded?.stop();
       log.info('stopped');

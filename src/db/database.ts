@@ -1,6 +1,13 @@
-// The connection pool and the typed query builder on top of it. Every connection of ours carries
-// a statement timeout and an idle-in-transaction timeout, so that no session of ours can hold back
-// vacuum for long (DESIGN principle 6).
+// The connection pools and the typed query builder on top of them. Every connection of ours
+// carries a statement timeout and an idle-in-transaction timeout, so that no session of ours can
+// hold back vacuum for long (DESIGN principle 6).
+//
+// Two pools: a durable one, whose commits wait for the disk, for everything whose answer promises
+// a durable change (a 202 at ingest, a registration); and a relaxed one (synchronous_commit off)
+// for stage batches and for receives, acks, nacks and statistics. A crash can undo the last
+// fraction of a second of relaxed commits, and that is always safe here: a stage batch rolls back
+// with its cursor advance and is read again; a lost receive or ack shows as a redelivery. Nothing
+// accepted is lost, and the hot path waits for one disk flush (ingest's) instead of three.
 import { Kysely, PostgresDialect, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
@@ -15,6 +22,8 @@ export interface PoolOptions {
   statementTimeoutMs: number;
   idleInTransactionTimeoutMs: number;
   applicationName: string;
+  /** false: commits return before their WAL reaches the disk (see above). */
+  synchronousCommit?: boolean;
 }
 
 export function createPool(options: PoolOptions, log: Logger): pg.Pool {
@@ -22,7 +31,8 @@ export function createPool(options: PoolOptions, log: Logger): pg.Pool {
     connectionString: options.url,
     max: options.max,
     application_name: options.applicationName,
-    options: `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs}`,
+    options: `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs}` +
+      (options.synchronousCommit === false ? ' -c synchronous_commit=off' : ''),
     connectionTimeoutMillis: 10_000,
   });
   // A connection that dies (server restart, pg_terminate_backend) must not crash the process: the

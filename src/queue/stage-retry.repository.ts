@@ -1,7 +1,7 @@
 // Messages that failed a stage: retried with backoff from stage_retry, then kept in
 // stage_dead_letter with their last error once their attempts are used up.
 import { sql } from 'kysely';
-import type { Tx } from '../db/database.ts';
+import type { Db, Tx } from '../db/database.ts';
 
 export interface StageRetryRow {
   message_id: string;
@@ -16,6 +16,12 @@ export async function insertStageRetry(tx: Tx, stage: string, messageId: string,
     values (${stage}, ${messageId}, 1, now() + make_interval(secs => ${delayMs / 1000}), ${error})
     on conflict (stage, message_id) do update
       set attempts = stage_retry.attempts + 1, next_attempt_at = excluded.next_attempt_at, last_error = excluded.last_error`.execute(tx);
+}
+
+export async function hasDueStageRetries(db: Db, stage: string): Promise<boolean> {
+  const result = await sql<{ due: boolean }>`
+    select exists (select 1 from switchyard.stage_retry where stage = ${stage} and next_attempt_at <= now()) as due`.execute(db);
+  return result.rows[0]?.due ?? false;
 }
 
 /** Locks up to `limit` retries that are due; the caller deletes, reschedules or dead-letters each. */

@@ -8,7 +8,7 @@ import { describeError, isTransientDatabaseError } from '../db/errors.ts';
 import type { Logger } from '../log.ts';
 import { claimLanes, listLogEntries, preferIndexOrderScans, readLaneBatches, type LogEntry } from './stage-cursor.repository.ts';
 import {
-  claimDueStageRetries, deleteStageRetry, insertStageRetry, moveStageRetryToDeadLetter, rescheduleStageRetry,
+  claimDueStageRetries, deleteStageRetry, hasDueStageRetries, insertStageRetry, moveStageRetryToDeadLetter, rescheduleStageRetry,
 } from './stage-retry.repository.ts';
 import { Worker, type RunResult } from './worker.ts';
 
@@ -115,6 +115,7 @@ export class StageRunner {
 
   async #runDueRetries(): Promise<number> {
     const { db, stage, batchSize, retryLimit, log } = this.#o;
+    if (!(await hasDueStageRetries(db, stage.name))) return 0; // one cheap look before a transaction
     const effects: (() => void)[] = [];
     let succeeded = 0;
     await db.transaction().execute(async (tx) => {
