@@ -29,6 +29,7 @@ export const MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
 export const NOTIFY_COALESCE_MS_DEFAULT = 5;
 export const LOG_RETENTION_HOURS_DEFAULT = 24;
 export const HISTORY_RETENTION_DAYS_DEFAULT = 365;
+export const RECEIPT_RETENTION_DAYS_DEFAULT = 30;
 export const PARTITIONS_AHEAD_DAYS_DEFAULT = 7;
 export const SHUTDOWN_TIMEOUT_MS_DEFAULT = 10_000;
 export const AUTH_CACHE_MS_DEFAULT = 30_000;
@@ -85,6 +86,7 @@ const EnvSchema = z.object({
   SWITCHYARD_NOTIFY_COALESCE_MS: int(0, 1_000, NOTIFY_COALESCE_MS_DEFAULT),
   SWITCHYARD_LOG_RETENTION_HOURS: int(1, 24 * 365, LOG_RETENTION_HOURS_DEFAULT),
   SWITCHYARD_HISTORY_RETENTION_DAYS: int(1, 36_500, HISTORY_RETENTION_DAYS_DEFAULT),
+  SWITCHYARD_RECEIPT_RETENTION_DAYS: int(1, 36_500, RECEIPT_RETENTION_DAYS_DEFAULT),
   SWITCHYARD_PARTITIONS_AHEAD_DAYS: int(1, 365, PARTITIONS_AHEAD_DAYS_DEFAULT),
   SWITCHYARD_SHUTDOWN_TIMEOUT_MS: int(0, 600_000, SHUTDOWN_TIMEOUT_MS_DEFAULT),
   SWITCHYARD_AUTH_CACHE_MS: int(0, 3_600_000, AUTH_CACHE_MS_DEFAULT),
@@ -130,7 +132,7 @@ export interface Config {
   analyticsFlushMs: number;
   http: { maxBodyBytes: number };
   notifyCoalesceMs: number;
-  retention: { logHours: number; historyDays: number; partitionsAheadDays: number };
+  retention: { logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number };
   shutdownTimeoutMs: number;
   authCacheMs: number;
 }
@@ -193,6 +195,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     retention: {
       logHours: e.SWITCHYARD_LOG_RETENTION_HOURS,
       historyDays: e.SWITCHYARD_HISTORY_RETENTION_DAYS,
+      receiptDays: e.SWITCHYARD_RECEIPT_RETENTION_DAYS,
       partitionsAheadDays: e.SWITCHYARD_PARTITIONS_AHEAD_DAYS,
     },
     shutdownTimeoutMs: e.SWITCHYARD_SHUTDOWN_TIMEOUT_MS,

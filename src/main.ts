@@ -206,6 +206,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         aheadDays: config.retention.partitionsAheadDays,
         logRetentionHours: config.retention.logHours,
         historyRetentionDays: config.retention.historyDays,
+        receiptRetentionDays: config.retention.receiptDays,
         deadLetterRetentionDays: config.delivery.deadLetterRetentionDays,
       }, log.child({ component: 'upkeep' }));
       cleanup.push(() => upkeep!.stop());

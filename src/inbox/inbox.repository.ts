@@ -60,7 +60,11 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
         using deliverable n
         where d.client_id = n.client_id and d.message_id = n.message_id
         returning d.message_id, d.receive_count + 1 as receive_count, (${o.lease?.seqBefore ?? 0}::int + n.n)::int as lease_seq,
-                  n.sort_key
+                  n.sort_key, d.client_id, coalesce(d.first_received_at, ${now}) as first_received_at
+      ),
+      auto_receipts as (
+        insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
+        select message_id, client_id, receive_count, first_received_at, ${now} from done
       )`
     : sql`
       done as (
@@ -154,14 +158,24 @@ export interface Receipt {
 const receiptsTable = (receipts: Receipt[]) => sql`
   unnest(${receipts.map((r) => r.messageId)}::uuid[], ${receipts.map((r) => r.receiveCount)}::int[]) as r(message_id, receive_count)`;
 
-/** Deletes the deliveries whose receipts are current; returns the message ids it deleted. */
+/**
+ * Deletes the deliveries whose receipts are current and records a delivery receipt for each, in
+ * one statement; returns the message ids it acked.
+ */
 export async function ackDeliveries(db: Db, clientId: string, receipts: Receipt[]): Promise<string[]> {
   if (receipts.length === 0) return [];
   const result = await sql<{ message_id: string }>`
-    delete from switchyard.delivery d
-    using ${receiptsTable(receipts)}
-    where d.client_id = ${clientId} and d.message_id = r.message_id and d.receive_count = r.receive_count
-    returning d.message_id`.execute(db);
+    with acked as (
+      delete from switchyard.delivery d
+      using ${receiptsTable(receipts)}
+      where d.client_id = ${clientId} and d.message_id = r.message_id and d.receive_count = r.receive_count
+      returning d.message_id, d.client_id, d.receive_count, d.first_received_at
+    ),
+    recorded as (
+      insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at)
+      select message_id, client_id, receive_count, first_received_at from acked
+    )
+    select message_id from acked`.execute(db);
   return result.rows.map((row) => row.message_id);
 }
 

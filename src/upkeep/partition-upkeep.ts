@@ -8,6 +8,7 @@ export interface PartitionUpkeepOptions {
   aheadDays: number;
   logRetentionHours: number;
   historyRetentionDays: number;
+  receiptRetentionDays: number;
 }
 
 export interface PartitionUpkeepResult {
@@ -18,7 +19,8 @@ export interface PartitionUpkeepResult {
 
 export async function ensurePartitions(db: Db, aheadDays: number): Promise<number> {
   const until = new Date(Date.now() + aheadDays * 86_400_000);
-  return (await createPartitions(db, 'message', until)) + (await createPartitions(db, 'history', until));
+  return (await createPartitions(db, 'message', until)) + (await createPartitions(db, 'history', until)) +
+    (await createPartitions(db, 'delivery_receipt', until));
 }
 
 export async function runPartitionUpkeep(db: Db, o: PartitionUpkeepOptions, log: Logger, now = Date.now()): Promise<PartitionUpkeepResult> {
@@ -35,6 +37,10 @@ export async function runPartitionUpkeep(db: Db, o: PartitionUpkeepOptions, log:
   }
   for (const partition of await listPartitionsEndingBefore(db, 'history', new Date(now - o.historyRetentionDays * 86_400_000))) {
     await dropPartition(db, 'history', partition);
+    dropped.push(partition.name);
+  }
+  for (const partition of await listPartitionsEndingBefore(db, 'delivery_receipt', new Date(now - o.receiptRetentionDays * 86_400_000))) {
+    await dropPartition(db, 'delivery_receipt', partition);
     dropped.push(partition.name);
   }
   if (created > 0 || dropped.length > 0 || kept.length > 0) log.info('partition upkeep', { created, dropped, kept });

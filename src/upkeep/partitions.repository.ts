@@ -1,13 +1,14 @@
-// Partition upkeep for the message log (daily partitions) and history (monthly): create them
+// Partition upkeep for the message log (daily partitions), history and delivery receipts
+// (monthly): create them
 // ahead of time; drop a log partition only once every stage cursor has passed all of its rows,
 // no delivery, stage retry or dead letter still points into it, and its retention has run out.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
-export type PartitionedTable = 'message' | 'history';
+export type PartitionedTable = 'message' | 'history' | 'delivery_receipt';
 
 /** Partition names come from the catalog; they are checked against this before being used in DDL. */
-const PARTITION_NAME = /^(message|history)_p\d{6,8}$/;
+const PARTITION_NAME = /^(message|history|delivery_receipt)_p\d{6,8}$/;
 
 export async function createPartitions(db: Db, table: PartitionedTable, until: Date): Promise<number> {
   const result = await sql<{ created: number }>`select switchyard.create_partitions(${table}, ${until}) as created`.execute(db);

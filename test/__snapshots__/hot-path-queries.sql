@@ -267,12 +267,16 @@
         using deliverable n
         where d.client_id = n.client_id and d.message_id = n.message_id
         returning d.message_id, d.receive_count + 1 as receive_count, ($16::int + n.n)::int as lease_seq,
-                  n.sort_key
+                  n.sort_key, d.client_id, coalesce(d.first_received_at, coalesce($17::timestamptz, now())) as first_received_at
+      ),
+      auto_receipts as (
+        insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
+        select message_id, client_id, receive_count, first_received_at, coalesce($18::timestamptz, now()) from done
       ),
     spend as (
       update switchyard.delivery_bucket b
-      set tokens = (select tokens from bucket) - (select count(*) from done), updated_at = coalesce($17::timestamptz, now())
-      where b.client_id = $18 and exists (select 1 from bucket)
+      set tokens = (select tokens from bucket) - (select count(*) from done), updated_at = coalesce($19::timestamptz, now())
+      where b.client_id = $20 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
            m.type, m.payload, m.headers, m.priority, m.created_at, m.group_id, m.correlation_id, m.reply_to, done.sort_key
@@ -334,11 +338,18 @@
 
 -- next query
 
-    delete from switchyard.delivery d
-    using
+    with acked as (
+      delete from switchyard.delivery d
+      using
   unnest($1::uuid[], $2::int[]) as r(message_id, receive_count)
-    where d.client_id = $3 and d.message_id = r.message_id and d.receive_count = r.receive_count
-    returning d.message_id;
+      where d.client_id = $3 and d.message_id = r.message_id and d.receive_count = r.receive_count
+      returning d.message_id, d.client_id, d.receive_count, d.first_received_at
+    ),
+    recorded as (
+      insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at)
+      select message_id, client_id, receive_count, first_received_at from acked
+    )
+    select message_id from acked;
 
 -- next query
 

@@ -87,6 +87,15 @@ table switchyard.delivery_bucket with (fillfactor=50) (
 );
 CREATE UNIQUE INDEX delivery_bucket_pkey ON switchyard.delivery_bucket USING btree (client_id);
 
+table switchyard.delivery_receipt (partitioned) (
+  message_id uuid not null,
+  client_id bigint not null,
+  receive_count integer not null,
+  first_received_at timestamp with time zone,
+  acked_at timestamp with time zone not null default now()
+);
+CREATE INDEX delivery_receipt_message ON ONLY switchyard.delivery_receipt USING btree (message_id, client_id);
+
 table switchyard.group_member (
   group_name text not null,
   user_name text not null,
@@ -262,7 +271,7 @@ declare
 begin
   case parent
     when 'message' then unit := 'day'; period := interval '1 day';
-    when 'history' then unit := 'month'; period := interval '1 month';
+    when 'history', 'delivery_receipt' then unit := 'month'; period := interval '1 month';
     else raise exception 'no partitioning rule for table %', parent;
   end case;
   perform pg_advisory_xact_lock(hashtext('switchyard.create_partitions'));

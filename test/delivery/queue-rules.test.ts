@@ -57,6 +57,21 @@ describe('leases', () => {
     expect(await ackDeliveries(db, client, [receipt(first)])).toEqual([]);
     expect(await ackDeliveries(db, client, [receipt(second)])).toEqual([id]);
   });
+
+  test('an ack, and an SSE auto-ack, leave a delivery receipt: who received which message, how often, and when it was acked', async () => {
+    const ids = await publishAndRoute(db, [newMessage(topic()), newMessage(topic())]);
+    const row = (await receive(db, client, { max: 1 })).delivered[0]!;
+    const [acked, auto] = [row.id, ids.find((id) => id !== row.id)];
+    await ackDeliveries(db, client, [receipt(row)]);
+    await receive(db, client, { autoAck: true, lease: { owner: 'dashboard', seqBefore: 0, prefetch: 100 } });
+    const receipts = await sql<{ message_id: string; receive_count: number; received: boolean; acked: boolean }>`
+      select message_id, receive_count, first_received_at is not null as received, acked_at >= first_received_at as acked
+      from switchyard.delivery_receipt where client_id = ${client} order by acked_at`.execute(db);
+    expect(receipts.rows).toEqual([
+      { message_id: acked, receive_count: 1, received: true, acked: true },
+      { message_id: auto, receive_count: 1, received: true, acked: true },
+    ]);
+  });
 });
 
 describe('nack', () => {
