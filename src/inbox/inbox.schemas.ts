@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { LONG_POLL_MAX_WAIT_SECONDS, SSE_PREFETCH_DEFAULT, VISIBILITY_DEFAULT_SECONDS } from '../config.ts';
+import { JsonValueSchema } from '../http/openapi.ts';
 
 export const RECEIVE_MAX = 100;
 export const VISIBILITY_MAX_SECONDS = 12 * 3600;
@@ -32,7 +33,7 @@ export const InboxMessageSchema = z
     from: z.string(),
     to: z.string(),
     type: z.string().nullable(),
-    payload: z.json(),
+    payload: JsonValueSchema,
     headers: z.record(z.string(), z.string()),
     priority: z.number().int(),
     receive_count: z.number().int(),

@@ -14,6 +14,8 @@ export interface ReceiveOptions {
   max: number;
   visibilitySeconds: number;
   waitSeconds: number;
+  /** Asked before claiming again after a wait: false ends the poll empty (the token was revoked). */
+  stillAuthorized?: () => Promise<boolean>;
 }
 
 export interface StreamOptions {
@@ -23,7 +25,12 @@ export interface StreamOptions {
   heartbeatMs: number;
   /** Last-Event-ID of the client's previous stream. */
   lastEventId: string | undefined;
+  /** Asked on every turn of the loop (at least once per heartbeat): false ends the stream. */
+  stillAuthorized?: () => Promise<boolean>;
 }
+
+/** Why a stream ended: the signal aborted, or the token stopped being valid. */
+export type StreamEnd = 'aborted' | 'unauthorized';
 
 export interface StreamOutput {
   send(eventId: string, message: InboxMessage): Promise<void>;
@@ -55,6 +62,7 @@ export class InboxService {
         return rows.map(toInboxMessage);
       }
       if ((await waiting.done) !== 'woken') return [];
+      if (o.stillAuthorized && !(await o.stillAuthorized())) return [];
     }
   }
 
@@ -72,13 +80,14 @@ export class InboxService {
    * Streams the client's messages until the signal aborts. Every event carries an id; a client
    * that reconnects with the last id it saw gets at once what the old stream sent after it.
    */
-  async stream(clientId: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<void> {
+  async stream(clientId: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<StreamEnd> {
     const resume = EVENT_ID_PATTERN.exec(o.lastEventId ?? '');
     if (resume) await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]));
     const owner = randomBytes(9).toString('base64url');
     let seq = 0;
     let lastWrite = Date.now();
     while (!signal.aborted) {
+      if (o.stillAuthorized && !(await o.stillAuthorized())) return 'unauthorized';
       const waiting = this.#waiters.register(clientId, o.heartbeatMs - (Date.now() - lastWrite), signal);
       const rows = await this.#claim({
         clientId,
@@ -101,6 +110,7 @@ export class InboxService {
         lastWrite = Date.now();
       }
     }
+    return 'aborted';
   }
 
   async #claim(options: ClaimOptions): Promise<ClaimedDelivery[]> {

@@ -1,10 +1,16 @@
 // The router: authorizes and classifies what clients publish and commits it to the message log
 // (the outbox). Concurrent requests share one INSERT (group commit); a request is answered only
 // once its rows are committed, and then the stages are woken.
+//
+// prepare() decides everything that can refuse a message (shutting down, group membership, topic
+// policies, topic schemas) and writes nothing; commit() writes. So a refused request leaves no
+// trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
 import type { ClientRecord } from '../clients/clients.repository.ts';
 import type { GroupMembership } from '../groups/membership.ts';
-import { ApiError, type FieldError } from '../http/problem.ts';
+import { ApiError, fieldProblem, type ErrorCode, type FieldError } from '../http/problem.ts';
 import type { GroupCommit } from '../queue/group-commit.ts';
+import type { TopicPolicies } from '../topics/topic-policies.ts';
+import type { TopicSchemas } from '../topics/topic-schemas.ts';
 import { parseAddress, userAddress } from './address.ts';
 import { uuidv7 } from './message-id.ts';
 import type { NewMessage } from './messages.repository.ts';
@@ -12,11 +18,15 @@ import type { PublishInput } from './messages.schemas.ts';
 
 export class MessagesService {
   readonly #membership: GroupMembership;
+  readonly #policies: TopicPolicies;
+  readonly #schemas: TopicSchemas;
   readonly #commit: GroupCommit<NewMessage, void>;
   #accepting = true;
 
-  constructor(membership: GroupMembership, commit: GroupCommit<NewMessage, void>) {
+  constructor(membership: GroupMembership, policies: TopicPolicies, schemas: TopicSchemas, commit: GroupCommit<NewMessage, void>) {
     this.#membership = membership;
+    this.#policies = policies;
+    this.#schemas = schemas;
     this.#commit = commit;
   }
 
@@ -25,11 +35,23 @@ export class MessagesService {
    * `paths` name each input in errors (e.g. "messages.3").
    */
   async publish(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<string[]> {
-    if (!this.#accepting) throw new ApiError('ShuttingDown', 'not accepting messages while shutting down; retry elsewhere');
-    await this.#authorize(sender, inputs, paths);
-    const messages = inputs.map((input) => toNewMessage(sender, input));
-    await this.#commit.submit(messages);
+    const messages = await this.prepare(sender, inputs, paths);
+    await this.commit(messages);
     return messages.map((message) => message.id);
+  }
+
+  /** Authorizes and checks the messages and gives them ids; writes nothing. */
+  async prepare(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<NewMessage[]> {
+    this.#assertAccepting();
+    await this.#authorize(sender, inputs, paths);
+    await this.#checkSchemas(inputs, paths);
+    return inputs.map((input) => toNewMessage(sender, input));
+  }
+
+  /** Commits prepared messages (all or none); resolves once they are in the log. */
+  async commit(messages: NewMessage[]): Promise<void> {
+    this.#assertAccepting();
+    await this.#commit.submit(messages);
   }
 
   /** Stops accepting and waits for everything accepted to be committed. */
@@ -38,16 +60,39 @@ export class MessagesService {
     await this.#commit.drain();
   }
 
+  #assertAccepting(): void {
+    if (!this.#accepting) throw new ApiError('ShuttingDown', 'not accepting messages while shutting down; retry elsewhere');
+  }
+
   async #authorize(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<void> {
+    const errors: (FieldError & { code: ErrorCode })[] = [];
+    for (const [index, input] of inputs.entries()) {
+      const { kind, name } = parseAddress(input.to);
+      const path = fieldPath(paths[index]!, 'to');
+      if (kind === 'group' && !(await this.#membership.isMember(name, sender.name))) {
+        errors.push({ code: 'NotAGroupMember', path, message: `${sender.name} is not a member of ${input.to}` });
+      } else if (kind === 'topic' && !(await this.#policies.allows(name, 'publish', sender.name))) {
+        errors.push({ code: 'TopicPublishForbidden', path, message: `the policy of ${input.to} does not grant ${sender.name} publish` });
+      }
+    }
+    if (errors.length > 0) throw fieldProblem(errors[0]!.code, errors.map(({ path, message }) => ({ path, message })));
+  }
+
+  async #checkSchemas(inputs: PublishInput[], paths: string[]): Promise<void> {
     const errors: FieldError[] = [];
     for (const [index, input] of inputs.entries()) {
       const { kind, name } = parseAddress(input.to);
-      if (kind === 'group' && !(await this.#membership.isMember(name, sender.name))) {
-        errors.push({ path: `${paths[index]}.to`.replace(/^\./, ''), message: `${sender.name} is not a member of ${input.to}` });
-      }
+      if (kind !== 'topic') continue;
+      const validate = await this.#schemas.validator(name);
+      if (validate) errors.push(...validate(input.payload, fieldPath(paths[index]!, 'payload')));
     }
-    if (errors.length > 0) throw new ApiError('NotAGroupMember', errors.map((e) => e.message).join('; '), { errors });
+    if (errors.length > 0) throw fieldProblem('SchemaViolation', errors);
   }
+}
+
+/** "messages.3" + "to" -> "messages.3.to"; "" + "to" -> "to". */
+function fieldPath(prefix: string, field: string): string {
+  return prefix ? `${prefix}.${field}` : field;
 }
 
 function toNewMessage(sender: ClientRecord, input: PublishInput): NewMessage {
