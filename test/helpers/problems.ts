@@ -1,0 +1,28 @@
+// Assertions on RFC 9457 problem answers and on the database staying as it was.
+import { sql } from 'kysely';
+import { expect } from 'vitest';
+import type { Db } from '../../src/db/database.ts';
+import type { Reply } from './http.ts';
+
+/** The reply is a problem+json with this status and code (and, if given, an error on this path). */
+export function expectProblem(reply: Reply, status: number, code: string, path?: string): void {
+  expect(reply.status, JSON.stringify(reply.body)).toBe(status);
+  expect(reply.headers.get('content-type')).toBe('application/problem+json');
+  expect(reply.body).toMatchObject({ status, code, type: expect.stringMatching(/^\/problems\//), title: expect.any(String), detail: expect.any(String) });
+  if (path) expect(reply.body.errors?.map((e: { path: string }) => e.path), JSON.stringify(reply.body)).toContain(path);
+}
+
+/** Rows in every table a request could write to. */
+export async function countRows(db: Db): Promise<Record<string, number>> {
+  const result = await sql<Record<string, number>>`
+    select (select count(*)::int from switchyard.message) as messages,
+           (select count(*)::int from switchyard.delivery) as deliveries,
+           (select count(*)::int from switchyard.client) as clients,
+           (select count(*)::int from switchyard.client where revoked_at is not null) as revoked_clients,
+           (select count(*)::int from switchyard.subscription) as subscriptions,
+           (select count(*)::int from switchyard.group_member) as group_members,
+           (select count(*)::int from switchyard.topic_policy) as topic_policies,
+           (select count(*)::int from switchyard.topic_schema) as topic_schemas,
+           (select count(*)::int from switchyard.idempotency_key) as idempotency_keys`.execute(db);
+  return result.rows[0]!;
+}
