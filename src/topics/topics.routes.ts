@@ -2,7 +2,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import { requireAdmin } from '../clients/auth.middleware.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
-import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
+import { bearer, createRouter, jsonBody, jsonResponse, requireJsonBody } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
 import {
   JsonSchemaDocument, TopicParams, TopicPolicyBodySchema, TopicPolicyChangedSchema, TopicPolicySchema, TopicSchemaDeletedSchema,
@@ -38,6 +38,7 @@ export function topicsRoutes(auth: Authenticator, topics: TopicsService) {
       summary: "Replace a topic's policy",
       description: 'An action that is absent or null is open to every authenticated client. Clients no longer granted subscribe are unsubscribed from the topic.',
       security: bearer,
+      middleware: [requireJsonBody] as const,
       request: { params: TopicParams, body: jsonBody(TopicPolicyBodySchema) },
       responses: { 200: jsonResponse(TopicPolicyChangedSchema, 'The policy now'), ...problemResponses(400, 401, 403, 413, 415) },
     }),
@@ -89,6 +90,7 @@ export function topicsRoutes(auth: Authenticator, topics: TopicsService) {
       summary: "Set a topic's payload JSON Schema",
       description: 'From now on the router refuses (422 SchemaViolation) payloads to the topic that do not match it. The body is the schema: JSON Schema 2020-12, or draft-07 when its $schema says so; unknown keywords are refused, remote $refs are not fetched.',
       security: bearer,
+      middleware: [requireJsonBody] as const,
       request: { params: TopicParams, body: jsonBody(JsonSchemaDocument) },
       responses: { 200: jsonResponse(TopicSchemaSchema, 'The schema'), ...problemResponses(400, 401, 403, 413, 415) },
     }),
