@@ -71,7 +71,7 @@ describe('each limit at its edge', () => {
       method: 'POST', headers: { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' }, body: chunks, duplex: 'half',
     } as RequestInit);
     expect(response.status).toBe(413);
-    expect((await response.json()).code).toBe('PayloadTooLarge');
+    expect(((await response.json()) as { code: string }).code).toBe('PayloadTooLarge');
   });
 
   test(`batch: ${BATCH} messages pass, ${BATCH + 1} are 400 BatchTooLarge (SWITCHYARD_MAX_BATCH_MESSAGES)`, async () => {
