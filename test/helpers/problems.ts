@@ -12,9 +12,21 @@ export function expectProblem(reply: Reply, status: number, code: string, path?:
   if (path) expect(reply.body.errors?.map((e: { path: string }) => e.path), JSON.stringify(reply.body)).toContain(path);
 }
 
+export interface RowCounts {
+  messages: number;
+  deliveries: number;
+  clients: number;
+  revoked_clients: number;
+  subscriptions: number;
+  group_members: number;
+  topic_policies: number;
+  topic_schemas: number;
+  idempotency_keys: number;
+}
+
 /** Rows in every table a request could write to. */
-export async function countRows(db: Db): Promise<Record<string, number>> {
-  const result = await sql<Record<string, number>>`
+export async function countRows(db: Db): Promise<RowCounts> {
+  const result = await sql<RowCounts>`
     select (select count(*)::int from switchyard.message) as messages,
            (select count(*)::int from switchyard.delivery) as deliveries,
            (select count(*)::int from switchyard.client) as clients,
