@@ -49,14 +49,17 @@ describe('over HTTP', () => {
     expect(ok.headers.get('ratelimit')).toBe('"client";r=2;t=1');
     await alice.api.get('/v1/clients/me');
     await alice.api.get('/v1/inbox');
-    const before = await countRows(database.db);
+    let before = await countRows(database.db);
     // The bucket is empty now, unless a slow machine took a second to get here: then one more.
     let refused = await alice.api.post('/v1/messages', { to: 'topic:news', payload: 2 });
-    if (refused.status === 202) refused = await alice.api.post('/v1/messages', { to: 'topic:news', payload: 3 });
+    if (refused.status === 202) {
+      before = await countRows(database.db);
+      refused = await alice.api.post('/v1/messages', { to: 'topic:news', payload: 3 });
+    }
     expectProblem(refused, 429, 'RateLimited');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
     expect(refused.headers.get('ratelimit')).toMatch(/^"client";r=0;t=\d+$/);
-    expect((await countRows(database.db)).messages).toBeLessThanOrEqual(before.messages + 1);
+    expect(await countRows(database.db)).toEqual(before);
     // other clients and the admin are not affected
     expect((await bob.api.get('/v1/clients/me')).status).toBe(200);
     expect((await service.admin.get('/v1/admin/groups/eng/members')).status).toBe(200);
