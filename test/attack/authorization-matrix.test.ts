@@ -193,3 +193,17 @@ describe.each(ENDPOINTS.map((endpoint) => ({ endpoint, name: label(endpoint) }))
     });
   },
 );
+
+test('the matrix covers every operation in /openapi.json', async () => {
+  const doc = await service.anonymous.get('/openapi.json');
+  expect(doc.status).toBe(200);
+  const operations = Object.entries(doc.body.paths as Record<string, Record<string, unknown>>)
+    .flatMap(([template, methods]) => Object.keys(methods).map((method) => ({ method: method.toUpperCase(), template })));
+  expect(operations.length).toBeGreaterThan(20);
+  const concrete = (e: Endpoint) => (typeof e.path === 'string' ? e.path.split('?')[0]! : e.note!);
+  const missing = operations.filter(({ method, template }) => {
+    const pattern = new RegExp(`^${template.replace(/\{[^}]+\}/g, '[^/]+')}$`);
+    return !ENDPOINTS.some((e) => e.method === method && pattern.test(concrete(e)));
+  });
+  expect(missing).toEqual([]);
+});
