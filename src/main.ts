@@ -34,6 +34,7 @@ import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { GroupMembership } from './groups/membership.ts';
 import { createApp } from './http/app.ts';
+import { answerClientErrors } from './http/client-error.ts';
 import { IdempotencyKeys } from './idempotency/idempotency.service.ts';
 import { createInboxPoller } from './inbox/inbox-poller.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
@@ -253,5 +254,6 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, port:
   return new Promise((resolve, reject) => {
     const server: ServerType = serve({ fetch, port, hostname }, () => resolve(server as Server));
     server.once('error', reject);
+    answerClientErrors(server as Server);
   });
 }

@@ -5,9 +5,12 @@ import { z } from '@hono/zod-openapi';
 export const ERROR_CODES = {
   ValidationFailed: 400,
   MalformedJson: 400,
+  MalformedRequest: 400,
   InvalidAddress: 400,
   UnsupportedMediaType: 415,
   PayloadTooLarge: 413,
+  RequestHeadersTooLarge: 431,
+  RequestTimeout: 408,
   // Limits (config SWITCHYARD_MAX_*): bytes over a limit are 413, counts, depths and lengths 400.
   MessagePayloadTooLarge: 413,
   PayloadTooDeep: 400,
@@ -43,6 +46,9 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 const TITLES: Record<ErrorCode, string> = {
   ValidationFailed: 'The request is not valid',
   MalformedJson: 'The request body is not valid JSON',
+  MalformedRequest: 'The request is not valid HTTP',
+  RequestHeadersTooLarge: 'The request headers are too large',
+  RequestTimeout: 'The request took too long to arrive',
   InvalidAddress: 'The address is not valid',
   UnsupportedMediaType: 'The request body must be application/json',
   PayloadTooLarge: 'The request body is too large',
@@ -118,7 +124,7 @@ export function problemBody(error: ApiError, instance: string, requestId: string
     status: error.status,
     detail: error.message,
     code: error.code,
-    instance,
+    ...(instance ? { instance } : {}),
     ...(requestId ? { request_id: requestId } : {}),
     ...(error.errors ? { errors: error.errors } : {}),
   };

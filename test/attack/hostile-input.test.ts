@@ -4,6 +4,7 @@
 // refused by depth; nothing reaches an object's prototype.
 import { sql } from 'kysely';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { eventually, publish, registerClient, type TestClient } from '../helpers/factories.ts';
@@ -139,5 +140,31 @@ describe('oversized and deep', () => {
     for (const raw of ['{"to":"topic:news","payload":1,"priority":1e400}', '{"to":"topic:news","payload":1,"delay_seconds":-0.5}', '{"to":"topic:news","payload":1,"ttl_seconds":9007199254740993}']) {
       expectProblem(await mallory.api.raw('POST', '/v1/messages', raw, { 'content-type': 'application/json' }), 400, 'ValidationFailed');
     }
+  });
+});
+
+describe('requests Node itself refuses', () => {
+  /** Sends raw bytes on a fresh connection and returns what comes back. */
+  async function rawHttp(text: string): Promise<string> {
+    const { hostname, port } = new URL(service.url);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(port), hostname, () => socket.end(text));
+      let answer = '';
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('close', () => resolve(answer));
+      socket.on('error', reject);
+    });
+  }
+
+  test.each([
+    ['a header block over Node\'s limit', `GET /v1/inbox HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`, 431, 'RequestHeadersTooLarge'],
+    ['a request line that is not HTTP', 'HELLO THERE\r\n\r\n', 400, 'MalformedRequest'],
+    ['a header with a NUL byte', 'GET /v1/inbox HTTP/1.1\r\nHost: x\r\nX-A: a\u0000b\r\n\r\n', 400, 'MalformedRequest'],
+  ])('%s is answered with problem+json too', async (_name, text, status, code) => {
+    const answer = await rawHttp(text);
+    const [head, body] = answer.split('\r\n\r\n');
+    expect(head).toMatch(new RegExp(`^HTTP/1.1 ${status} `));
+    expect(head).toMatch(/content-type: application\/problem\+json/i);
+    expect(JSON.parse(body!)).toMatchObject({ status, code });
   });
 });
