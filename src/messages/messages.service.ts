@@ -11,7 +11,7 @@ import { ApiError, fieldProblem, type ErrorCode, type FieldError } from '../http
 import type { GroupCommit } from '../queue/group-commit.ts';
 import type { TopicPolicies } from '../topics/topic-policies.ts';
 import type { TopicSchemas } from '../topics/topic-schemas.ts';
-import { parseAddress, userAddress } from './address.ts';
+import { parseAddress, userAddress, type AddressKind } from './address.ts';
 import { uuidv7 } from './message-id.ts';
 import type { NewMessage } from './messages.repository.ts';
 import type { PublishInput } from './messages.schemas.ts';
@@ -65,13 +65,17 @@ export class MessagesService {
   }
 
   async #authorize(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<void> {
+    // Each distinct group and topic is asked once, all at once: a batch to many cold topics
+    // costs one round of lookups, not one per message.
+    const member = await lookUpOnce(inputs, 'group', (group) => this.#membership.isMember(group, sender.name));
+    const granted = await lookUpOnce(inputs, 'topic', (topic) => this.#policies.allows(topic, 'publish', sender.name));
     const errors: (FieldError & { code: ErrorCode })[] = [];
     for (const [index, input] of inputs.entries()) {
       const { kind, name } = parseAddress(input.to);
       const path = fieldPath(paths[index]!, 'to');
-      if (kind === 'group' && !(await this.#membership.isMember(name, sender.name))) {
+      if (kind === 'group' && !member.get(name)) {
         errors.push({ code: 'NotAGroupMember', path, message: `${sender.name} is not a member of ${input.to}` });
-      } else if (kind === 'topic' && !(await this.#policies.allows(name, 'publish', sender.name))) {
+      } else if (kind === 'topic' && !granted.get(name)) {
         errors.push({ code: 'TopicPublishForbidden', path, message: `the policy of ${input.to} does not grant ${sender.name} publish` });
       }
     }
@@ -79,15 +83,22 @@ export class MessagesService {
   }
 
   async #checkSchemas(inputs: PublishInput[], paths: string[]): Promise<void> {
+    const validators = await lookUpOnce(inputs, 'topic', (topic) => this.#schemas.validator(topic));
     const errors: FieldError[] = [];
     for (const [index, input] of inputs.entries()) {
       const { kind, name } = parseAddress(input.to);
-      if (kind !== 'topic') continue;
-      const validate = await this.#schemas.validator(name);
+      const validate = kind === 'topic' ? validators.get(name) : undefined;
       if (validate) errors.push(...validate(input.payload, fieldPath(paths[index]!, 'payload')));
     }
     if (errors.length > 0) throw fieldProblem('SchemaViolation', errors);
   }
+}
+
+/** Answers of `look` for each distinct name of this kind among the messages' addresses. */
+async function lookUpOnce<T>(inputs: PublishInput[], kind: AddressKind, look: (name: string) => Promise<T>): Promise<Map<string, T>> {
+  const names = [...new Set(inputs.map((input) => parseAddress(input.to)).filter((a) => a.kind === kind).map((a) => a.name))];
+  const answers = await Promise.all(names.map(look));
+  return new Map(names.map((name, i) => [name, answers[i]!]));
 }
 
 /** "messages.3" + "to" -> "messages.3.to"; "" + "to" -> "to". */
