@@ -67,6 +67,7 @@ const originList = z
   });
 
 function isOrigin(value: string): boolean {
+  if (value.includes('*')) return false; // URL accepts * in a host; as an origin it looks like a wildcard that is none
   try {
     const url = new URL(value);
     return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;

@@ -2,6 +2,7 @@
 // stream and the long poll need one, for their Authorization header), credentials only for
 // allowed origins, errors included.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadConfig } from '../src/config.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { registerClient, type TestClient } from './helpers/factories.ts';
 import { expectProblem } from './helpers/problems.ts';
@@ -74,5 +75,16 @@ describe('requests', () => {
     expect(reply.headers.get('access-control-allow-origin')).toBeNull();
     expect(reply.headers.get('access-control-allow-credentials')).toBeNull();
     expect(reply.headers.get('vary')).toContain('Origin');
+  });
+});
+
+describe('configuration', () => {
+  test('takes exact origins only: no wildcard, no path, nothing but http(s)', () => {
+    expect(loadConfig({}).cors.origins).toEqual([]);
+    expect(loadConfig({ SWITCHYARD_CORS_ORIGINS: 'https://a.example, http://localhost:5173,https://a.example' }).cors.origins)
+      .toEqual(['https://a.example', 'http://localhost:5173']);
+    for (const bad of ['*', 'https://a.example/', 'https://a.example/app', 'a.example', 'ftp://a.example', 'https://*.example']) {
+      expect(() => loadConfig({ SWITCHYARD_CORS_ORIGINS: bad }), bad).toThrow(/SWITCHYARD_CORS_ORIGINS/);
+    }
   });
 });
