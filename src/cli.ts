@@ -1,15 +1,21 @@
 #!/usr/bin/env node
-// The switchyard command: serve, migrate, admin-token.
+// The switchyard command: serve, migrate, admin-token, clients.
 import { parseArgs } from 'node:util';
 import { rotateAdminToken } from './clients/admin-token.ts';
+import { ClientIdParams } from './clients/clients.schemas.ts';
+import { ClientsService } from './clients/clients.service.ts';
 import { ConfigError, loadConfig, ROLES, type Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { startEmbeddedPostgres } from './db/embedded-postgres.ts';
 import {
   createMigrationFiles, migrateDown, migrateToLatest, migrateUp, migrationStatus, withMigrationDb,
 } from './db/migrate.ts';
+import { GroupMembership } from './groups/membership.ts';
+import { ApiError } from './http/problem.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startSwitchyard } from './main.ts';
+import { sendNotification } from './notifications/notify.repository.ts';
+import { TopicPolicies } from './topics/topic-policies.ts';
 
 const USAGE = `usage: switchyard <command>
 
@@ -19,6 +25,8 @@ const USAGE = `usage: switchyard <command>
                           apply or revert schema migrations
   migrate create NAME     write a new pair of empty migration files
   admin-token rotate      replace the admin token and print the new one
+  clients rotate ID       give client ID a new token and print it; the old one fails at once
+  clients revoke ID       revoke client ID for good (token, subscriptions and queue)
 
 Configuration comes from the environment; see README.md. Without DATABASE_URL an embedded
 PostgreSQL keeps its data in SWITCHYARD_DATA_DIR (default ./.switchyard).`;
@@ -70,9 +78,30 @@ async function main(argv: string[]): Promise<number> {
       return withDatabase(config, log, async (db) => {
         process.stdout.write(`new admin token (shown once): ${await rotateAdminToken(db)}\nrestart running services to use it\n`);
       });
+    case 'clients':
+      return clientsCommand(config, log, sub, name);
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
+}
+
+/** clients rotate|revoke ID: the admin API's token lifecycle, straight on the database. */
+async function clientsCommand(config: Config, log: Logger, sub: string | undefined, id: string | undefined): Promise<number> {
+  if ((sub !== 'rotate' && sub !== 'revoke') || !id) throw new UsageError('usage: switchyard clients rotate|revoke ID');
+  if (!ClientIdParams.safeParse({ id }).success) throw new UsageError(`"${id}" is not a client id`);
+  return withDatabase(config, log, async (db) => {
+    // Caches with a lifetime of 0: the CLI asks the database every time.
+    const clients = new ClientsService(db, new GroupMembership(db, 0), new TopicPolicies(db, 0), () => undefined);
+    if (sub === 'rotate') {
+      const rotated = await clients.rotate(id);
+      process.stdout.write(`new token for client ${rotated.id} (${rotated.name}), shown once: ${rotated.token}\n`);
+    } else {
+      const revoked = await clients.revoke(id);
+      process.stdout.write(`client ${revoked.id} (${revoked.name}) revoked at ${revoked.revoked_at}\n`);
+    }
+    // Running services drop their cached copy of the token and close its streams.
+    await sendNotification(db, 'config', [`client:${id}`], 'cli');
+  });
 }
 
 async function serve(config: Config, log: Logger, migrate: boolean): Promise<number> {
@@ -124,6 +153,10 @@ class UsageError extends Error {}
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
+    if (error instanceof ApiError) {
+      process.stderr.write(`switchyard: ${error.message}\n`);
+      process.exit(1);
+    }
     if (error instanceof ConfigError || error instanceof UsageError) {
       process.stderr.write(`switchyard: ${error.message}\n`);
       if (error instanceof UsageError) process.stderr.write(`\n${USAGE}\n`);

@@ -43,9 +43,47 @@ export const QUEUE_OVERFLOW_DEFAULT = 'reject';
 export const QUEUE_STATS_MS_DEFAULT = 2_000;
 export const DEDUP_WINDOW_SECONDS_DEFAULT = 300;
 export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
+// Input limits: each has a stable error code (src/http/problem.ts) and is tested at its edge.
+export const MAX_BATCH_MESSAGES_DEFAULT = 1_000;
+export const MAX_PAYLOAD_BYTES_DEFAULT = 256 * 1024;
+export const MAX_PAYLOAD_DEPTH_DEFAULT = 32;
+export const MAX_HEADERS_DEFAULT = 32;
+/** "topic:" plus a 128-character topic name: the name rules (and the database's checks) allow no more. */
+export const ADDRESS_LENGTH_CAP = 6 + 128;
+export const MAX_ADDRESS_LENGTH_DEFAULT = ADDRESS_LENGTH_CAP;
+export const MAX_LISTEN_TO_DEFAULT = 100;
+// Abuse controls.
+export const RATE_LIMIT_PER_SECOND_DEFAULT = 100;
+export const RATE_LIMIT_BURST_DEFAULT = 200;
+export const IDEMPOTENCY_WINDOW_SECONDS_DEFAULT = 24 * 3600;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
+
+const originList = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const origins = value.split(',').map((origin) => origin.trim()).filter(Boolean);
+    // Exact origins only: a wildcard cannot be combined with credentials, and a typo must not
+    // silently open the API to every site.
+    const bad = origins.filter((origin) => !isOrigin(origin));
+    if (bad.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `expected comma-separated origins like https://app.example.com, got ${bad.join(', ')}` });
+      return z.NEVER;
+    }
+    return [...new Set(origins)];
+  });
+
+function isOrigin(value: string): boolean {
+  if (value.includes('*')) return false; // URL accepts * in a host; as an origin it looks like a wildcard that is none
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
 
 const rolesList = z
   .string()
@@ -100,6 +138,16 @@ const EnvSchema = z.object({
   SWITCHYARD_QUEUE_STATS_MS: int(100, 600_000, QUEUE_STATS_MS_DEFAULT),
   SWITCHYARD_DEDUP_WINDOW_SECONDS: int(1, 7 * 86_400, DEDUP_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_DEAD_LETTER_RETENTION_DAYS: int(1, 3650, DEAD_LETTER_RETENTION_DAYS_DEFAULT),
+  SWITCHYARD_MAX_BATCH_MESSAGES: int(1, 10_000, MAX_BATCH_MESSAGES_DEFAULT),
+  SWITCHYARD_MAX_PAYLOAD_BYTES: int(16, 64 * 1024 * 1024, MAX_PAYLOAD_BYTES_DEFAULT),
+  SWITCHYARD_MAX_PAYLOAD_DEPTH: int(1, 1_000, MAX_PAYLOAD_DEPTH_DEFAULT),
+  SWITCHYARD_MAX_HEADERS: int(0, 1_000, MAX_HEADERS_DEFAULT),
+  SWITCHYARD_MAX_ADDRESS_LENGTH: int(16, ADDRESS_LENGTH_CAP, MAX_ADDRESS_LENGTH_DEFAULT),
+  SWITCHYARD_MAX_LISTEN_TO: int(1, 10_000, MAX_LISTEN_TO_DEFAULT),
+  SWITCHYARD_RATE_LIMIT_PER_SECOND: int(0, 1_000_000, RATE_LIMIT_PER_SECOND_DEFAULT), // 0: no rate limit
+  SWITCHYARD_RATE_LIMIT_BURST: int(1, 10_000_000, RATE_LIMIT_BURST_DEFAULT),
+  SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS: int(60, 30 * 24 * 3600, IDEMPOTENCY_WINDOW_SECONDS_DEFAULT),
+  SWITCHYARD_CORS_ORIGINS: originList,
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -135,6 +183,21 @@ export interface Config {
   retention: { logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number };
   shutdownTimeoutMs: number;
   authCacheMs: number;
+  limits: Limits;
+  /** Token bucket per client: perSecond 0 turns it off. */
+  rateLimit: { perSecond: number; burst: number };
+  idempotencyWindowSeconds: number;
+  cors: { origins: string[] };
+}
+
+/** What one request may carry. Every limit has its own error code and configuration variable. */
+export interface Limits {
+  batchMessages: number;
+  payloadBytes: number;
+  payloadDepth: number;
+  headers: number;
+  addressLength: number;
+  listenTo: number;
 }
 
 export class ConfigError extends Error {
@@ -200,5 +263,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     shutdownTimeoutMs: e.SWITCHYARD_SHUTDOWN_TIMEOUT_MS,
     authCacheMs: e.SWITCHYARD_AUTH_CACHE_MS,
+    limits: {
+      batchMessages: e.SWITCHYARD_MAX_BATCH_MESSAGES,
+      payloadBytes: e.SWITCHYARD_MAX_PAYLOAD_BYTES,
+      payloadDepth: e.SWITCHYARD_MAX_PAYLOAD_DEPTH,
+      headers: e.SWITCHYARD_MAX_HEADERS,
+      addressLength: e.SWITCHYARD_MAX_ADDRESS_LENGTH,
+      listenTo: e.SWITCHYARD_MAX_LISTEN_TO,
+    },
+    rateLimit: { perSecond: e.SWITCHYARD_RATE_LIMIT_PER_SECOND, burst: e.SWITCHYARD_RATE_LIMIT_BURST },
+    idempotencyWindowSeconds: e.SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS,
+    cors: { origins: e.SWITCHYARD_CORS_ORIGINS },
   };
 }

@@ -2,6 +2,9 @@
 // which they start and stop. Reading map, in the order a message travels:
 //
 //   1. ingest      POST /v1/messages            messages/messages.routes.ts -> messages.service.ts
+//                    who may: auth + rate limit   clients/auth.middleware.ts, groups/membership.ts,
+//                    topics and payload schemas   topics/topic-policies.ts, topics/topic-schemas.ts
+//                    Idempotency-Key              idempotency/idempotency.service.ts
 //   2. transaction group commit into the log      queue/group-commit.ts -> messages/messages.repository.ts
 //   3. stages      read the log through cursors  queue/stage-runner.ts + queue/stage-cursor.repository.ts
 //                    routing (fan-out)            routing/routing.stage.ts
@@ -23,6 +26,7 @@ import { resolveAdminToken } from './clients/admin-token.ts';
 import { Authenticator } from './clients/authenticator.ts';
 import { clientsRoutes } from './clients/clients.routes.ts';
 import { ClientsService } from './clients/clients.service.ts';
+import { RateLimiter } from './clients/rate-limiter.ts';
 import type { Config, Role } from './config.ts';
 import { createDb, createPool, type Db } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.ts';
@@ -32,6 +36,8 @@ import { GroupMembership } from './groups/membership.ts';
 import { createApp } from './http/app.ts';
 import { deadLettersRoutes } from './inbox/dead-letters.routes.ts';
 import { DeadLettersService } from './inbox/dead-letters.service.ts';
+import { answerClientErrors } from './http/client-error.ts';
+import { IdempotencyKeys } from './idempotency/idempotency.service.ts';
 import { createInboxPoller } from './inbox/inbox-poller.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
 import { InboxService } from './inbox/inbox.service.ts';
@@ -52,6 +58,10 @@ import { createStageWorker, StageRunner, type Stage } from './queue/stage-runner
 import { Waiters } from './queue/waiters.ts';
 import type { Worker } from './queue/worker.ts';
 import { createRoutingStage } from './routing/routing.stage.ts';
+import { TopicPolicies } from './topics/topic-policies.ts';
+import { TopicSchemas } from './topics/topic-schemas.ts';
+import { topicsRoutes } from './topics/topics.routes.ts';
+import { TopicsService } from './topics/topics.service.ts';
 import { ensurePartitions } from './upkeep/partition-upkeep.ts';
 import { startUpkeep, type Upkeep } from './upkeep/upkeep.ts';
 
@@ -107,12 +117,14 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     await signals.listen();
     cleanup.push(() => signals.close());
 
+    // Who may do what: cached in each process; a change anywhere signals config <kind>:<key>.
     const membership = new GroupMembership(db, config.authCacheMs);
-    const auth = new Authenticator(db, adminToken.hash, config.authCacheMs);
-    signals.on('config', (keys) => {
-      membership.invalidate(keys?.filter((k) => k.startsWith('group:')).map((k) => k.slice('group:'.length)));
-      auth.invalidateClients(keys?.filter((k) => k.startsWith('client:')).map((k) => k.slice('client:'.length)));
-    });
+    const policies = new TopicPolicies(db, config.authCacheMs);
+    const schemas = new TopicSchemas(db, config.authCacheMs);
+    const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) : undefined;
+    const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter);
+    const changed = (prefix: string, keys: string[] | undefined) =>
+      keys?.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 
     // Push: receivers wait in memory; routing, acks and redrives in any process wake them.
     const waiters = new Waiters();
@@ -127,6 +139,17 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       backoffBaseMs: config.delivery.nackBackoffBaseMs,
       backoffCapMs: config.delivery.nackBackoffCapMs,
     };
+
+    signals.on('config', (keys) => {
+      membership.invalidate(changed('group:', keys));
+      policies.invalidate(changed('topic:', keys));
+      schemas.invalidate(changed('topic:', keys));
+      const clientIds = changed('client:', keys);
+      auth.invalidateClients(clientIds);
+      // Waiting receivers of a revoked or rotated client look again now, find their token no
+      // longer valid and end (the heartbeat would do it too, later).
+      waiters.wake(clientIds);
+    });
 
     // Stages.
     const workers: Worker[] = [];
@@ -169,24 +192,30 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     });
     const queueLimits = new QueueLimits(relaxedDb, queueDefaults);
     if (has('router')) workers.push(queueLimits.createRefreshWorker(config.delivery.statsMs, log));
-    const messages = new MessagesService(membership, queueLimits, commit);
+    const messages = new MessagesService(membership, policies, schemas, queueLimits, commit);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
     const deadLetters = new DeadLettersService(relaxedDb, wakeClient);
 
     // HTTP.
     const shutdown = new AbortController();
     let draining = false;
-    const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes });
+    const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins });
     app.route('/', healthRoutes(db, () => draining));
     if (has('router')) {
-      app.route('/v1', messagesRoutes(auth, messages));
-      app.route('/v1', clientsRoutes(auth, new ClientsService(db, membership)));
+      // An attempt holds its Idempotency-Key at most this long before a retry may take over: longer
+      // than any statement of the publish can run.
+      const idempotencyLeaseSeconds = Math.max(60, Math.ceil((2 * config.db.statementTimeoutMs) / 1000));
+      const idempotency = new IdempotencyKeys(db, config.idempotencyWindowSeconds, idempotencyLeaseSeconds);
+      app.route('/v1', messagesRoutes(auth, messages, idempotency, config.limits));
+      const clients = new ClientsService(db, membership, policies, (clientId) => signals.signal('config', [`client:${clientId}`]));
+      app.route('/v1', clientsRoutes(auth, clients, config.limits));
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
-      app.route('/v1', historyRoutes(auth, db, membership));
+      app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
+      app.route('/v1', historyRoutes(auth, db, membership, policies, config.limits.addressLength));
       app.route('/v1', analyticsRoutes(auth, db));
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
-      app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), shutdown.signal));
+      app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), config.limits, shutdown.signal));
     }
     if (has('push')) {
       const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient);
@@ -257,5 +286,6 @@ function listen(fetch: (request: Request) => Response | Promise<Response>, port:
   return new Promise((resolve, reject) => {
     const server: ServerType = serve({ fetch, port, hostname }, () => resolve(server as Server));
     server.once('error', reject);
+    answerClientErrors(server as Server);
   });
 }

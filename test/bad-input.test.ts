@@ -82,9 +82,9 @@ describe('publishing', () => {
     await expectProblem(() => alice.api.post('/v1/messages/batch', { messages }), 400, 'ValidationFailed', 'messages.1.to');
   });
 
-  test('a batch of more than 1000 is a 400', async () => {
+  test('a batch of more than 1000 is a 400 BatchTooLarge', async () => {
     const messages = Array.from({ length: 1001 }, () => ({ to: 'topic:news', payload: 0 }));
-    await expectProblem(() => alice.api.post('/v1/messages/batch', { messages }), 400, 'ValidationFailed', 'messages');
+    await expectProblem(() => alice.api.post('/v1/messages/batch', { messages }), 400, 'BatchTooLarge', 'messages');
   });
 
   test('posting into a group one is not a member of is a 403 and writes nothing', async () => {

@@ -25,6 +25,7 @@ export async function startService(databaseUrl: string, roles: string, env: Reco
       SWITCHYARD_ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
       LOG_LEVEL: 'warn',
       SWITCHYARD_STAGE_WORKERS: '2',
+      SWITCHYARD_RATE_LIMIT_PER_SECOND: '0', // the load comes from one client on purpose
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,6 +1,7 @@
-// Bearer authentication. Tokens come from the Authorization header; the SSE stream also takes
-// them from the `access_token` query parameter or the `switchyard_token` cookie, because a
-// browser EventSource cannot send headers (weaker: URLs end up in logs and history).
+// Bearer authentication, then the client's rate limit. Tokens come from the Authorization header;
+// the SSE stream also takes them from the `access_token` query parameter or the
+// `switchyard_token` cookie, because a browser EventSource cannot send headers (weaker: URLs end
+// up in logs and history). Tokens are never logged: only their hashes go anywhere.
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { Context } from 'hono';
@@ -22,26 +23,38 @@ function bearerToken(c: Context, allowQueryAndCookie: boolean): string | undefin
   return c.req.query('access_token') ?? getCookie(c, TOKEN_COOKIE);
 }
 
-async function principal(c: Context, auth: Authenticator, allowQueryAndCookie: boolean): Promise<Principal> {
+async function principal(c: Context, auth: Authenticator, allowQueryAndCookie: boolean): Promise<{ principal: Principal; token: string }> {
   const token = bearerToken(c, allowQueryAndCookie);
   if (token === undefined) throw new ApiError('TokenMissing', 'send "Authorization: Bearer <token>"');
   const found = looksLikeToken(token) ? await auth.authenticate(token) : undefined;
   if (!found) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
-  return found;
+  return { principal: found, token };
 }
 
 export function requireClient(auth: Authenticator, options: { allowQueryAndCookie?: boolean } = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const found = await principal(c, auth, options.allowQueryAndCookie ?? false);
+    const { principal: found, token } = await principal(c, auth, options.allowQueryAndCookie ?? false);
     if (found.kind !== 'client') throw new ApiError('Forbidden', 'this endpoint is for clients; the admin token cannot use it');
+    const limit = auth.rateLimiter?.take(found.client.id);
+    if (limit && !limit.allowed) {
+      throw new ApiError('RateLimited', `this client's rate limit is used up; retry after ${limit.headers['Retry-After']} s`, { headers: limit.headers });
+    }
+    for (const [name, value] of Object.entries(limit?.headers ?? {})) c.header(name, value);
     c.set('client', found.client);
+    // Long-lived requests (the SSE stream) ask again from time to time: a revoked or rotated
+    // token must stop working there too. The closure keeps the token out of the context.
+    const clientId = found.client.id;
+    c.set('reauthenticate', async () => {
+      const again = await auth.authenticate(token);
+      return again?.kind === 'client' && again.client.id === clientId;
+    });
     await next();
   });
 }
 
 export function requireAdmin(auth: Authenticator) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const found = await principal(c, auth, false);
+    const { principal: found } = await principal(c, auth, false);
     if (found.kind !== 'admin') throw new ApiError('Forbidden', 'this endpoint needs the admin token');
     await next();
   });

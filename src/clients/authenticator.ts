@@ -1,8 +1,10 @@
 // Who a bearer token belongs to: the admin, a client, or nobody. Client lookups are cached by
 // token hash for a short time; revoking or rotating a client signals config client:<id>, which
-// drops its cached entry in every process at once.
+// drops its cached entry in every process at once. It also carries the clients' rate limiter, so
+// that every route that admits a client applies it (auth.middleware.ts).
 import type { Db } from '../db/database.ts';
 import { findClientByTokenHash, type ClientRecord } from './clients.repository.ts';
+import type { RateLimiter } from './rate-limiter.ts';
 import { hashToken, sameHash } from './tokens.ts';
 
 export type Principal = { kind: 'admin' } | { kind: 'client'; client: ClientRecord };
@@ -14,11 +16,14 @@ export class Authenticator {
   readonly #adminTokenHash: Buffer;
   readonly #cacheMs: number;
   readonly #cache = new Map<string, { client: ClientRecord; expiresAt: number }>();
+  /** Undefined: no rate limit. */
+  readonly rateLimiter: RateLimiter | undefined;
 
-  constructor(db: Db, adminTokenHash: Buffer, cacheMs: number) {
+  constructor(db: Db, adminTokenHash: Buffer, cacheMs: number, rateLimiter?: RateLimiter) {
     this.#db = db;
     this.#adminTokenHash = adminTokenHash;
     this.#cacheMs = cacheMs;
+    this.rateLimiter = rateLimiter;
   }
 
   async authenticate(token: string): Promise<Principal | undefined> {

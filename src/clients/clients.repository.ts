@@ -28,6 +28,44 @@ export async function getClient(db: Db, id: string): Promise<ClientRecord | unde
   return db.selectFrom('switchyard.client').select(['id', 'name', 'created_at']).where('id', '=', id).executeTakeFirst();
 }
 
+export interface ClientStatusRecord extends ClientRecord {
+  revoked_at: Date | null;
+}
+
+export async function getClientStatus(db: Db, id: string): Promise<ClientStatusRecord | undefined> {
+  return db.selectFrom('switchyard.client').select(['id', 'name', 'created_at', 'revoked_at']).where('id', '=', id).executeTakeFirst();
+}
+
+/** Gives an active client a new token hash; undefined when there is no such active client. */
+export async function updateClientTokenHash(db: Db, id: string, tokenHash: Buffer): Promise<ClientRecord | undefined> {
+  return db
+    .updateTable('switchyard.client')
+    .set({ token_hash: tokenHash })
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .returning(['id', 'name', 'created_at'])
+    .executeTakeFirst();
+}
+
+/** Marks the client revoked (keeping the first time, if already); undefined when there is no such client. */
+export async function revokeClient(tx: Tx, id: string): Promise<ClientStatusRecord | undefined> {
+  return tx
+    .updateTable('switchyard.client')
+    .set({ revoked_at: sql`coalesce(revoked_at, now())` })
+    .where('id', '=', id)
+    .returning(['id', 'name', 'created_at', 'revoked_at'])
+    .executeTakeFirst();
+}
+
+/**
+ * Empties a revoked client's queue and unsubscribes it from everything: it can never read again,
+ * so nothing more is routed to it and nothing waits for it.
+ */
+export async function deleteClientQueue(tx: Tx, clientId: string): Promise<void> {
+  await tx.deleteFrom('switchyard.subscription').where('client_id', '=', clientId).execute();
+  await sql`delete from switchyard.delivery where client_id = ${clientId}`.execute(tx);
+}
+
 export async function listSubscriptionAddresses(db: Db, clientId: string): Promise<string[]> {
   const rows = await db
     .selectFrom('switchyard.subscription')

@@ -1,18 +1,26 @@
 import { z } from '@hono/zod-openapi';
-import { AddressSchema, NameSchema } from '../messages/address.ts';
+import type { Limits } from '../config.ts';
+import { limitRefinement } from '../http/problem.ts';
+import { addressSchema, NameSchema } from '../messages/address.ts';
 
-export const LISTEN_TO_MAX = 100;
+/** The request schemas for these limits (SWITCHYARD_MAX_LISTEN_TO, SWITCHYARD_MAX_ADDRESS_LENGTH). */
+export function createClientSchemas(limits: Pick<Limits, 'listenTo' | 'addressLength'>) {
+  const ListenTo = z
+    .array(addressSchema(limits.addressLength))
+    .refine(
+      (addresses) => addresses.length <= limits.listenTo,
+      limitRefinement('TooManyListenTo', `at most ${limits.listenTo} addresses`, Array.isArray),
+    )
+    .openapi({ example: ['topic:news', 'group:eng'], description: `up to ${limits.listenTo} addresses`, maxItems: limits.listenTo });
 
-const ListenTo = z
-  .array(AddressSchema)
-  .max(LISTEN_TO_MAX)
-  .openapi({ example: ['topic:news', 'group:eng'], description: `up to ${LISTEN_TO_MAX} addresses` });
+  const RegisterClientSchema = z
+    .strictObject({ name: NameSchema, listen_to: ListenTo.default([]) })
+    .openapi('RegisterClient');
 
-export const RegisterClientSchema = z
-  .strictObject({ name: NameSchema, listen_to: ListenTo.default([]) })
-  .openapi('RegisterClient');
+  const ListenToSchema = z.strictObject({ listen_to: ListenTo }).openapi('ListenTo');
 
-export const ListenToSchema = z.strictObject({ listen_to: ListenTo }).openapi('ListenTo');
+  return { RegisterClientSchema, ListenToSchema };
+}
 
 export const ClientSchema = z
   .object({
@@ -27,4 +35,19 @@ export const RegisteredClientSchema = ClientSchema.extend({
   token: z.string().openapi({ description: 'the bearer token; shown only in this response' }),
 }).openapi('RegisteredClient');
 
+export const ClientStatusSchema = ClientSchema.extend({
+  revoked_at: z.string().nullable().openapi({ format: 'date-time', description: 'when the client was revoked; null while active' }),
+}).openapi('ClientStatus');
+
+/** Client ids are positive bigints; checked here so a huge number is a 400, not a database error. */
+export const ClientIdSchema = z
+  .string()
+  .regex(/^[1-9][0-9]{0,18}$/, 'a client id is a positive integer')
+  .refine((id) => !/^[1-9][0-9]{0,18}$/.test(id) || BigInt(id) <= 2n ** 63n - 1n, 'a client id is at most 9223372036854775807');
+
+export const ClientIdParams = z.object({
+  id: ClientIdSchema.openapi({ param: { name: 'id', in: 'path' }, example: '42' }),
+});
+
 export type ClientView = z.infer<typeof ClientSchema>;
+export type ClientStatusView = z.infer<typeof ClientStatusSchema>;

@@ -1,21 +1,35 @@
-// Registration and listen-to lists. Who may listen to what is decided when the list changes:
-// user:<name> only by clients registered under that name, group:<name> only by members,
-// topic:<name> by anyone. Every client listens to its own user:<name>.
+// Registration, listen-to lists and the token lifecycle. Who may listen to what is decided when
+// the list changes: user:<name> only by clients registered under that name, group:<name> only by
+// members, topic:<name> by anyone unless the topic's policy restricts subscribe. Every client
+// listens to its own user:<name>.
+//
+// Rotation gives a client a new token and makes the old one fail at once; revocation ends the
+// client for good (its token fails, it is unsubscribed from everything and its queue emptied).
+// Both signal config client:<id> (onChange) so every process drops its cached token at once, and
+// open streams close within one heartbeat.
 import type { Db } from '../db/database.ts';
 import type { GroupMembership } from '../groups/membership.ts';
-import { ApiError, type FieldError } from '../http/problem.ts';
+import { ApiError, fieldProblem, type FieldError } from '../http/problem.ts';
 import { parseAddress, userAddress } from '../messages/address.ts';
-import { getClient, insertClient, listSubscriptionAddresses, replaceSubscriptions, type ClientRecord } from './clients.repository.ts';
-import type { ClientView } from './clients.schemas.ts';
+import type { TopicPolicies } from '../topics/topic-policies.ts';
+import {
+  deleteClientQueue, getClient, getClientStatus, insertClient, listSubscriptionAddresses, replaceSubscriptions, revokeClient,
+  updateClientTokenHash, type ClientRecord,
+} from './clients.repository.ts';
+import type { ClientStatusView, ClientView } from './clients.schemas.ts';
 import { generateToken, hashToken } from './tokens.ts';
 
 export class ClientsService {
   readonly #db: Db;
   readonly #membership: GroupMembership;
+  readonly #policies: TopicPolicies;
+  readonly #onChange: (clientId: string) => void;
 
-  constructor(db: Db, membership: GroupMembership) {
+  constructor(db: Db, membership: GroupMembership, policies: TopicPolicies, onChange: (clientId: string) => void) {
     this.#db = db;
     this.#membership = membership;
+    this.#policies = policies;
+    this.#onChange = onChange;
   }
 
   async register(name: string, listenTo: string[]): Promise<ClientView & { token: string }> {
@@ -44,6 +58,38 @@ export class ClientsService {
     return client ? this.describe(client) : undefined;
   }
 
+  /** The client with its revocation time; NotFound when there is none. */
+  async status(id: string): Promise<ClientStatusView> {
+    const client = await getClientStatus(this.#db, id);
+    if (!client) throw new ApiError('NotFound', `there is no client ${id}`);
+    return { ...(await this.describe(client)), revoked_at: client.revoked_at?.toISOString() ?? null };
+  }
+
+  /** A new token for an active client, shown once; the old one fails from now on. */
+  async rotate(id: string): Promise<ClientView & { token: string }> {
+    const token = generateToken();
+    const client = await updateClientTokenHash(this.#db, id, hashToken(token));
+    if (!client) {
+      const existing = await getClientStatus(this.#db, id);
+      if (existing) throw new ApiError('ClientRevoked', `client ${id} is revoked; register a new client instead`);
+      throw new ApiError('NotFound', `there is no client ${id}`);
+    }
+    this.#onChange(id);
+    return { ...(await this.describe(client)), token };
+  }
+
+  /** Ends the client for good; revoking again changes nothing. */
+  async revoke(id: string): Promise<ClientStatusView> {
+    const client = await this.#db.transaction().execute(async (tx) => {
+      const revoked = await revokeClient(tx, id);
+      if (revoked) await deleteClientQueue(tx, id);
+      return revoked;
+    });
+    if (!client) throw new ApiError('NotFound', `there is no client ${id}`);
+    this.#onChange(id);
+    return { ...view(client, []), revoked_at: client.revoked_at!.toISOString() };
+  }
+
   /** The addresses to store (with user:<name> added), or ListenToForbidden naming each refused one. */
   async #authorizeListenTo(name: string, listenTo: string[]): Promise<string[]> {
     const errors: FieldError[] = [];
@@ -53,11 +99,11 @@ export class ClientsService {
         errors.push({ path: `listen_to.${index}`, message: `only clients registered as ${target} may listen to ${address}` });
       } else if (kind === 'group' && !(await this.#membership.isMember(target, name))) {
         errors.push({ path: `listen_to.${index}`, message: `${name} is not a member of ${address}` });
+      } else if (kind === 'topic' && !(await this.#policies.allows(target, 'subscribe', name))) {
+        errors.push({ path: `listen_to.${index}`, message: `the policy of ${address} does not grant ${name} subscribe` });
       }
     }
-    if (errors.length > 0) {
-      throw new ApiError('ListenToForbidden', errors.map((e) => e.message).join('; '), { errors });
-    }
+    if (errors.length > 0) throw fieldProblem('ListenToForbidden', errors);
     return [...new Set([userAddress(name), ...listenTo])].sort();
   }
 }

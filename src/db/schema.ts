@@ -32,6 +32,38 @@ export interface GroupMemberTable {
   added_at: CreatedAt;
 }
 
+export const TOPIC_ACTIONS = ['publish', 'subscribe'] as const;
+export type TopicAction = (typeof TOPIC_ACTIONS)[number];
+
+export interface TopicPolicyTable {
+  topic: string;
+  action: TopicAction;
+  grants: string[];
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+export interface TopicSchemaTable {
+  topic: string;
+  schema: ColumnType<unknown, string, string>;
+  updated_at: ColumnType<Date, Date | string | undefined, Date | string>;
+}
+
+/** Mirrored by the CHECK on switchyard.idempotency_key.state. */
+export const IDEMPOTENCY_STATES = { inProgress: 'in_progress', done: 'done' } as const;
+
+export interface IdempotencyKeyTable {
+  client_id: string;
+  key: string;
+  fingerprint: Buffer;
+  state: (typeof IDEMPOTENCY_STATES)[keyof typeof IDEMPOTENCY_STATES];
+  message_ids: string[];
+  response_status: number;
+  response_body: ColumnType<unknown, string, string>;
+  locked_until: Date | null;
+  created_at: CreatedAt;
+  expires_at: Date;
+}
+
 export interface StageDeadLetterTable {
   stage: string;
   message_id: string;
@@ -57,6 +89,9 @@ export interface Database {
   'switchyard.client': ClientTable;
   'switchyard.subscription': SubscriptionTable;
   'switchyard.group_member': GroupMemberTable;
+  'switchyard.topic_policy': TopicPolicyTable;
+  'switchyard.topic_schema': TopicSchemaTable;
+  'switchyard.idempotency_key': IdempotencyKeyTable;
   'switchyard.stage_dead_letter': StageDeadLetterTable;
   'switchyard.analytics_minute': AnalyticsMinuteTable;
 }

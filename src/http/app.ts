@@ -1,17 +1,22 @@
-// The HTTP application: request ids and logs, body limits, content types, and the one place where
-// errors become problem+json responses. Feature routers are mounted by the composition root.
+// The HTTP application: request ids and logs, CORS, body limits, content types, and the one place
+// where errors become problem+json responses (404 and 405 included). Feature routers are mounted by
+// the composition root.
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
 import type { Logger } from '../log.ts';
+import { corsAllowlist } from './cors.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, problemBody, type ErrorCode } from './problem.ts';
 
 export interface AppOptions {
   log: Logger;
   maxBodyBytes: number;
+  /** Origins whose pages may call the API (CORS); none by default. */
+  corsOrigins?: string[];
 }
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
@@ -31,6 +36,16 @@ export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
     if (status >= 500) log.error('request failed', fields);
     else log.debug('request', fields);
   });
+
+  // A path that exists with other methods is a 405 naming them in Allow, not a 404. The routes are
+  // read on the first miss, once all of them are mounted.
+  app.use(methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) => problemResponse(c, new ApiError('MethodNotAllowed', `${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(', ')}`, {
+      headers: { Allow: methods.join(', ') },
+    })),
+  }));
+  app.use('/v1/*', corsAllowlist(o.corsOrigins ?? []));
 
   app.use('/v1/*', async (c, next) => {
     if (METHODS_WITH_BODY.has(c.req.method) && hasBody(c) && !isJson(c.req.header('content-type'))) {

@@ -7,5 +7,7 @@ export interface AppEnv {
     requestId: string;
     log: Logger;
     client: ClientRecord;
+    /** True while the token that authenticated this request still does (set with client). */
+    reauthenticate: () => Promise<boolean>;
   };
 }

@@ -5,20 +5,40 @@ import { z } from '@hono/zod-openapi';
 export const ERROR_CODES = {
   ValidationFailed: 400,
   MalformedJson: 400,
+  MalformedRequest: 400,
   InvalidAddress: 400,
   UnsupportedMediaType: 415,
   PayloadTooLarge: 413,
+  RequestHeadersTooLarge: 431,
+  RequestTimeout: 408,
+  // Limits (config SWITCHYARD_MAX_*): bytes over a limit are 413, counts, depths and lengths 400.
+  MessagePayloadTooLarge: 413,
+  PayloadTooDeep: 400,
+  BatchTooLarge: 400,
+  TooManyHeaders: 400,
+  AddressTooLong: 400,
+  TooManyListenTo: 400,
+  SchemaInvalid: 400,
   TokenMissing: 401,
   TokenInvalid: 401,
   Forbidden: 403,
   NotAGroupMember: 403,
   ListenToForbidden: 403,
+  TopicPublishForbidden: 403,
+  TopicSubscribeForbidden: 403,
+  OriginNotAllowed: 403,
   NotFound: 404,
   RouteNotFound: 404,
   MethodNotAllowed: 405,
   Conflict: 409,
+  ClientRevoked: 409,
+  IdempotencyKeyInFlight: 409,
+  // 422: the request is well-formed and allowed, but its content cannot be accepted as it is.
+  SchemaViolation: 422,
+  IdempotencyKeyReused: 422,
+  RateLimited: 429,
   QueueFull: 429,
-  RequestTimeout: 504,
+  ReplyTimeout: 504,
   ShuttingDown: 503,
   InternalError: 500,
 } as const;
@@ -28,20 +48,38 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 const TITLES: Record<ErrorCode, string> = {
   ValidationFailed: 'The request is not valid',
   MalformedJson: 'The request body is not valid JSON',
+  MalformedRequest: 'The request is not valid HTTP',
+  RequestHeadersTooLarge: 'The request headers are too large',
+  RequestTimeout: 'The request took too long to arrive',
   InvalidAddress: 'The address is not valid',
   UnsupportedMediaType: 'The request body must be application/json',
   PayloadTooLarge: 'The request body is too large',
+  MessagePayloadTooLarge: 'A message payload is too large',
+  PayloadTooDeep: 'A JSON value is nested too deeply',
+  BatchTooLarge: 'The batch has too many messages',
+  TooManyHeaders: 'A message has too many headers',
+  AddressTooLong: 'An address is too long',
+  TooManyListenTo: 'The listen-to list is too long',
+  SchemaInvalid: 'The JSON Schema is not valid',
   TokenMissing: 'A bearer token is required',
   TokenInvalid: 'The bearer token is not valid',
   Forbidden: 'Not allowed',
   NotAGroupMember: 'Only members of the group may do this',
   ListenToForbidden: 'Not allowed to listen to that address',
+  TopicPublishForbidden: "The topic's policy does not let this client publish to it",
+  TopicSubscribeForbidden: "The topic's policy does not let this client read it",
+  OriginNotAllowed: 'This origin may not call the API from a browser',
   NotFound: 'Not found',
   RouteNotFound: 'No such route',
   MethodNotAllowed: 'Method not allowed on this route',
   Conflict: 'Conflict',
+  ClientRevoked: 'The client is revoked',
+  IdempotencyKeyInFlight: 'A request with this Idempotency-Key is still being processed',
+  SchemaViolation: "A payload does not match its topic's JSON Schema",
+  IdempotencyKeyReused: 'This Idempotency-Key was used for a different request',
+  RateLimited: 'Too many requests',
   QueueFull: 'A recipient queue is full',
-  RequestTimeout: 'No reply came in time',
+  ReplyTimeout: 'No reply came in time',
   ShuttingDown: 'The service is shutting down',
   InternalError: 'Internal error',
 };
@@ -98,19 +136,53 @@ export function problemBody(error: ApiError, instance: string, requestId: string
     status: error.status,
     detail: error.message,
     code: error.code,
-    instance,
+    ...(instance ? { instance } : {}),
     ...(requestId ? { request_id: requestId } : {}),
     ...(error.errors ? { errors: error.errors } : {}),
   };
 }
 
-/** Field errors from a zod error, with dotted paths. */
-export function fieldErrors(error: z.ZodError): FieldError[] {
-  return error.issues.map((issue) => ({
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+/** Past this many field errors a problem lists no more: a hostile batch must not make a huge answer. */
+export const FIELD_ERRORS_MAX = 50;
+
+/**
+ * The ApiError for a failed validation. A schema marks an issue that breaks a configured limit with
+ * params.code (see limitRefinement); then that code is the answer, with only those issues, since
+ * everything else about an oversized input is noise. Otherwise ValidationFailed with every field.
+ */
+export function validationError(error: z.ZodError): ApiError {
+  const coded = error.issues.filter((issue) => issue.code === 'custom' && isErrorCode(issue.params?.code));
+  const issues = coded.length > 0 ? coded : error.issues;
+  const code: ErrorCode = coded.length > 0 ? (coded[0] as z.core.$ZodIssueCustom).params!.code : 'ValidationFailed';
+  return fieldProblem(code, issues.map((issue) => ({
     path: issue.path.map(String).join('.') || '(body)',
     message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
-  }));
+  })));
 }
+
+/** An ApiError naming the fields at fault, at most FIELD_ERRORS_MAX of them. */
+export function fieldProblem(code: ErrorCode, all: FieldError[]): ApiError {
+  const errors = all.slice(0, FIELD_ERRORS_MAX);
+  const more = all.length > errors.length ? `; and ${all.length - errors.length} more` : '';
+  return new ApiError(code, errors.map((e) => `${e.path}: ${e.message}`).join('; ') + more, { errors });
+}
+
+/**
+ * Options for a zod refinement that reports a broken limit under its own error code. It runs
+ * whenever the value has the right type (`applies`), even when it has other issues: a batch of
+ * 5000 bad messages is BatchTooLarge, not 5000 field errors.
+ */
+export function limitRefinement(code: ErrorCode, message: string, applies: (value: unknown) => boolean) {
+  return { message, params: { code }, when: (payload: { value: unknown }) => applies(payload.value) } as const;
+}
+
+export const isString = (value: unknown): value is string => typeof value === 'string';
+export const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** OpenAPI response entries for the problems a route can answer with. */
 export function problemResponses(...statuses: number[]) {

@@ -2,7 +2,6 @@
 // (each its own transaction) until nothing matches or its batch or time budget is spent, and
 // reports what it did and what is left; callers repeat until done.
 import type { Db } from '../db/database.ts';
-import type { Json } from '../http/openapi.ts';
 import {
   countDeadLetters, listDeadLetters, purgeDeadLetterBatch, redriveDeadLetterBatch,
   type DeadLetterFilter, type DeadLetterRow,
@@ -65,7 +64,7 @@ function view(row: DeadLetterRow) {
     from: row.sender,
     to: row.to_address,
     type: row.type,
-    payload: (row.payload ?? null) as Json,
+    payload: row.payload ?? null,
     headers: row.headers ?? {},
     sent_at: iso(row.sent_at),
     priority: row.priority,

@@ -31,12 +31,14 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
       security: bearer,
       middleware: [requireClient(auth)] as const,
       request: { query: ReceiveQuery },
-      responses: { 200: jsonResponse(ReceivedSchema, 'Messages, possibly none'), ...problemResponses(400, 401, 403) },
+      responses: { 200: jsonResponse(ReceivedSchema, 'Messages, possibly none'), ...problemResponses(400, 401, 403, 429) },
     }),
     async (c) => {
       const { wait, max, visibility } = c.req.valid('query');
       const signal = AbortSignal.any([c.req.raw.signal, o.shutdown]);
-      const messages = await inbox.receive(c.var.client.id, { max, visibilitySeconds: visibility, waitSeconds: wait }, signal);
+      const messages = await inbox.receive(c.var.client.id, {
+        max, visibilitySeconds: visibility, waitSeconds: wait, stillAuthorized: c.var.reauthenticate,
+      }, signal);
       return c.json({ messages }, 200);
     },
   );
@@ -151,7 +153,7 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
         stream.onAbort(() => closed.abort());
         const signal = AbortSignal.any([closed.signal, c.req.raw.signal, o.shutdown]);
         await stream.write(`retry: ${o.retryMs}\n\n`);
-        await inbox.stream(
+        const end = await inbox.stream(
           clientId,
           {
             visibilitySeconds: query.visibility,
@@ -159,6 +161,7 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
             autoAck: query.ack === 'auto',
             heartbeatMs: o.heartbeatMs,
             lastEventId: c.req.header('last-event-id') ?? query.last_event_id,
+            stillAuthorized: c.var.reauthenticate,
           },
           {
             send: (id, message) => stream.writeSSE({ id, event: 'message', data: JSON.stringify(message) }),
@@ -166,6 +169,11 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
           },
           signal,
         );
+        // A revoked or rotated token: say why before closing, so that a client stops reconnecting
+        // with it (a reconnect would get 401 TokenInvalid).
+        if (end === 'unauthorized') {
+          await stream.writeSSE({ event: 'closed', data: JSON.stringify({ code: 'TokenInvalid', detail: 'the token is unknown or revoked' }) });
+        }
       }) as never;
     },
   );

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { LONG_POLL_MAX_WAIT_SECONDS, SSE_PREFETCH_DEFAULT, VISIBILITY_DEFAULT_SECONDS } from '../config.ts';
+import { ClientIdSchema } from '../clients/clients.schemas.ts';
+import { JsonValueSchema } from '../http/openapi.ts';
 
 export const RECEIVE_MAX = 100;
 export const VISIBILITY_MAX_SECONDS = 12 * 3600;
@@ -32,7 +34,7 @@ export const InboxMessageSchema = z
     from: z.string(),
     to: z.string(),
     type: z.string().nullable(),
-    payload: z.json(),
+    payload: JsonValueSchema,
     headers: z.record(z.string(), z.string()),
     priority: z.number().int(),
     receive_count: z.number().int(),
@@ -95,7 +97,7 @@ export const DeadLetterSchema = z
     from: z.string().nullable(),
     to: z.string().nullable(),
     type: z.string().nullable(),
-    payload: z.json().nullable(),
+    payload: JsonValueSchema,
     headers: z.record(z.string(), z.string()),
     sent_at: z.string().nullable(),
     priority: z.number().int(),
@@ -125,7 +127,7 @@ export const DeadLetterQuery = z.object({
 });
 
 export const AdminDeadLetterQuery = DeadLetterQuery.extend({
-  client_id: z.string().regex(/^[1-9][0-9]{0,18}$/).optional(),
+  client_id: ClientIdSchema.optional(),
 });
 
 export const REDRIVE_BATCH_MAX = 10_000;
@@ -142,7 +144,7 @@ export const RedriveSchema = z
   .openapi('DeadLetterFilter');
 
 export const AdminRedriveSchema = RedriveSchema.extend({
-  client_id: z.string().regex(/^[1-9][0-9]{0,18}$/).optional(),
+  client_id: ClientIdSchema.optional(),
 }).openapi('AdminDeadLetterFilter');
 
 export const RedrivenSchema = z
@@ -156,10 +158,6 @@ export const RedrivenSchema = z
 
 /** An optional ISO date-time from a validated query or body, as a Date. */
 export const toDate = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
-
-export const ClientIdParams = z.object({
-  id: z.string().regex(/^[1-9][0-9]{0,18}$/).openapi({ param: { name: 'id', in: 'path' }, example: '1' }),
-});
 
 const orDefault = <T extends z.ZodType>(schema: T) => schema.nullable().optional();
 

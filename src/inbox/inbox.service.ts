@@ -16,6 +16,8 @@ export interface ReceiveOptions {
   max: number;
   visibilitySeconds: number;
   waitSeconds: number;
+  /** Asked before claiming again after a wait: false ends the poll empty (the token was revoked). */
+  stillAuthorized?: () => Promise<boolean>;
 }
 
 export interface StreamOptions {
@@ -25,7 +27,12 @@ export interface StreamOptions {
   heartbeatMs: number;
   /** Last-Event-ID of the client's previous stream. */
   lastEventId: string | undefined;
+  /** Asked on every turn of the loop (at least once per heartbeat): false ends the stream. */
+  stillAuthorized?: () => Promise<boolean>;
 }
+
+/** Why a stream ended: the signal aborted, or the token stopped being valid. */
+export type StreamEnd = 'aborted' | 'unauthorized';
 
 export interface StreamOutput {
   send(eventId: string, message: InboxMessage): Promise<void>;
@@ -72,6 +79,7 @@ export class InboxService {
         continue;
       }
       if ((await waiting.done) !== 'woken') return [];
+      if (o.stillAuthorized && !(await o.stillAuthorized())) return [];
     }
   }
 
@@ -108,7 +116,7 @@ export class InboxService {
    * once. Every event carries an id; a client that reconnects with the last id it saw gets at
    * once what the old stream sent after it.
    */
-  async stream(clientId: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<void> {
+  async stream(clientId: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<StreamEnd> {
     const resume = EVENT_ID_PATTERN.exec(o.lastEventId ?? '');
     if (resume && (await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]))) > 0) {
       this.#onChange(clientId);
@@ -117,6 +125,7 @@ export class InboxService {
     let seq = 0;
     let lastWrite = Date.now();
     while (!signal.aborted) {
+      if (o.stillAuthorized && !(await o.stillAuthorized())) return 'unauthorized';
       const waiting = this.#waiters.register(clientId, o.heartbeatMs - (Date.now() - lastWrite), signal);
       const { delivered, skipped } = await this.#claim({
         clientId,
@@ -139,6 +148,7 @@ export class InboxService {
         lastWrite = Date.now();
       }
     }
+    return 'aborted';
   }
 
   async #claim(options: Omit<ClaimOptions, 'maxReceives'>): Promise<{ delivered: ClaimedRow[]; skipped: number }> {

@@ -7,7 +7,8 @@ import { getClient } from '../clients/clients.repository.ts';
 import type { Db } from '../db/database.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
-import { ClientIdParams, QueuePolicySchema, QueuePolicyViewSchema } from './inbox.schemas.ts';
+import { ClientIdParams } from '../clients/clients.schemas.ts';
+import { QueuePolicySchema, QueuePolicyViewSchema } from './inbox.schemas.ts';
 import { getQueuePolicy, replaceQueuePolicy, type QueuePolicyRow } from './queue-policy.repository.ts';
 
 export interface QueuePolicyDefaults {

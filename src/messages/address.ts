@@ -2,13 +2,14 @@
 // group:<name> (members who listen to it), topic:<name> (whoever listens to it).
 // The same rules live in SQL as switchyard.is_valid_address(); keep the two in step.
 import { z } from '@hono/zod-openapi';
+import { ADDRESS_LENGTH_CAP } from '../config.ts';
+import { isString, limitRefinement } from '../http/problem.ts';
 
 export const ADDRESS_KINDS = ['user', 'group', 'topic'] as const;
 export type AddressKind = (typeof ADDRESS_KINDS)[number];
 
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
-const TOPIC_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$/;
-export const ADDRESS_MAX_LENGTH = 6 + 128;
+export const TOPIC_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$/;
 
 export interface Address {
   kind: AddressKind;
@@ -39,14 +40,18 @@ export function parseAddress(value: string): Address {
 
 export const userAddress = (name: string) => `user:${name}`;
 
-export const AddressSchema = z
-  .string()
-  .max(ADDRESS_MAX_LENGTH)
-  .superRefine((value, ctx) => {
-    const problem = addressProblem(value);
-    if (problem) ctx.addIssue({ code: 'custom', message: problem });
-  })
-  .openapi({ example: 'topic:news', description: 'user:<name>, group:<name> or topic:<name>' });
+/** An address of at most maxLength characters (SWITCHYARD_MAX_ADDRESS_LENGTH; AddressTooLong above). */
+export function addressSchema(maxLength: number = ADDRESS_LENGTH_CAP) {
+  return z
+    .string()
+    .refine((value) => value.length <= maxLength, limitRefinement('AddressTooLong', `at most ${maxLength} characters`, isString))
+    .superRefine((value, ctx) => {
+      if (value.length > maxLength) return; // reported above
+      const problem = addressProblem(value);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .openapi({ example: 'topic:news', description: 'user:<name>, group:<name> or topic:<name>', maxLength });
+}
 
 export const NameSchema = z
   .string()

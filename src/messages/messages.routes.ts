@@ -1,15 +1,35 @@
 import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
 import { requireClient } from '../clients/auth.middleware.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
+import type { Limits } from '../config.ts';
+import type { AppEnv } from '../http/env.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
-import { PublishBatchSchema, PublishedBatchSchema, PublishedSchema, PublishSchema } from './messages.schemas.ts';
-import type { MessagesService } from './messages.service.ts';
+import { IdempotencyHeaders } from '../idempotency/idempotency.schemas.ts';
+import { fingerprintRequest, type IdempotencyKeys } from '../idempotency/idempotency.service.ts';
+import type { NewMessage } from './messages.repository.ts';
+import { createMessageSchemas, PublishedBatchSchema, PublishedSchema, type PublishInput } from './messages.schemas.ts';
+import type { MessagesService, Published } from './messages.service.ts';
 
-export function messagesRoutes(auth: Authenticator, messages: MessagesService) {
+const PROBLEMS = problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503);
+
+export function messagesRoutes(auth: Authenticator, messages: MessagesService, idempotency: IdempotencyKeys, limits: Limits) {
   const app = createRouter();
-  app.use('/messages', requireClient(auth));
-  app.use('/messages/*', requireClient(auth));
+  const { PublishSchema, PublishBatchSchema } = createMessageSchemas(limits);
+  app.use('/messages/*', requireClient(auth)); // matches /messages too: once, or the rate limit counts twice
+
+  /** Prepares (authorizes, checks), then commits once per Idempotency-Key, or at once without one. */
+  async function publish(c: Context<AppEnv>, inputs: PublishInput[], paths: string[], body: unknown, key: string | undefined): Promise<Published[]> {
+    const prepared = await messages.prepare(c.var.client, inputs, paths);
+    const commit = (rows: NewMessage[]) => messages.commit(rows);
+    if (key === undefined) return commit(prepared);
+    const fingerprint = fingerprintRequest(c.req.method, c.req.path, body);
+    const result = await idempotency.run({ clientId: c.var.client.id, key, fingerprint }, prepared, commit, 202,
+      (ids): Published[] => ids.map((id) => ({ id, duplicate: false })));
+    if (result.replayed) c.header('Idempotent-Replayed', 'true');
+    return result.body as Published[];
+  }
 
   app.openapi(
     createRoute({
@@ -17,16 +37,14 @@ export function messagesRoutes(auth: Authenticator, messages: MessagesService) {
       path: '/messages',
       tags: ['messages'],
       summary: 'Publish a message',
-      description: 'Answers 202 once the message is committed to the log: from then on it is not lost.',
+      description: 'Answers 202 once the message is committed to the log: from then on it is not lost. With an Idempotency-Key, a retry returns the first result instead of publishing again.',
       security: bearer,
-      request: { body: jsonBody(PublishSchema) },
-      responses: {
-        202: jsonResponse(PublishedSchema, 'Committed'),
-        ...problemResponses(400, 401, 403, 413, 415, 503),
-      },
+      request: { body: jsonBody(PublishSchema), headers: IdempotencyHeaders },
+      responses: { 202: jsonResponse(PublishedSchema, 'Committed'), ...PROBLEMS },
     }),
     async (c) => {
-      const [published] = await messages.publish(c.var.client, [c.req.valid('json')], ['']);
+      const input = c.req.valid('json');
+      const [published] = await publish(c, [input], [''], input, c.req.valid('header')['idempotency-key']);
       return c.json({ id: published!.id, ...(published!.duplicate ? { duplicate: true } : {}) }, 202);
     },
   );
@@ -36,18 +54,15 @@ export function messagesRoutes(auth: Authenticator, messages: MessagesService) {
       method: 'post',
       path: '/messages/batch',
       tags: ['messages'],
-      summary: 'Publish up to 1000 messages, all or none',
+      summary: `Publish up to ${limits.batchMessages} messages, all or none`,
       description: 'If any message is invalid or not allowed, nothing is written and the errors name each one (messages.<index>.<field>).',
       security: bearer,
-      request: { body: jsonBody(PublishBatchSchema) },
-      responses: {
-        202: jsonResponse(PublishedBatchSchema, 'All committed, ids in request order'),
-        ...problemResponses(400, 401, 403, 413, 415, 503),
-      },
+      request: { body: jsonBody(PublishBatchSchema), headers: IdempotencyHeaders },
+      responses: { 202: jsonResponse(PublishedBatchSchema, 'All committed, ids in request order'), ...PROBLEMS },
     }),
     async (c) => {
-      const inputs = c.req.valid('json').messages;
-      const published = await messages.publish(c.var.client, inputs, inputs.map((_, i) => `messages.${i}`));
+      const body = c.req.valid('json');
+      const published = await publish(c, body.messages, body.messages.map((_, i) => `messages.${i}`), body, c.req.valid('header')['idempotency-key']);
       const duplicates = published.flatMap((p, i) => (p.duplicate ? [i] : []));
       return c.json({ ids: published.map((p) => p.id), ...(duplicates.length > 0 ? { duplicates } : {}) }, 202);
     },

@@ -1,34 +1,77 @@
 import { z } from '@hono/zod-openapi';
-import { AddressSchema } from './address.ts';
+import type { Limits } from '../config.ts';
+import { findJsonProblem, isStorableText, jsonByteLength, UNSTORABLE_TEXT_MESSAGE } from '../http/json-value.ts';
+import { isRecord, limitRefinement } from '../http/problem.ts';
+import { addressSchema } from './address.ts';
 
-export const BATCH_MAX = 1000;
 export const DELAY_MAX_SECONDS = 900;
 export const TTL_MAX_SECONDS = 14 * 24 * 3600;
-export const HEADERS_MAX = 32;
 const TOKEN_MAX = 128;
 
-const Token = z.string().min(1).max(TOKEN_MAX);
+/** Text that PostgreSQL can store (see json-value.ts). */
+const storable = <T extends z.ZodString>(schema: T) => schema.refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 
-export const HeadersSchema = z
-  .record(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a header name is 1-64 letters, digits and _ . -'), z.string().max(1024))
-  .refine((headers) => Object.keys(headers).length <= HEADERS_MAX, `at most ${HEADERS_MAX} headers`)
-  .openapi({ example: { 'trace-id': 'abc123' } });
+const Token = storable(z.string().min(1).max(TOKEN_MAX));
 
-export const PUBLISH_FIELDS = {
-  to: AddressSchema,
-  type: Token.optional().openapi({ example: 'chat.message' }),
-  payload: z.json().openapi({ description: 'any JSON value', example: { text: 'hello' } }),
-  headers: HeadersSchema.optional(),
-  priority: z.number().int().min(0).max(9).optional().openapi({ description: '0 (default) to 9' }),
-  delay_seconds: z.number().int().min(0).max(DELAY_MAX_SECONDS).optional(),
-  deliver_at: z.iso.datetime({ offset: true }).optional()
-    .openapi({ description: `deliver at this time instead of at once; at most ${DELAY_MAX_SECONDS} s ahead` }),
-  ttl_seconds: z.number().int().min(1).max(TTL_MAX_SECONDS).optional(),
-  group_id: Token.optional().openapi({ description: 'messages of one group are delivered in order, one at a time' }),
-  dedup_id: Token.optional().openapi({ description: 'a repeat from the same sender within the deduplication window is not published again; the answer carries the first id' }),
-  correlation_id: Token.optional(),
-  reply_to: AddressSchema.optional(),
-};
+/**
+ * The payload is any JSON value, checked without recursion first (depth, text PostgreSQL refuses),
+ * then measured: z.json() would walk it recursively and overflow the stack on a deep one.
+ */
+function payloadSchema(limits: Limits) {
+  return z
+    .unknown()
+    .superRefine((value, ctx) => {
+      if (value === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'Invalid input: expected a JSON value, received undefined' });
+        return;
+      }
+      const problem = findJsonProblem(value, limits.payloadDepth);
+      if (problem?.kind === 'depth') {
+        ctx.addIssue({ code: 'custom', path: problem.path, message: `nested deeper than ${limits.payloadDepth} levels`, params: { code: 'PayloadTooDeep' } });
+      } else if (problem?.kind === 'text') {
+        ctx.addIssue({ code: 'custom', path: problem.path, message: UNSTORABLE_TEXT_MESSAGE });
+      } else if (jsonByteLength(value) > limits.payloadBytes) {
+        ctx.addIssue({ code: 'custom', message: `larger than ${limits.payloadBytes} bytes as compact JSON`, params: { code: 'MessagePayloadTooLarge' } });
+      }
+    })
+    .openapi({
+      description: `any JSON value, at most ${limits.payloadBytes} bytes as compact JSON and ${limits.payloadDepth} levels deep`,
+      example: { text: 'hello' },
+    });
+}
+
+function headersSchema(limits: Limits) {
+  return z
+    .record(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'a header name is 1-64 letters, digits and _ . -'),
+      storable(z.string().max(1024)),
+    )
+    .refine(
+      (headers) => Object.keys(headers).length <= limits.headers,
+      limitRefinement('TooManyHeaders', `at most ${limits.headers} headers`, isRecord),
+    )
+    .openapi({ example: { 'trace-id': 'abc123' }, maxProperties: limits.headers });
+}
+
+/** The fields of a message to publish, for these limits (SWITCHYARD_MAX_*). */
+export function publishFields(limits: Limits) {
+  const Address = addressSchema(limits.addressLength);
+  return {
+    to: Address,
+    type: Token.optional().openapi({ example: 'chat.message' }),
+    payload: payloadSchema(limits),
+    headers: headersSchema(limits).optional(),
+    priority: z.number().int().min(0).max(9).optional().openapi({ description: '0 (default) to 9' }),
+    delay_seconds: z.number().int().min(0).max(DELAY_MAX_SECONDS).optional(),
+    deliver_at: z.iso.datetime({ offset: true }).optional()
+      .openapi({ description: `deliver at this time instead of at once; at most ${DELAY_MAX_SECONDS} s ahead` }),
+    ttl_seconds: z.number().int().min(1).max(TTL_MAX_SECONDS).optional(),
+    group_id: Token.optional().openapi({ description: 'messages of one group are delivered in order, one at a time' }),
+    dedup_id: Token.optional().openapi({ description: 'a repeat from the same sender within the deduplication window is not published again; the answer carries the first id' }),
+    correlation_id: Token.optional(),
+    reply_to: Address.optional(),
+  };
+}
 
 /** deliver_at and delay_seconds exclude each other, and deliver_at is at most DELAY_MAX_SECONDS ahead. */
 export function checkDelivery(message: { deliver_at?: string | undefined; delay_seconds?: number | undefined }, ctx: z.RefinementCtx): void {
@@ -40,13 +83,27 @@ export function checkDelivery(message: { deliver_at?: string | undefined; delay_
   }
 }
 
-export const PublishSchema = z.strictObject(PUBLISH_FIELDS).superRefine(checkDelivery).openapi('PublishMessage');
+/** The publish schemas for these limits (SWITCHYARD_MAX_*). */
+export function createMessageSchemas(limits: Limits) {
+  const PublishSchema = z.strictObject(publishFields(limits)).superRefine(checkDelivery).openapi('PublishMessage');
 
-export type PublishInput = z.infer<typeof PublishSchema>;
+  const PublishBatchSchema = z
+    .strictObject({
+      messages: z
+        .array(PublishSchema)
+        .min(1)
+        .refine(
+          (messages) => messages.length <= limits.batchMessages,
+          limitRefinement('BatchTooLarge', `at most ${limits.batchMessages} messages`, Array.isArray),
+        )
+        .openapi({ maxItems: limits.batchMessages }),
+    })
+    .openapi('PublishBatch');
 
-export const PublishBatchSchema = z
-  .strictObject({ messages: z.array(PublishSchema).min(1).max(BATCH_MAX) })
-  .openapi('PublishBatch');
+  return { PublishSchema, PublishBatchSchema };
+}
+
+export type PublishInput = z.infer<ReturnType<typeof createMessageSchemas>['PublishSchema']>;
 
 export const PublishedSchema = z
   .object({

@@ -1,12 +1,18 @@
 // The router: authorizes and classifies what clients publish and commits it to the message log
 // (the outbox). Concurrent requests share one INSERT (group commit); a request is answered only
 // once its rows are committed, and then the stages are woken.
+//
+// prepare() decides everything that can refuse a message (shutting down, group membership, topic
+// policies, topic schemas, full queues) and writes nothing; commit() writes. So a refused request
+// leaves no trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
 import type { ClientRecord } from '../clients/clients.repository.ts';
 import type { GroupMembership } from '../groups/membership.ts';
+import { ApiError, fieldProblem, type ErrorCode, type FieldError } from '../http/problem.ts';
 import type { QueueLimits } from '../inbox/queue-limits.ts';
-import { ApiError, type FieldError } from '../http/problem.ts';
 import type { GroupCommit } from '../queue/group-commit.ts';
-import { parseAddress, userAddress } from './address.ts';
+import type { TopicPolicies } from '../topics/topic-policies.ts';
+import type { TopicSchemas } from '../topics/topic-schemas.ts';
+import { parseAddress, userAddress, type AddressKind } from './address.ts';
 import { uuidv7 } from './message-id.ts';
 import type { NewMessage } from './messages.repository.ts';
 import type { PublishInput } from './messages.schemas.ts';
@@ -19,12 +25,19 @@ export interface Published {
 
 export class MessagesService {
   readonly #membership: GroupMembership;
+  readonly #policies: TopicPolicies;
+  readonly #schemas: TopicSchemas;
   readonly #limits: QueueLimits;
   readonly #commit: GroupCommit<NewMessage, string>;
   #accepting = true;
 
-  constructor(membership: GroupMembership, limits: QueueLimits, commit: GroupCommit<NewMessage, string>) {
+  constructor(
+    membership: GroupMembership, policies: TopicPolicies, schemas: TopicSchemas, limits: QueueLimits,
+    commit: GroupCommit<NewMessage, string>,
+  ) {
     this.#membership = membership;
+    this.#policies = policies;
+    this.#schemas = schemas;
     this.#limits = limits;
     this.#commit = commit;
   }
@@ -34,10 +47,24 @@ export class MessagesService {
    * `paths` name each input in errors (e.g. "messages.3").
    */
   async publish(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<Published[]> {
-    if (!this.#accepting) throw new ApiError('ShuttingDown', 'not accepting messages while shutting down; retry elsewhere');
+    return this.commit(await this.prepare(sender, inputs, paths));
+  }
+
+  /** Authorizes and checks the messages and gives them ids; writes nothing. */
+  async prepare(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<NewMessage[]> {
+    this.#assertAccepting();
     await this.#authorize(sender, inputs, paths);
-    inputs.forEach((input, i) => this.#limits.check(input.to, `${paths[i]}.to`.replace(/^\./, '')));
-    const messages = inputs.map((input) => toNewMessage(sender, input));
+    await this.#checkSchemas(inputs, paths);
+    inputs.forEach((input, i) => this.#limits.check(input.to, fieldPath(paths[i]!, 'to')));
+    return inputs.map((input) => toNewMessage(sender, input));
+  }
+
+  /**
+   * Commits prepared messages (all or none); resolves once they are in the log, with each one's
+   * id: its own, or an earlier message's when its dedup_id repeated one.
+   */
+  async commit(messages: NewMessage[]): Promise<Published[]> {
+    this.#assertAccepting();
     const ids = await this.#commit.submit(messages);
     return messages.map((message, i) => ({ id: ids[i]!, duplicate: ids[i] !== message.id }));
   }
@@ -48,16 +75,50 @@ export class MessagesService {
     await this.#commit.drain();
   }
 
+  #assertAccepting(): void {
+    if (!this.#accepting) throw new ApiError('ShuttingDown', 'not accepting messages while shutting down; retry elsewhere');
+  }
+
   async #authorize(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<void> {
+    // Each distinct group and topic is asked once, all at once: a batch to many cold topics
+    // costs one round of lookups, not one per message.
+    const member = await lookUpOnce(inputs, 'group', (group) => this.#membership.isMember(group, sender.name));
+    const granted = await lookUpOnce(inputs, 'topic', (topic) => this.#policies.allows(topic, 'publish', sender.name));
+    const errors: (FieldError & { code: ErrorCode })[] = [];
+    for (const [index, input] of inputs.entries()) {
+      const { kind, name } = parseAddress(input.to);
+      const path = fieldPath(paths[index]!, 'to');
+      if (kind === 'group' && !member.get(name)) {
+        errors.push({ code: 'NotAGroupMember', path, message: `${sender.name} is not a member of ${input.to}` });
+      } else if (kind === 'topic' && !granted.get(name)) {
+        errors.push({ code: 'TopicPublishForbidden', path, message: `the policy of ${input.to} does not grant ${sender.name} publish` });
+      }
+    }
+    if (errors.length > 0) throw fieldProblem(errors[0]!.code, errors.map(({ path, message }) => ({ path, message })));
+  }
+
+  async #checkSchemas(inputs: PublishInput[], paths: string[]): Promise<void> {
+    const validators = await lookUpOnce(inputs, 'topic', (topic) => this.#schemas.validator(topic));
     const errors: FieldError[] = [];
     for (const [index, input] of inputs.entries()) {
       const { kind, name } = parseAddress(input.to);
-      if (kind === 'group' && !(await this.#membership.isMember(name, sender.name))) {
-        errors.push({ path: `${paths[index]}.to`.replace(/^\./, ''), message: `${sender.name} is not a member of ${input.to}` });
-      }
+      const validate = kind === 'topic' ? validators.get(name) : undefined;
+      if (validate) errors.push(...validate(input.payload, fieldPath(paths[index]!, 'payload')));
     }
-    if (errors.length > 0) throw new ApiError('NotAGroupMember', errors.map((e) => e.message).join('; '), { errors });
+    if (errors.length > 0) throw fieldProblem('SchemaViolation', errors);
   }
+}
+
+/** Answers of `look` for each distinct name of this kind among the messages' addresses. */
+async function lookUpOnce<T>(inputs: PublishInput[], kind: AddressKind, look: (name: string) => Promise<T>): Promise<Map<string, T>> {
+  const names = [...new Set(inputs.map((input) => parseAddress(input.to)).filter((a) => a.kind === kind).map((a) => a.name))];
+  const answers = await Promise.all(names.map(look));
+  return new Map(names.map((name, i) => [name, answers[i]!]));
+}
+
+/** "messages.3" + "to" -> "messages.3.to"; "" + "to" -> "to". */
+function fieldPath(prefix: string, field: string): string {
+  return prefix ? `${prefix}.${field}` : field;
 }
 
 function toNewMessage(sender: ClientRecord, input: PublishInput): NewMessage {

@@ -1,24 +1,28 @@
-// History, newest first, one conversation at a time, for its participants: a topic's listeners
-// (topics are open), a group's members, or the two ends of a direct conversation.
+// History, newest first, one conversation at a time, for its participants: a topic's readers
+// (anyone, unless the topic's policy restricts subscribe), a group's members, or the two ends of a
+// direct conversation.
 import { createRoute, z } from '@hono/zod-openapi';
 import { requireClient } from '../clients/auth.middleware.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
 import type { Db } from '../db/database.ts';
 import type { GroupMembership } from '../groups/membership.ts';
-import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
+import { bearer, createRouter, JsonValueSchema, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
-import { AddressSchema, parseAddress, userAddress } from '../messages/address.ts';
+import { addressSchema, parseAddress, userAddress } from '../messages/address.ts';
+import type { TopicPolicies } from '../topics/topic-policies.ts';
 import { listHistoryBefore } from './history.repository.ts';
 
 export const HISTORY_PAGE_MAX = 200;
 
-const HistoryQuery = z.object({
-  conversation: AddressSchema.openapi({
-    description: 'topic:<name>, group:<name>, or user:<name> for your direct conversation with that user',
-  }),
-  before: z.uuid().optional().openapi({ description: 'return messages older than this message id' }),
-  limit: z.coerce.number().int().min(1).max(HISTORY_PAGE_MAX).default(50),
-});
+function historyQuery(maxAddressLength: number) {
+  return z.object({
+    conversation: addressSchema(maxAddressLength).openapi({
+      description: 'topic:<name>, group:<name>, or user:<name> for your direct conversation with that user',
+    }),
+    before: z.uuid().optional().openapi({ description: 'return messages older than this message id' }),
+    limit: z.coerce.number().int().min(1).max(HISTORY_PAGE_MAX).default(50),
+  });
+}
 
 const HistoryMessageSchema = z
   .object({
@@ -26,7 +30,7 @@ const HistoryMessageSchema = z
     from: z.string(),
     to: z.string(),
     type: z.string().nullable(),
-    payload: z.json(),
+    payload: JsonValueSchema,
     headers: z.record(z.string(), z.string()),
     sent_at: z.string(),
     correlation_id: z.string().nullable(),
@@ -43,8 +47,9 @@ const HistoryPageSchema = z
   })
   .openapi('HistoryPage');
 
-export function historyRoutes(auth: Authenticator, db: Db, membership: GroupMembership) {
+export function historyRoutes(auth: Authenticator, db: Db, membership: GroupMembership, policies: TopicPolicies, maxAddressLength: number) {
   const app = createRouter();
+  const HistoryQuery = historyQuery(maxAddressLength);
 
   app.openapi(
     createRoute({
@@ -55,7 +60,7 @@ export function historyRoutes(auth: Authenticator, db: Db, membership: GroupMemb
       security: bearer,
       middleware: [requireClient(auth)] as const,
       request: { query: HistoryQuery },
-      responses: { 200: jsonResponse(HistoryPageSchema, 'One page'), ...problemResponses(400, 401, 403) },
+      responses: { 200: jsonResponse(HistoryPageSchema, 'One page'), ...problemResponses(400, 401, 403, 429) },
     }),
     async (c) => {
       const { conversation, before, limit } = c.req.valid('query');
@@ -63,6 +68,9 @@ export function historyRoutes(auth: Authenticator, db: Db, membership: GroupMemb
       const { kind, name } = parseAddress(conversation);
       if (kind === 'group' && !(await membership.isMember(name, me.name))) {
         throw new ApiError('NotAGroupMember', `${me.name} is not a member of ${conversation}`);
+      }
+      if (kind === 'topic' && !(await policies.allows(name, 'subscribe', me.name))) {
+        throw new ApiError('TopicSubscribeForbidden', `the policy of ${conversation} does not grant ${me.name} subscribe`);
       }
       const rows = await listHistoryBefore(db, userAddress(me.name), conversation, before, limit);
       return c.json(

@@ -3,11 +3,13 @@ import { requireClient } from '../clients/auth.middleware.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
-import { ReplySchema, RequestSchema } from './requests.schemas.ts';
+import type { Limits } from '../config.ts';
+import { createRequestSchema, ReplySchema } from './requests.schemas.ts';
 import type { RequestsService } from './requests.service.ts';
 
-export function requestsRoutes(auth: Authenticator, requests: RequestsService, shutdown: AbortSignal) {
+export function requestsRoutes(auth: Authenticator, requests: RequestsService, limits: Limits, shutdown: AbortSignal) {
   const app = createRouter();
+  const RequestSchema = createRequestSchema(limits);
 
   app.openapi(
     createRoute({
@@ -15,13 +17,13 @@ export function requestsRoutes(auth: Authenticator, requests: RequestsService, s
       path: '/requests',
       tags: ['messages'],
       summary: 'Publish a request and wait for its reply',
-      description: 'Publishes the message with a correlation id and reply_to, then waits up to timeout_seconds for a message to reply_to with that correlation id. 504 RequestTimeout (with message_id and correlation_id) when none comes.',
+      description: 'Publishes the message with a correlation id and reply_to, then waits up to timeout_seconds for a message to reply_to with that correlation id. 504 ReplyTimeout (with message_id and correlation_id) when none comes.',
       security: bearer,
       middleware: [requireClient(auth)] as const,
       request: { body: jsonBody(RequestSchema) },
       responses: {
         200: jsonResponse(ReplySchema, 'The reply'),
-        ...problemResponses(400, 401, 403, 413, 415, 429, 503, 504),
+        ...problemResponses(400, 401, 403, 413, 415, 422, 429, 503, 504),
       },
     }),
     async (c) => {

@@ -1,21 +1,25 @@
 import { z } from '@hono/zod-openapi';
-import { checkDelivery, PUBLISH_FIELDS } from '../messages/messages.schemas.ts';
+import type { Limits } from '../config.ts';
+import { JsonValueSchema } from '../http/openapi.ts';
+import { checkDelivery, publishFields } from '../messages/messages.schemas.ts';
 
 export const REQUEST_TIMEOUT_DEFAULT_SECONDS = 30;
 export const REQUEST_TIMEOUT_MAX_SECONDS = 60;
 
-export const RequestSchema = z
-  .strictObject({
-    ...PUBLISH_FIELDS,
-    timeout_seconds: z.number().min(0.1).max(REQUEST_TIMEOUT_MAX_SECONDS).default(REQUEST_TIMEOUT_DEFAULT_SECONDS)
-      .openapi({ description: 'how long to wait for the reply' }),
-  })
-  .superRefine(checkDelivery)
-  .openapi('Request', {
-    description: 'A message like POST /v1/messages takes; correlation_id defaults to a new id and reply_to to the caller\'s user:<name>.',
-  });
+export function createRequestSchema(limits: Limits) {
+  return z
+    .strictObject({
+      ...publishFields(limits),
+      timeout_seconds: z.number().min(0.1).max(REQUEST_TIMEOUT_MAX_SECONDS).default(REQUEST_TIMEOUT_DEFAULT_SECONDS)
+        .openapi({ description: 'how long to wait for the reply' }),
+    })
+    .superRefine(checkDelivery)
+    .openapi('Request', {
+      description: 'A message like POST /v1/messages takes; correlation_id defaults to a new id and reply_to to the caller\'s user:<name>.',
+    });
+}
 
-export type RequestInput = z.infer<typeof RequestSchema>;
+export type RequestInput = z.infer<ReturnType<typeof createRequestSchema>>;
 
 export const ReplySchema = z
   .object({
@@ -26,7 +30,7 @@ export const ReplySchema = z
       from: z.string(),
       to: z.string(),
       type: z.string().nullable(),
-      payload: z.json(),
+      payload: JsonValueSchema,
       headers: z.record(z.string(), z.string()),
       sent_at: z.string(),
     }),

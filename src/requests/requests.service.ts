@@ -6,7 +6,6 @@
 // inbox as well sees it there too.
 import type { ClientRecord } from '../clients/clients.repository.ts';
 import type { Db } from '../db/database.ts';
-import type { Json } from '../http/openapi.ts';
 import { ApiError } from '../http/problem.ts';
 import { userAddress } from '../messages/address.ts';
 import { uuidv7 } from '../messages/message-id.ts';
@@ -50,7 +49,7 @@ export class RequestsService {
             from: reply.sender,
             to: reply.to_address,
             type: reply.type,
-            payload: reply.payload as Json,
+            payload: reply.payload,
             headers: reply.headers ?? {},
             sent_at: reply.created_at.toISOString(),
           },
@@ -59,7 +58,7 @@ export class RequestsService {
       const left = deadline - Date.now();
       if (left <= 0 || signal.aborted) {
         waiting.cancel();
-        throw new ApiError('RequestTimeout', `no reply to request ${requestId} within ${timeout} s; a late reply still goes to ${replyTo}`, {
+        throw new ApiError('ReplyTimeout', `no reply to request ${requestId} within ${timeout} s; a late reply still goes to ${replyTo}`, {
           extensions: { message_id: requestId, correlation_id: correlationId },
         });
       }

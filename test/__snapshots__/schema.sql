@@ -123,6 +123,25 @@ table switchyard.history (partitioned) (
 CREATE INDEX history_conversation ON ONLY switchyard.history USING btree (conversation, message_id);
 CREATE UNIQUE INDEX history_pkey ON ONLY switchyard.history USING btree (message_id);
 
+table switchyard.idempotency_key (
+  client_id bigint not null,
+  key text not null,
+  fingerprint bytea not null,
+  state text not null,
+  message_ids uuid[] not null,
+  response_status smallint not null,
+  response_body jsonb not null,
+  locked_until timestamp with time zone,
+  created_at timestamp with time zone not null default now(),
+  expires_at timestamp with time zone not null,
+  constraint idempotency_key_client_id_fkey FOREIGN KEY (client_id) REFERENCES switchyard.client(id) ON DELETE CASCADE,
+  constraint idempotency_key_key_check CHECK (((length(key) >= 1) AND (length(key) <= 255))),
+  constraint idempotency_key_pkey PRIMARY KEY (client_id, key),
+  constraint idempotency_key_state_check CHECK ((state = ANY (ARRAY['in_progress'::text, 'done'::text])))
+);
+CREATE INDEX idempotency_key_expiry ON switchyard.idempotency_key USING btree (expires_at);
+CREATE UNIQUE INDEX idempotency_key_pkey ON switchyard.idempotency_key USING btree (client_id, key);
+
 table switchyard.message (partitioned) (
   id uuid not null,
   xid xid8 not null default pg_current_xact_id(),
@@ -239,6 +258,27 @@ table switchyard.subscription (
 CREATE INDEX subscription_client ON switchyard.subscription USING btree (client_id);
 CREATE UNIQUE INDEX subscription_pkey ON switchyard.subscription USING btree (address, client_id);
 
+table switchyard.topic_policy (
+  topic text not null,
+  action text not null,
+  grants text[] not null,
+  updated_at timestamp with time zone not null default now(),
+  constraint topic_policy_action_check CHECK ((action = ANY (ARRAY['publish'::text, 'subscribe'::text]))),
+  constraint topic_policy_grants_check CHECK (switchyard.is_valid_grant_list(grants)),
+  constraint topic_policy_pkey PRIMARY KEY (topic, action),
+  constraint topic_policy_topic_check CHECK ((topic ~ '^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$'::text))
+);
+CREATE UNIQUE INDEX topic_policy_pkey ON switchyard.topic_policy USING btree (topic, action);
+
+table switchyard.topic_schema (
+  topic text not null,
+  schema jsonb not null,
+  updated_at timestamp with time zone not null default now(),
+  constraint topic_schema_pkey PRIMARY KEY (topic),
+  constraint topic_schema_topic_check CHECK ((topic ~ '^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$'::text))
+);
+CREATE UNIQUE INDEX topic_schema_pkey ON switchyard.topic_schema USING btree (topic);
+
 CREATE OR REPLACE FUNCTION switchyard.add_buckets(a bigint[], b bigint[])
  RETURNS bigint[]
  LANGUAGE sql
@@ -296,6 +336,14 @@ CREATE OR REPLACE FUNCTION switchyard.is_valid_address(address text)
 AS $function$
   select address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
       or address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$'
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.is_valid_grant_list(grants text[])
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select cardinality(grants) <= 100 and coalesce(bool_and(g ~ '^[A-Za-z0-9_.*-]{1,64}$'), true) from unnest(grants) as g
 $function$;
 
 CREATE OR REPLACE FUNCTION switchyard.lane_of(conversation text)

@@ -208,7 +208,7 @@ describe('request/reply', () => {
   test('without a reply in time it answers 504 with the request id', async () => {
     const reply = await alice.api.post('/v1/requests', { to: 'topic:nobody-listens', payload: 1, timeout_seconds: 0.5 });
     expect(reply.status).toBe(504);
-    expect(reply.body).toMatchObject({ code: 'RequestTimeout', message_id: expect.any(String), correlation_id: expect.any(String) });
+    expect(reply.body).toMatchObject({ code: 'ReplyTimeout', message_id: expect.any(String), correlation_id: expect.any(String) });
   });
 });
 

@@ -1,0 +1,94 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import { IDEMPOTENCY_STATES } from '../db/schema.ts';
+
+export interface IdempotencyClaim {
+  clientId: string;
+  key: string;
+  fingerprint: Buffer;
+  messageIds: string[];
+  responseStatus: number;
+  responseBody: unknown;
+  leaseSeconds: number;
+  windowSeconds: number;
+}
+
+/**
+ * Takes the key for a new request, in one statement: a fresh insert, or the reuse of an expired
+ * row. False when a live row holds the key (the caller then reads it).
+ */
+export async function claimIdempotencyKey(db: Db, claim: IdempotencyClaim): Promise<boolean> {
+  const result = await sql`
+    insert into switchyard.idempotency_key as k (client_id, key, fingerprint, state, message_ids, response_status, response_body,
+                                                 locked_until, expires_at)
+    values (${claim.clientId}, ${claim.key}, ${claim.fingerprint}, ${IDEMPOTENCY_STATES.inProgress}, ${claim.messageIds}::uuid[],
+            ${claim.responseStatus}, ${JSON.stringify(claim.responseBody)}::jsonb,
+            now() + make_interval(secs => ${claim.leaseSeconds}), now() + make_interval(secs => ${claim.windowSeconds}))
+    on conflict (client_id, key) do update
+      set fingerprint = excluded.fingerprint, state = excluded.state, message_ids = excluded.message_ids,
+          response_status = excluded.response_status, response_body = excluded.response_body,
+          locked_until = excluded.locked_until, created_at = now(), expires_at = excluded.expires_at
+      where k.expires_at <= now()
+    returning 1`.execute(db);
+  return result.rows.length > 0;
+}
+
+export interface IdempotencyRecord {
+  fingerprint: Buffer;
+  state: (typeof IDEMPOTENCY_STATES)[keyof typeof IDEMPOTENCY_STATES];
+  message_ids: string[];
+  response_status: number;
+  response_body: unknown;
+  /** in_progress only: the attempt holding it may be dead, another may take over. */
+  lock_expired: boolean;
+}
+
+/** The live (unexpired) row for the key, if any. */
+export async function findIdempotencyKey(db: Db, clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
+  const result = await sql<IdempotencyRecord>`
+    select fingerprint, state, message_ids, response_status, response_body, coalesce(locked_until <= now(), false) as lock_expired
+    from switchyard.idempotency_key
+    where client_id = ${clientId} and key = ${key} and expires_at > now()`.execute(db);
+  return result.rows[0];
+}
+
+/** Takes over an in-progress key whose lock ran out; false when another attempt got there first. */
+export async function takeOverIdempotencyKey(db: Db, clientId: string, key: string, leaseSeconds: number): Promise<boolean> {
+  const result = await sql`
+    update switchyard.idempotency_key
+    set locked_until = now() + make_interval(secs => ${leaseSeconds})
+    where client_id = ${clientId} and key = ${key} and state = ${IDEMPOTENCY_STATES.inProgress} and locked_until <= now()
+    returning 1`.execute(db);
+  return result.rows.length > 0;
+}
+
+/** Marks the key done; `responseBody`, when given, replaces the answer stored at the claim. */
+export async function completeIdempotencyKey(db: Db, clientId: string, key: string, responseBody?: unknown): Promise<void> {
+  const body = responseBody === undefined ? null : JSON.stringify(responseBody);
+  await sql`
+    update switchyard.idempotency_key
+    set state = ${IDEMPOTENCY_STATES.done}, locked_until = null, response_body = coalesce(${body}::jsonb, response_body)
+    where client_id = ${clientId} and key = ${key}`.execute(db);
+}
+
+/** After a failed attempt: the next retry may take over at once (and first looks in the log). */
+export async function expireIdempotencyLock(db: Db, clientId: string, key: string): Promise<void> {
+  await sql`
+    update switchyard.idempotency_key set locked_until = now()
+    where client_id = ${clientId} and key = ${key} and state = ${IDEMPOTENCY_STATES.inProgress}`.execute(db);
+}
+
+/** How many of these messages are in the log: did an earlier attempt commit them? */
+export async function countLoggedMessages(db: Db, ids: string[]): Promise<number> {
+  const result = await sql<{ n: number }>`
+    select count(*)::int as n from switchyard.message where id = any (${ids}::uuid[])`.execute(db);
+  return result.rows[0]?.n ?? 0;
+}
+
+/** Deletes up to `limit` expired keys; the upkeep job calls it until it returns less. */
+export async function deleteExpiredIdempotencyKeys(db: Db, limit: number): Promise<number> {
+  const result = await sql`
+    delete from switchyard.idempotency_key
+    where ctid = any (array(select ctid from switchyard.idempotency_key where expires_at <= now() limit ${limit}))`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}

@@ -1,0 +1,11 @@
+import { sql } from 'kysely';
+import type { Db } from '../db/database.ts';
+import { CHANNELS, encodePayload, type ChannelName } from './channels.ts';
+
+/**
+ * One NOTIFY, for processes without a Signals of their own (the CLI): running services hear it
+ * like any other process's signal. Call it after the commit it announces.
+ */
+export async function sendNotification(db: Db, channel: ChannelName, keys: string[], origin: string): Promise<void> {
+  await sql`select pg_notify(${CHANNELS[channel]}, ${encodePayload(origin, new Set(keys))})`.execute(db);
+}
