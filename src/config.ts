@@ -4,6 +4,7 @@ import { z } from 'zod';
 
 export const ROLES = ['router', 'routing', 'persistence', 'analytics', 'push', 'upkeep'] as const;
 export type Role = (typeof ROLES)[number];
+export const STAGES: readonly string[] = ['routing', 'persistence', 'analytics'];
 
 export const PORT_DEFAULT = 3000;
 export const HOST_DEFAULT = '127.0.0.1';
@@ -43,6 +44,8 @@ export const QUEUE_OVERFLOW_DEFAULT = 'reject';
 export const QUEUE_STATS_MS_DEFAULT = 2_000;
 export const DEDUP_WINDOW_SECONDS_DEFAULT = 300;
 export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
+export const BACKPRESSURE_LAG_SECONDS_DEFAULT = 300;
+export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence,analytics';
 // Input limits: each has a stable error code (src/http/problem.ts) and is tested at its edge.
 export const MAX_BATCH_MESSAGES_DEFAULT = 1_000;
 export const MAX_PAYLOAD_BYTES_DEFAULT = 256 * 1024;
@@ -138,6 +141,16 @@ const EnvSchema = z.object({
   SWITCHYARD_QUEUE_STATS_MS: int(100, 600_000, QUEUE_STATS_MS_DEFAULT),
   SWITCHYARD_DEDUP_WINDOW_SECONDS: int(1, 7 * 86_400, DEDUP_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_DEAD_LETTER_RETENTION_DAYS: int(1, 3650, DEAD_LETTER_RETENTION_DAYS_DEFAULT),
+  SWITCHYARD_BACKPRESSURE_LAG_SECONDS: int(0, 86_400, BACKPRESSURE_LAG_SECONDS_DEFAULT), // 0: off
+  SWITCHYARD_BACKPRESSURE_STAGES: z.string().default(BACKPRESSURE_STAGES_DEFAULT).transform((value, ctx) => {
+    const names = value.split(',').map((name) => name.trim()).filter(Boolean);
+    const unknown = names.filter((name) => !STAGES.includes(name));
+    if (unknown.length > 0) {
+      ctx.addIssue({ code: 'custom', message: `unknown stage(s) ${unknown.join(', ')}: expected some of ${STAGES.join(', ')}` });
+      return z.NEVER;
+    }
+    return names;
+  }),
   SWITCHYARD_MAX_BATCH_MESSAGES: int(1, 10_000, MAX_BATCH_MESSAGES_DEFAULT),
   SWITCHYARD_MAX_PAYLOAD_BYTES: int(16, 64 * 1024 * 1024, MAX_PAYLOAD_BYTES_DEFAULT),
   SWITCHYARD_MAX_PAYLOAD_DEPTH: int(1, 1_000, MAX_PAYLOAD_DEPTH_DEFAULT),
@@ -178,6 +191,7 @@ export interface Config {
   ingest: { maxBatch: number; concurrentFlushes: number };
   inbox: { pollMs: number; heartbeatMs: number; retryMs: number };
   analyticsFlushMs: number;
+  backpressure: { lagSeconds: number; stages: string[] };
   http: { maxBodyBytes: number };
   notifyCoalesceMs: number;
   retention: { logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number };
@@ -253,6 +267,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingest: { maxBatch: e.SWITCHYARD_INGEST_MAX_BATCH, concurrentFlushes: e.SWITCHYARD_INGEST_CONCURRENT_FLUSHES },
     inbox: { pollMs: e.SWITCHYARD_INBOX_POLL_MS, heartbeatMs: e.SWITCHYARD_SSE_HEARTBEAT_MS, retryMs: e.SWITCHYARD_SSE_RETRY_MS },
     analyticsFlushMs: e.SWITCHYARD_ANALYTICS_FLUSH_MS,
+    backpressure: { lagSeconds: e.SWITCHYARD_BACKPRESSURE_LAG_SECONDS, stages: e.SWITCHYARD_BACKPRESSURE_STAGES },
     http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES },
     notifyCoalesceMs: e.SWITCHYARD_NOTIFY_COALESCE_MS,
     retention: {

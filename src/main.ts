@@ -41,9 +41,10 @@ import { IdempotencyKeys } from './idempotency/idempotency.service.ts';
 import { createInboxPoller } from './inbox/inbox-poller.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
 import { InboxService } from './inbox/inbox.service.ts';
-import { createQueueStatsWorker, QueueLimits } from './inbox/queue-limits.ts';
+import { createQueueStatsWorker } from './inbox/queue-stats.ts';
 import { queuePolicyRoutes } from './inbox/queue-policy.routes.ts';
 import type { Logger } from './log.ts';
+import { Backpressure } from './messages/backpressure.ts';
 import { insertMessages, type NewMessage } from './messages/messages.repository.ts';
 import { messagesRoutes } from './messages/messages.routes.ts';
 import { MessagesService } from './messages/messages.service.ts';
@@ -190,9 +191,11 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         return ids;
       },
     });
-    const queueLimits = new QueueLimits(relaxedDb, queueDefaults);
-    if (has('router')) workers.push(queueLimits.createRefreshWorker(config.delivery.statsMs, log));
-    const messages = new MessagesService(membership, policies, schemas, queueLimits, commit);
+    const backpressure = new Backpressure(relaxedDb, {
+      queueDefaults, lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
+    });
+    if (has('router')) workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
+    const messages = new MessagesService(membership, policies, schemas, backpressure, commit);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
     const deadLetters = new DeadLettersService(relaxedDb, wakeClient);
 

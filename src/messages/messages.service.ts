@@ -3,16 +3,16 @@
 // once its rows are committed, and then the stages are woken.
 //
 // prepare() decides everything that can refuse a message (shutting down, group membership, topic
-// policies, topic schemas, full queues) and writes nothing; commit() writes. So a refused request
+// policies, topic schemas, backpressure) and writes nothing; commit() writes. So a refused request
 // leaves no trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
 import type { ClientRecord } from '../clients/clients.repository.ts';
 import type { GroupMembership } from '../groups/membership.ts';
 import { ApiError, fieldProblem, type ErrorCode, type FieldError } from '../http/problem.ts';
-import type { QueueLimits } from '../inbox/queue-limits.ts';
 import type { GroupCommit } from '../queue/group-commit.ts';
 import type { TopicPolicies } from '../topics/topic-policies.ts';
 import type { TopicSchemas } from '../topics/topic-schemas.ts';
 import { parseAddress, userAddress, type AddressKind } from './address.ts';
+import type { Backpressure } from './backpressure.ts';
 import { uuidv7 } from './message-id.ts';
 import type { NewMessage } from './messages.repository.ts';
 import type { PublishInput } from './messages.schemas.ts';
@@ -27,18 +27,18 @@ export class MessagesService {
   readonly #membership: GroupMembership;
   readonly #policies: TopicPolicies;
   readonly #schemas: TopicSchemas;
-  readonly #limits: QueueLimits;
+  readonly #backpressure: Backpressure;
   readonly #commit: GroupCommit<NewMessage, string>;
   #accepting = true;
 
   constructor(
-    membership: GroupMembership, policies: TopicPolicies, schemas: TopicSchemas, limits: QueueLimits,
+    membership: GroupMembership, policies: TopicPolicies, schemas: TopicSchemas, backpressure: Backpressure,
     commit: GroupCommit<NewMessage, string>,
   ) {
     this.#membership = membership;
     this.#policies = policies;
     this.#schemas = schemas;
-    this.#limits = limits;
+    this.#backpressure = backpressure;
     this.#commit = commit;
   }
 
@@ -55,7 +55,7 @@ export class MessagesService {
     this.#assertAccepting();
     await this.#authorize(sender, inputs, paths);
     await this.#checkSchemas(inputs, paths);
-    inputs.forEach((input, i) => this.#limits.check(input.to, fieldPath(paths[i]!, 'to')));
+    inputs.forEach((input, i) => this.#backpressure.check(input.to, fieldPath(paths[i]!, 'to')));
     return inputs.map((input) => toNewMessage(sender, input));
   }
 

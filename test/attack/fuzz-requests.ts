@@ -245,6 +245,7 @@ const badClientId = fc.oneof(
   fc.integer({ min: 1_000_000, max: 2_000_000_000 }).map(String), // no such client: 404
 ).map(enc);
 
+const badNullableInteger = (min: number, max: number) => fc.oneof(fc.constantFrom(min - 1, max + 1, min + 0.5), wrongType('number', 'null'));
 const validReceipts = fc.array(fc.uuid().map((id) => `${id}.1`), { minLength: 1, maxLength: 3 });
 const badReceipts = fc.oneof(
   wrongType('array'),
@@ -339,13 +340,14 @@ export function fuzzTargets(): Record<string, Target> {
       bodyTarget('PUT', '/v1/admin/clients/1/queue-policy', 'admin', fc.constant({}), {
         required: [],
         fields: {
-          max_receives: badInteger(1, 1000),
+          // null is a valid value here (the default): only the wrong kinds of value
+          max_receives: badNullableInteger(1, 1000),
           backoff_base_seconds: fc.oneof(fc.constantFrom(-1, 43_201, 1e9), wrongType('number', 'null')),
           backoff_cap_seconds: fc.oneof(fc.constantFrom(-1, 43_201), wrongType('number', 'null')),
-          max_length: badInteger(1, 1_000_000_000),
+          max_length: badNullableInteger(1, 1_000_000_000),
           overflow: fc.oneof(fc.constantFrom('drop', 'REJECT', ''), wrongType('string', 'null')),
           delivery_rate: fc.oneof(fc.constantFrom(0, -1, 1_000_001), wrongType('number', 'null')),
-          delivery_burst: badInteger(1, 1_000_000),
+          delivery_burst: badNullableInteger(1, 1_000_000),
         },
       })(c),
       pathTarget('PUT', 'admin', badClientId.map((id) => `/v1/admin/clients/${id}/queue-policy`))(c),

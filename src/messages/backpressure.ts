@@ -1,0 +1,76 @@
+// Backpressure at the router. Publishing is refused with 429 and Retry-After, rather than letting
+// a backlog grow without bound, when
+//  - a stage is further behind than its high-water mark (SWITCHYARD_BACKPRESSURE_LAG_SECONDS:
+//    the oldest log row it has not passed is older than that), or
+//  - a message would reach a full queue whose overflow policy is reject (QueueFull).
+// Both come from state refreshed every few seconds, never from a count on the publish path, and
+// both lift by themselves once the backlog drains.
+import type { Db } from '../db/database.ts';
+import { listRejectingAddresses, type QueueDefaults } from '../inbox/queue-stats.repository.ts';
+import { ApiError } from '../http/problem.ts';
+import type { Logger } from '../log.ts';
+import { listStageLag } from '../queue/stage-lag.repository.ts';
+import { Worker } from '../queue/worker.ts';
+
+export const BACKPRESSURE_RETRY_AFTER_SECONDS = 5;
+
+export interface BackpressureOptions {
+  queueDefaults: QueueDefaults;
+  /** 0: never refuse for stage lag. */
+  lagSeconds: number;
+  /** The stages whose lag counts (those that run somewhere). */
+  stages: string[];
+}
+
+export class Backpressure {
+  readonly #db: Db;
+  readonly #o: BackpressureOptions;
+  #rejecting = new Set<string>();
+  #lagging: { stage: string; lagSeconds: number } | undefined;
+
+  constructor(db: Db, options: BackpressureOptions) {
+    this.#db = db;
+    this.#o = options;
+  }
+
+  async refresh(): Promise<void> {
+    this.#rejecting = new Set(await listRejectingAddresses(this.#db, this.#o.queueDefaults));
+    if (this.#o.lagSeconds <= 0) return;
+    const lagging = (await listStageLag(this.#db))
+      .filter((row) => this.#o.stages.includes(row.stage) && row.lag_seconds > this.#o.lagSeconds)
+      .sort((a, b) => b.lag_seconds - a.lag_seconds)[0];
+    this.#lagging = lagging ? { stage: lagging.stage, lagSeconds: lagging.lag_seconds } : undefined;
+  }
+
+  /** The stage that holds publishing back, if any. */
+  get lagging(): { stage: string; lagSeconds: number } | undefined {
+    return this.#lagging;
+  }
+
+  /** Throws Backpressure or QueueFull when a message to `address` must wait. */
+  check(address: string, path: string): void {
+    const headers = { 'retry-after': String(BACKPRESSURE_RETRY_AFTER_SECONDS) };
+    if (this.#lagging) {
+      const { stage, lagSeconds } = this.#lagging;
+      throw new ApiError('Backpressure', `the ${stage} stage is ${Math.round(lagSeconds)} s behind; retry later`, { headers });
+    }
+    if (this.#rejecting.has(address)) {
+      throw new ApiError('QueueFull', `a queue that ${address} reaches is full; retry later`, {
+        errors: [{ path, message: `a recipient's queue is full` }],
+        headers,
+      });
+    }
+  }
+
+  createRefreshWorker(intervalMs: number, log: Logger): Worker {
+    return new Worker({
+      name: 'router:backpressure',
+      pollMs: intervalMs,
+      log,
+      runOnce: async () => {
+        await this.refresh();
+        return { processed: 0, more: false };
+      },
+    });
+  }
+}
