@@ -3,11 +3,11 @@
 // the composition root.
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
 import type { Logger } from '../log.ts';
+import { limitBody } from './body-limit.ts';
 import { corsAllowlist } from './cors.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, problemBody, type ErrorCode } from './problem.ts';
@@ -53,12 +53,7 @@ export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
     }
     await next();
   });
-  app.use('/v1/*', bodyLimit({
-    maxSize: o.maxBodyBytes,
-    onError: () => {
-      throw new ApiError('PayloadTooLarge', `the body is larger than ${o.maxBodyBytes} bytes`);
-    },
-  }));
+  app.use('/v1/*', limitBody(o.maxBodyBytes));
 
   app.onError((error, c) => problemResponse(c, toApiError(error, c)));
   app.notFound((c) => problemResponse(c, new ApiError('RouteNotFound', `no route for ${c.req.method} ${c.req.path}`)));
