@@ -25,6 +25,7 @@ export const LONG_POLL_MAX_WAIT_SECONDS = 20;
 export const VISIBILITY_DEFAULT_SECONDS = 30;
 export const SSE_HEARTBEAT_MS_DEFAULT = 15_000;
 export const SSE_RETRY_MS_DEFAULT = 2_000;
+export const SSE_WRITE_TIMEOUT_MS_DEFAULT = 30_000;
 export const SSE_PREFETCH_DEFAULT = 100;
 export const MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
 export const NOTIFY_COALESCE_MS_DEFAULT = 5;
@@ -33,7 +34,11 @@ export const HISTORY_RETENTION_DAYS_DEFAULT = 365;
 export const RECEIPT_RETENTION_DAYS_DEFAULT = 30;
 export const PARTITIONS_AHEAD_DAYS_DEFAULT = 7;
 export const SHUTDOWN_TIMEOUT_MS_DEFAULT = 10_000;
-export const AUTH_CACHE_MS_DEFAULT = 30_000;
+// Tokens, memberships, topic policies and schemas are cached this long. Every change drops the
+// cached copies in all processes at once (config signal), and a listener reconnect drops them all:
+// the time limit only covers a notification lost some other way. Long, because every open SSE
+// stream re-checks its token on each heartbeat, and a short limit would turn that into queries.
+export const AUTH_CACHE_MS_DEFAULT = 300_000;
 export const PRIORITY_AGING_MS_DEFAULT = 10_000;
 export const ANALYTICS_FLUSH_MS_DEFAULT = 5_000;
 export const MAX_RECEIVES_DEFAULT = 10;
@@ -123,6 +128,7 @@ const EnvSchema = z.object({
   SWITCHYARD_INBOX_POLL_MS: int(10, 60_000, INBOX_POLL_MS_DEFAULT),
   SWITCHYARD_SSE_HEARTBEAT_MS: int(100, 300_000, SSE_HEARTBEAT_MS_DEFAULT),
   SWITCHYARD_SSE_RETRY_MS: int(0, 300_000, SSE_RETRY_MS_DEFAULT),
+  SWITCHYARD_SSE_WRITE_TIMEOUT_MS: int(100, 600_000, SSE_WRITE_TIMEOUT_MS_DEFAULT),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, MAX_BODY_BYTES_DEFAULT),
   SWITCHYARD_NOTIFY_COALESCE_MS: int(0, 1_000, NOTIFY_COALESCE_MS_DEFAULT),
   SWITCHYARD_LOG_RETENTION_HOURS: int(1, 24 * 365, LOG_RETENTION_HOURS_DEFAULT),
@@ -189,7 +195,7 @@ export interface Config {
     deadLetterRetentionDays: number;
   };
   ingest: { maxBatch: number; concurrentFlushes: number };
-  inbox: { pollMs: number; heartbeatMs: number; retryMs: number };
+  inbox: { pollMs: number; heartbeatMs: number; retryMs: number; writeTimeoutMs: number };
   analyticsFlushMs: number;
   backpressure: { lagSeconds: number; stages: string[] };
   http: { maxBodyBytes: number };
@@ -265,7 +271,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       deadLetterRetentionDays: e.SWITCHYARD_DEAD_LETTER_RETENTION_DAYS,
     },
     ingest: { maxBatch: e.SWITCHYARD_INGEST_MAX_BATCH, concurrentFlushes: e.SWITCHYARD_INGEST_CONCURRENT_FLUSHES },
-    inbox: { pollMs: e.SWITCHYARD_INBOX_POLL_MS, heartbeatMs: e.SWITCHYARD_SSE_HEARTBEAT_MS, retryMs: e.SWITCHYARD_SSE_RETRY_MS },
+    inbox: {
+      pollMs: e.SWITCHYARD_INBOX_POLL_MS, heartbeatMs: e.SWITCHYARD_SSE_HEARTBEAT_MS, retryMs: e.SWITCHYARD_SSE_RETRY_MS,
+      writeTimeoutMs: e.SWITCHYARD_SSE_WRITE_TIMEOUT_MS,
+    },
     analyticsFlushMs: e.SWITCHYARD_ANALYTICS_FLUSH_MS,
     backpressure: { lagSeconds: e.SWITCHYARD_BACKPRESSURE_LAG_SECONDS, stages: e.SWITCHYARD_BACKPRESSURE_STAGES },
     http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES },

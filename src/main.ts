@@ -224,6 +224,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient);
       app.route('/v1', inboxRoutes(auth, inbox, deadLetters, {
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
+        writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, log,
       }));
     }
     app.doc31('/openapi.json', {

@@ -32,3 +32,17 @@ export function corsAllowlist(origins: string[]): MiddlewareHandler {
     if (allowed.size > 0) c.header('Vary', 'Origin', { append: true });
   };
 }
+
+/**
+ * The CORS headers an allowed origin gets, for responses written straight to the socket (the SSE
+ * stream), which do not pass through the middleware's header handling. None for other origins.
+ */
+export function corsResponseHeaders(origins: string[], origin: string | undefined): Record<string, string> {
+  if (origin === undefined || !origins.includes(origin)) return origins.length > 0 ? { vary: 'Origin' } : {};
+  return {
+    'access-control-allow-origin': origin,
+    'access-control-allow-credentials': 'true',
+    'access-control-expose-headers': CORS_EXPOSE_HEADERS.join(','),
+    vary: 'Origin',
+  };
+}

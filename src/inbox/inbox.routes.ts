@@ -1,21 +1,30 @@
+import type { ServerResponse } from 'node:http';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { createRoute, z } from '@hono/zod-openapi';
-import { streamSSE } from 'hono/streaming';
 import { requireClient } from '../clients/auth.middleware.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
+import { corsResponseHeaders } from '../http/cors.ts';
 import { problemResponses } from '../http/problem.ts';
+import type { Logger } from '../log.ts';
 import type { DeadLettersService } from './dead-letters.service.ts';
 import {
   AckedSchema, AckSchema, DeadLetterPageSchema, DeadLetterQuery, ExtendedSchema, ExtendSchema, NackedSchema, NackSchema,
-  ReceivedSchema, ReceiveQuery, RedrivenSchema, RedriveSchema, StreamQuery, toDate as date,
+  ReceivedSchema, ReceiveQuery, RedrivenSchema, RedriveSchema, StreamQuery, toDate as date, type InboxMessage,
 } from './inbox.schemas.ts';
 import type { InboxService } from './inbox.service.ts';
+import { SLOW_CONSUMER, SlowConsumerError, SseWriter } from './sse-writer.ts';
 
 export interface InboxRoutesOptions {
   heartbeatMs: number;
   retryMs: number;
   /** Aborts when the service shuts down: waits end, streams close. */
   shutdown: AbortSignal;
+  /** A stream whose client has not read for this long is closed (SlowConsumer). */
+  writeTimeoutMs: number;
+  /** Origins allowed to call the API from a browser (CORS). */
+  corsOrigins: string[];
+  log: Logger;
 }
 
 export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetters: DeadLettersService, o: InboxRoutesOptions) {
@@ -147,34 +156,44 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
     (c) => {
       const query = c.req.valid('query');
       const clientId = c.var.client.id;
-      c.header('X-Accel-Buffering', 'no'); // proxies must not buffer the stream
-      return streamSSE(c, async (stream) => {
-        const closed = new AbortController();
-        stream.onAbort(() => closed.abort());
-        const signal = AbortSignal.any([closed.signal, c.req.raw.signal, o.shutdown]);
-        await stream.write(`retry: ${o.retryMs}\n\n`);
-        const end = await inbox.stream(
-          clientId,
-          {
-            visibilitySeconds: query.visibility,
-            prefetch: query.prefetch,
-            autoAck: query.ack === 'auto',
-            heartbeatMs: o.heartbeatMs,
-            lastEventId: c.req.header('last-event-id') ?? query.last_event_id,
-            stillAuthorized: c.var.reauthenticate,
-          },
-          {
-            send: (id, message) => stream.writeSSE({ id, event: 'message', data: JSON.stringify(message) }),
-            heartbeat: () => stream.write(': heartbeat\n\n').then(() => undefined),
-          },
-          signal,
-        );
-        // A revoked or rotated token: say why before closing, so that a client stops reconnecting
-        // with it (a reconnect would get 401 TokenInvalid).
-        if (end === 'unauthorized') {
-          await stream.writeSSE({ event: 'closed', data: JSON.stringify({ code: 'TokenInvalid', detail: 'the token is unknown or revoked' }) });
-        }
-      }) as never;
+      const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
+      if (!outgoing) throw new Error('the event stream needs the Node HTTP server');
+      const writer = new SseWriter(outgoing, o.writeTimeoutMs);
+      // Written straight to the socket, so the headers middleware would add are added here. (Reading
+      // c.res would make hono wrap the already-sent marker in a new response and write it again.)
+      writer.open({ 'x-request-id': c.var.requestId, ...corsResponseHeaders(o.corsOrigins, c.req.header('origin')) }, o.retryMs);
+      const closed = new AbortController();
+      const abort = () => closed.abort();
+      writer.onClose(abort);
+      o.shutdown.addEventListener('abort', abort, { once: true });
+      const options = {
+        visibilitySeconds: query.visibility,
+        prefetch: query.prefetch,
+        autoAck: query.ack === 'auto',
+        heartbeatMs: o.heartbeatMs,
+        lastEventId: c.req.header('last-event-id') ?? query.last_event_id,
+        stillAuthorized: c.var.reauthenticate,
+      };
+      const output = {
+        send: (id: string, message: InboxMessage) => writer.event('message', id, JSON.stringify(message)),
+        heartbeat: () => writer.comment('heartbeat'),
+      };
+      void inbox.stream(clientId, options, output, closed.signal)
+        .then((end) => {
+          // A revoked or rotated token: say why before closing, so that a client stops reconnecting
+          // with it (a reconnect would get 401 TokenInvalid).
+          writer.close(end === 'unauthorized' ? { code: 'TokenInvalid', detail: 'the token is unknown or revoked' } : undefined);
+        }, (error: unknown) => {
+          if (error instanceof SlowConsumerError) {
+            o.log.warn('slow consumer disconnected', { clientId });
+            writer.close({ code: SLOW_CONSUMER, detail: 'the stream was not read for too long; reconnect to resume' });
+          } else {
+            o.log.error('event stream failed', { clientId, error });
+            writer.close();
+          }
+        })
+        .finally(() => o.shutdown.removeEventListener('abort', abort));
+      return RESPONSE_ALREADY_SENT as never;
     },
   );
 

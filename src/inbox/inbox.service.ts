@@ -124,26 +124,32 @@ export class InboxService {
     const owner = randomBytes(9).toString('base64url');
     let seq = 0;
     let lastWrite = Date.now();
+    // Look in the queue at the start and whenever woken; a heartbeat alone is no reason to: an idle
+    // stream then costs no query at all, and the poller wakes it for what no signal announces.
+    let look = true;
     while (!signal.aborted) {
       if (o.stillAuthorized && !(await o.stillAuthorized())) return 'unauthorized';
       const waiting = this.#waiters.register(clientId, o.heartbeatMs - (Date.now() - lastWrite), signal);
-      const { delivered, skipped } = await this.#claim({
-        clientId,
-        max: Math.min(o.prefetch, RECEIVE_MAX),
-        visibilitySeconds: o.visibilitySeconds,
-        lease: { owner, seqBefore: seq, prefetch: o.autoAck ? RECEIVE_MAX : o.prefetch },
-        autoAck: o.autoAck,
-      });
-      if (delivered.length > 0 || skipped > 0) {
-        waiting.cancel();
-        for (const row of delivered) {
-          seq = row.lease_seq ?? seq + 1;
-          await out.send(`${owner}:${seq}`, toInboxMessage(row));
+      if (look) {
+        const { delivered, skipped } = await this.#claim({
+          clientId,
+          max: Math.min(o.prefetch, RECEIVE_MAX),
+          visibilitySeconds: o.visibilitySeconds,
+          lease: { owner, seqBefore: seq, prefetch: o.autoAck ? RECEIVE_MAX : o.prefetch },
+          autoAck: o.autoAck,
+        });
+        if (delivered.length > 0 || skipped > 0) {
+          waiting.cancel();
+          for (const row of delivered) {
+            seq = row.lease_seq ?? seq + 1;
+            await out.send(`${owner}:${seq}`, toInboxMessage(row));
+          }
+          if (delivered.length > 0) lastWrite = Date.now();
+          continue;
         }
-        if (delivered.length > 0) lastWrite = Date.now();
-        continue;
       }
-      if ((await waiting.done) === 'timeout') {
+      look = (await waiting.done) !== 'timeout';
+      if (!look) {
         await out.heartbeat();
         lastWrite = Date.now();
       }
