@@ -13,6 +13,7 @@
 
   const $ = (id) => document.getElementById(id);
   const number = new Intl.NumberFormat('en', { maximumFractionDigits: 1 });
+  const tick = new Intl.NumberFormat('en', { maximumFractionDigits: 2 }); // axes step by 0.25 on small ranges
   const fmt = (value) => (value === null || value === undefined ? '–' : number.format(value));
 
   function fmtSeconds(seconds) {
@@ -60,9 +61,8 @@
   // later (a stage) just starts there.
 
   class LiveChart {
-    constructor(element, format) {
+    constructor(element) {
       this.element = element;
-      this.format = format;
       this.history = [];
       this.names = [];
       this.plot = undefined;
@@ -87,9 +87,9 @@
         width: this.width(),
         height: 200,
         scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(1, (max || 0) * 1.1)] } },
-        axes: [{}, { size: 60, values: (_u, ticks) => ticks.map((v) => this.format(v)) }],
+        axes: [{}, { size: 60, values: (_u, ticks) => ticks.map((v) => tick.format(v)) }],
         series: [{}, ...names.map((name, i) => ({
-          label: name, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, value: (_u, v) => this.format(v),
+          label: name, stroke: COLORS[i % COLORS.length], width: 2, spanGaps: true, value: (_u, v) => fmt(v),
         }))],
       }, this.data(), this.element);
     }
@@ -104,11 +104,11 @@
   }
 
   const charts = {
-    throughput: new LiveChart($('chart-throughput'), fmt),
-    depth: new LiveChart($('chart-depth'), fmt),
-    oldest: new LiveChart($('chart-oldest'), fmt),
-    lag: new LiveChart($('chart-lag'), fmt),
-    dead: new LiveChart($('chart-dead'), fmt),
+    throughput: new LiveChart($('chart-throughput')),
+    depth: new LiveChart($('chart-depth')),
+    oldest: new LiveChart($('chart-oldest')),
+    lag: new LiveChart($('chart-lag')),
+    dead: new LiveChart($('chart-dead')),
   };
   window.addEventListener('resize', () => Object.values(charts).forEach((chart) => chart.resize()));
 
