@@ -62,6 +62,9 @@ async function main(): Promise<void> {
       await admin.query(`create database ${name} template bench_template`);
       const url = databaseUrl(cluster.url, name);
       const pool = new pg.Pool({ connectionString: url, max: 4 });
+      // pool.end() resolves before its connections have closed, so the forced drop below can
+      // terminate one that is still closing; unheard, that error would crash the whole run.
+      pool.on('error', () => undefined);
       return {
         url,
         query: pool.query.bind(pool) as pg.Pool['query'],

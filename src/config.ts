@@ -64,6 +64,9 @@ export const MAX_LISTEN_TO_DEFAULT = 100;
 export const RATE_LIMIT_PER_SECOND_DEFAULT = 100;
 export const RATE_LIMIT_BURST_DEFAULT = 200;
 export const IDEMPOTENCY_WINDOW_SECONDS_DEFAULT = 24 * 3600;
+// The dashboard: how often open dashboards get a fresh snapshot, and how long a login lasts.
+export const DASHBOARD_PUSH_MS_DEFAULT = 2_000; // as often as queues are counted (QUEUE_STATS_MS_DEFAULT)
+export const DASHBOARD_SESSION_HOURS_DEFAULT = 12;
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -167,6 +170,8 @@ const EnvSchema = z.object({
   SWITCHYARD_RATE_LIMIT_BURST: int(1, 10_000_000, RATE_LIMIT_BURST_DEFAULT),
   SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS: int(60, 30 * 24 * 3600, IDEMPOTENCY_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_CORS_ORIGINS: originList,
+  SWITCHYARD_DASHBOARD_PUSH_MS: int(200, 60_000, DASHBOARD_PUSH_MS_DEFAULT),
+  SWITCHYARD_DASHBOARD_SESSION_HOURS: int(1, 24 * 7, DASHBOARD_SESSION_HOURS_DEFAULT),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -208,6 +213,7 @@ export interface Config {
   rateLimit: { perSecond: number; burst: number };
   idempotencyWindowSeconds: number;
   cors: { origins: string[] };
+  dashboard: { pushMs: number; sessionHours: number };
 }
 
 /** What one request may carry. Every limit has its own error code and configuration variable. */
@@ -298,5 +304,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: { perSecond: e.SWITCHYARD_RATE_LIMIT_PER_SECOND, burst: e.SWITCHYARD_RATE_LIMIT_BURST },
     idempotencyWindowSeconds: e.SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS,
     cors: { origins: e.SWITCHYARD_CORS_ORIGINS },
+    dashboard: { pushMs: e.SWITCHYARD_DASHBOARD_PUSH_MS, sessionHours: e.SWITCHYARD_DASHBOARD_SESSION_HOURS },
   };
 }

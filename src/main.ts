@@ -13,6 +13,7 @@
 //   4. delivery    long poll, SSE, ack           inbox/inbox.routes.ts -> inbox.service.ts
 //   wake-ups       LISTEN/NOTIFY + in memory     notifications/signals.ts
 //   upkeep         partitions via pg-boss        upkeep/upkeep.ts
+//   dashboard      GET /dashboard, live numbers  dashboard/dashboard.routes.ts, dashboard-feed.ts
 //
 // Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
 import type { ServerType } from '@hono/node-server';
@@ -22,12 +23,17 @@ import type { AddressInfo } from 'node:net';
 import { analyticsRoutes } from './analytics/analytics.routes.ts';
 import { createAnalyticsStage } from './analytics/analytics.stage.ts';
 import { createDeliveryStatsFlushWorker, DeliveryRecorder } from './analytics/delivery-recorder.ts';
+import { AdminSessions } from './clients/admin-session.ts';
+import { ensureAdminSessionKey } from './clients/admin-session.repository.ts';
 import { resolveAdminToken } from './clients/admin-token.ts';
 import { Authenticator } from './clients/authenticator.ts';
 import { clientsRoutes } from './clients/clients.routes.ts';
 import { ClientsService } from './clients/clients.service.ts';
 import { RateLimiter } from './clients/rate-limiter.ts';
 import type { Config, Role } from './config.ts';
+import { DashboardFeed } from './dashboard/dashboard-feed.ts';
+import { dashboardDataRoutes } from './dashboard/dashboard-data.routes.ts';
+import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { createDb, createPool, type Db } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.ts';
 import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
@@ -123,7 +129,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const policies = new TopicPolicies(db, config.authCacheMs);
     const schemas = new TopicSchemas(db, config.authCacheMs);
     const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) : undefined;
-    const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter);
+    const adminSessions = new AdminSessions(await ensureAdminSessionKey(db), adminToken.hash, config.dashboard.sessionHours * 3_600_000);
+    const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter, adminSessions);
     const changed = (prefix: string, keys: string[] | undefined) =>
       keys?.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 
@@ -202,6 +209,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     // HTTP.
     const shutdown = new AbortController();
     let draining = false;
+    const dashboard = new DashboardFeed(relaxedDb, { intervalMs: config.dashboard.pushMs, log: log.child({ component: 'dashboard' }), stopTimeoutMs: config.shutdownTimeoutMs });
     const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins });
     app.route('/', healthRoutes(db, () => draining));
     if (has('router')) {
@@ -219,6 +227,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
       app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), config.limits, shutdown.signal));
+      app.route('/', dashboardRoutes(auth));
+      app.route('/v1', dashboardDataRoutes(auth, dashboard, relaxedDb, { retryMs: config.inbox.retryMs, shutdown: shutdown.signal }));
     }
     if (has('push')) {
       const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient);
@@ -269,6 +279,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       await serverClosed;
       clearInterval(sweep);
       clearTimeout(force);
+      await dashboard.stop();
       await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
       await recorder.flush(relaxedDb).catch((error: unknown) => log.warn('could not flush delivery statistics', { error }));
       await upkeep?.stop();

@@ -1,12 +1,14 @@
 // Bearer authentication, then the client's rate limit. Tokens come from the Authorization header;
 // the SSE stream also takes them from the `access_token` query parameter or the
 // `switchyard_token` cookie, because a browser EventSource cannot send headers (weaker: URLs end
-// up in logs and history). Tokens are never logged: only their hashes go anywhere.
+// up in logs and history). Tokens are never logged: only their hashes go anywhere. Admin routes
+// that the dashboard uses also take its session cookie instead of the token (admin-session.ts).
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { Context } from 'hono';
 import type { AppEnv } from '../http/env.ts';
 import { ApiError } from '../http/problem.ts';
+import { ADMIN_SESSION_COOKIE } from './admin-session.ts';
 import type { Authenticator, Principal } from './authenticator.ts';
 import { looksLikeToken } from './tokens.ts';
 
@@ -52,10 +54,40 @@ export function requireClient(auth: Authenticator, options: { allowQueryAndCooki
   });
 }
 
-export function requireAdmin(auth: Authenticator) {
+/**
+ * The admin token, or with allowSession the dashboard's session cookie when no Authorization header
+ * is sent (a bearer token always wins). A cookie that does not check out is refused, never ignored:
+ * the page then knows to ask for the token again.
+ */
+export function requireAdmin(auth: Authenticator, options: { allowSession?: boolean } = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
+    const session = options.allowSession && c.req.header('authorization') === undefined ? getCookie(c, ADMIN_SESSION_COOKIE) : undefined;
+    if (session !== undefined) {
+      if (!fromOwnOrigin(c)) throw new ApiError('Forbidden', 'an admin session works only from pages of this service; send the admin token instead');
+      const endsAt = auth.adminSessions?.verify(session);
+      if (endsAt === undefined) throw new ApiError('TokenInvalid', 'the admin session has ended or is not valid; log in to the dashboard again');
+      c.set('adminSessionEndsAt', endsAt);
+      return next();
+    }
     const { principal: found } = await principal(c, auth, false);
     if (found.kind !== 'admin') throw new ApiError('Forbidden', 'this endpoint needs the admin token');
     await next();
   });
+}
+
+/**
+ * SameSite=Strict keeps the session cookie off requests from other sites, but a page on another
+ * origin of the same site (one that SWITCHYARD_CORS_ORIGINS allows, with credentials) would still
+ * send it. Browsers say where a request comes from; only this service's own pages may use it.
+ */
+function fromOwnOrigin(c: Context): boolean {
+  const site = c.req.header('sec-fetch-site');
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = c.req.header('origin');
+  if (origin === undefined) return true; // same-origin GETs carry none
+  try {
+    return new URL(origin).host === c.req.header('host');
+  } catch {
+    return false; // "null" and other opaque origins
+  }
 }

@@ -1,8 +1,10 @@
 // Who a bearer token belongs to: the admin, a client, or nobody. Client lookups are cached by
 // token hash for a short time; revoking or rotating a client signals config client:<id>, which
 // drops its cached entry in every process at once. It also carries the clients' rate limiter, so
-// that every route that admits a client applies it (auth.middleware.ts).
+// that every route that admits a client applies it (auth.middleware.ts), and the admin sessions
+// of the dashboard (admin-session.ts), so that the routes that accept one can check it.
 import type { Db } from '../db/database.ts';
+import type { AdminSessions } from './admin-session.ts';
 import { findClientByTokenHash, type ClientRecord } from './clients.repository.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { hashToken, sameHash } from './tokens.ts';
@@ -18,12 +20,15 @@ export class Authenticator {
   readonly #cache = new Map<string, { client: ClientRecord; expiresAt: number }>();
   /** Undefined: no rate limit. */
   readonly rateLimiter: RateLimiter | undefined;
+  /** Undefined: no admin sessions (the dashboard cannot log in). */
+  readonly adminSessions: AdminSessions | undefined;
 
-  constructor(db: Db, adminTokenHash: Buffer, cacheMs: number, rateLimiter?: RateLimiter) {
+  constructor(db: Db, adminTokenHash: Buffer, cacheMs: number, rateLimiter?: RateLimiter, adminSessions?: AdminSessions) {
     this.#db = db;
     this.#adminTokenHash = adminTokenHash;
     this.#cacheMs = cacheMs;
     this.rateLimiter = rateLimiter;
+    this.adminSessions = adminSessions;
   }
 
   async authenticate(token: string): Promise<Principal | undefined> {

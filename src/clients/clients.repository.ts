@@ -76,6 +76,16 @@ export async function listSubscriptionAddresses(db: Db, clientId: string): Promi
   return rows.map((row) => row.address);
 }
 
+/** What each of these clients listens to, in one statement (for lists of clients). */
+export async function listSubscriptionAddressesOfClients(db: Db, clientIds: string[]): Promise<Map<string, string[]>> {
+  const result = await sql<{ client_id: string; addresses: string[] }>`
+    select client_id::text, array_agg(address order by address) as addresses
+    from switchyard.subscription
+    where client_id = any (${clientIds}::bigint[])
+    group by client_id`.execute(db);
+  return new Map(result.rows.map((row) => [row.client_id, row.addresses]));
+}
+
 /** Makes the client's subscriptions exactly `addresses`. */
 export async function replaceSubscriptions(tx: Tx, clientId: string, addresses: string[]): Promise<void> {
   await sql`

@@ -9,5 +9,7 @@ export interface AppEnv {
     client: ClientRecord;
     /** True while the token that authenticated this request still does (set with client). */
     reauthenticate: () => Promise<boolean>;
+    /** Set when the dashboard's admin session (not the token) let this request in: when it ends, ms since the epoch. */
+    adminSessionEndsAt: number;
   };
 }

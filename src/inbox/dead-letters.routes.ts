@@ -9,8 +9,12 @@ import { AdminDeadLetterQuery, AdminRedriveSchema, DeadLetterPageSchema, Redrive
 
 export function deadLettersRoutes(auth: Authenticator, deadLetters: DeadLettersService) {
   const app = createRouter();
-  app.use('/admin/dead-letters', requireAdmin(auth));
-  app.use('/admin/dead-letters/*', requireAdmin(auth));
+  // The dashboard's dead-letter browser lists and redrives with its admin session; purge, which
+  // cannot be undone, takes the admin token.
+  const adminOrSession = requireAdmin(auth, { allowSession: true });
+  app.use('/admin/dead-letters', adminOrSession);
+  app.use('/admin/dead-letters/redrive', adminOrSession);
+  app.use('/admin/dead-letters/purge', requireAdmin(auth));
 
   app.openapi(
     createRoute({

@@ -150,6 +150,9 @@ const ENDPOINTS: Endpoint[] = [
   admin('POST', '/v1/admin/dead-letters/purge', { body: () => ({ client_id: '999999' }) }),
   admin('GET', withThrowaway('/queue-policy'), { note: '/v1/admin/clients/{id}/queue-policy' }),
   admin('PUT', withThrowaway('/queue-policy'), { note: '/v1/admin/clients/{id}/queue-policy', body: () => ({ max_receives: 5 }) }),
+  admin('GET', '/v1/admin/dashboard/snapshot'),
+  admin('GET', '/v1/admin/dashboard/stream'),
+  admin('GET', '/v1/admin/dashboard/queues'),
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -20,13 +20,14 @@ export interface SseConnection {
   close(): void;
 }
 
-export async function openEventStream(url: string, options: { token?: string; lastEventId?: string } = {}): Promise<SseConnection> {
+export async function openEventStream(url: string, options: { token?: string; lastEventId?: string; headers?: Record<string, string> } = {}): Promise<SseConnection> {
   const abort = new AbortController();
   const response = await fetch(url, {
     headers: {
       accept: 'text/event-stream',
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       ...(options.lastEventId ? { 'last-event-id': options.lastEventId } : {}),
+      ...options.headers,
     },
     signal: abort.signal,
   });
