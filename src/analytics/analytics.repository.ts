@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db, Tx } from '../db/database.ts';
+import { PREPARED, type Db, type Tx } from '../db/database.ts';
 
 /** Direct messages are pooled under one address so per-user traffic does not multiply rows. */
 const ADDRESS_BUCKET = sql.raw(`case when m.to_address like 'user:%' then 'user:*' else m.to_address end`);
@@ -7,7 +7,7 @@ const ADDRESS_BUCKET = sql.raw(`case when m.to_address like 'user:%' then 'user:
 /** Adds the messages to the per-minute published counts. Rows are touched in key order, so two
  *  workers never deadlock on them. */
 export async function upsertPublishedCounts(tx: Tx, messageIds: string[]): Promise<void> {
-  await sql`
+  await sql`${PREPARED}
     insert into switchyard.analytics_minute (minute, address, published, payload_bytes)
     select date_trunc('minute', m.created_at), ${ADDRESS_BUCKET}, count(*), sum(pg_column_size(m.payload))
     from switchyard.message m

@@ -8,7 +8,8 @@
 // fraction of a second of relaxed commits, and that is always safe here: a stage batch rolls back
 // with its cursor advance and is read again; a lost receive or ack shows as a redelivery. Nothing
 // accepted is lost, and the hot path waits for one disk flush (ingest's) instead of three.
-import { Kysely, PostgresDialect, type Transaction } from 'kysely';
+import { createHash } from 'node:crypto';
+import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
 import type { Database } from './schema.ts';
@@ -40,8 +41,33 @@ export function createPool(options: PoolOptions, log: Logger): pg.Pool {
   pool.on('error', (error) => log.warn('idle database connection lost', { error: error.message }));
   pool.on('connect', (client) => {
     client.on('error', (error) => log.warn('database connection lost', { error: error.message }));
+    prepareMarkedStatements(client);
   });
   return pool;
+}
+
+/**
+ * Start a hot statement with this and it runs as a named prepared statement: planned once per
+ * connection instead of on every call. The hot statements are CTEs over partitioned tables whose
+ * planning took longer than their execution (measured: reading a stage batch 1.8 ms planning to
+ * 3.1 ms executing, a receive 1.5 ms to 0.45 ms). Kysely has no prepared statements of its own.
+ */
+export const PREPARED = sql.raw('/* prepared */ ');
+const PREPARED_MARK = '/* prepared */ ';
+
+/** Gives statements that carry PREPARED a name derived from their text (variants differ in text). */
+function prepareMarkedStatements(client: pg.PoolClient): void {
+  const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+  const names = new Map<string, string>();
+  (client as { query: unknown }).query = (text: unknown, values?: unknown, callback?: unknown) => {
+    if (typeof text !== 'string' || !text.startsWith(PREPARED_MARK)) return query(text, values, callback);
+    let name = names.get(text);
+    if (name === undefined) {
+      name = `sy_${createHash('sha1').update(text).digest('hex').slice(0, 20)}`;
+      names.set(text, name);
+    }
+    return query({ name, text, values }, callback);
+  };
 }
 
 export function createDb(pool: pg.Pool): Db {

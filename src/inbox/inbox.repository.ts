@@ -1,5 +1,5 @@
 import { sql, type RawBuilder } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { PREPARED, type Db } from '../db/database.ts';
 
 /** What happened to each row a receive looked at. */
 export type ClaimOutcome = 'delivered' | 'expired' | 'dead_lettered';
@@ -79,7 +79,7 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
         where d.client_id = n.client_id and d.message_id = n.message_id
         returning d.message_id, d.receive_count, d.lease_seq, n.sort_key
       )`;
-  const result = await sql<ClaimedRow>`
+  const result = await sql<ClaimedRow>`${PREPARED}
     with policy as (
       select coalesce(p.max_receives, ${o.maxReceives}::int) as max_receives, p.delivery_rate as rate,
              coalesce(p.delivery_burst, greatest(1, ceil(p.delivery_rate)))::float8 as burst
@@ -164,7 +164,7 @@ const receiptsTable = (receipts: Receipt[]) => sql`
  */
 export async function ackDeliveries(db: Db, clientId: string, receipts: Receipt[]): Promise<string[]> {
   if (receipts.length === 0) return [];
-  const result = await sql<{ message_id: string }>`
+  const result = await sql<{ message_id: string }>`${PREPARED}
     with acked as (
       delete from switchyard.delivery d
       using ${receiptsTable(receipts)}
@@ -268,7 +268,7 @@ export async function releaseUnseenStreamLeases(db: Db, clientId: string, owner:
 /** Of these clients, the ones with a delivery visible now: the inbox poller's fallback query. */
 export async function listClientsWithVisibleDeliveries(db: Db, clientIds: string[]): Promise<string[]> {
   if (clientIds.length === 0) return [];
-  const result = await sql<{ id: string }>`
+  const result = await sql<{ id: string }>`${PREPARED}
     select c.id::text as id
     from unnest(${clientIds}::bigint[]) as c(id)
     where exists (select 1 from switchyard.delivery d where d.client_id = c.id and d.visible_at <= now())`.execute(db);

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Db } from '../db/database.ts';
+import { PREPARED, type Db } from '../db/database.ts';
 
 /** A message as the router writes it; the database adds xid, lane, conversation and times. */
 export interface NewMessage {
@@ -55,10 +55,10 @@ export async function insertMessages(db: Db, messages: NewMessage[], dedupWindow
   const input = sql`input as (select * from jsonb_to_recordset(${JSON.stringify(unique)}::jsonb) as ${INPUT})`;
 
   if (firstOf.size === 0) {
-    await sql`with ${input} ${INSERT_FROM_INPUT}`.execute(db);
+    await sql`${PREPARED}with ${input} ${INSERT_FROM_INPUT}`.execute(db);
     return ids;
   }
-  const result = await sql<{ requested: string; id: string | null }>`
+  const result = await sql<{ requested: string; id: string | null }>`${PREPARED}
     with ${input},
     claimed as (
       insert into switchyard.dedup as d (scope, dedup_id, message_id, expires_at)

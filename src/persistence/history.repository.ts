@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
-import type { Db, Tx } from '../db/database.ts';
+import { PREPARED, type Db, type Tx } from '../db/database.ts';
 
 /** Copies messages from the log into history, reading them there by id (no payload round trip). */
 export async function insertHistoryFromLog(tx: Tx, messageIds: string[]): Promise<void> {
-  await sql`
+  await sql`${PREPARED}
     insert into switchyard.history (message_id, conversation, created_at, sender, to_address, type, payload, headers,
                                     correlation_id, reply_to)
     select m.id, m.conversation, m.created_at, m.sender, m.to_address, m.type, m.payload, m.headers,

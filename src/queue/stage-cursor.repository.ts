@@ -19,7 +19,7 @@
 //  5. A stage never appends to the log in the transaction that reads it: its own xid is visible in
 //     the snapshot it stores, so its own rows would count as done.
 import { sql } from 'kysely';
-import type { Tx } from '../db/database.ts';
+import { PREPARED, type Tx } from '../db/database.ts';
 
 /** One message of the log as stages see it: everything but payload and headers. */
 export interface LogEntry {
@@ -58,7 +58,7 @@ export async function preferIndexOrderScans(tx: Tx): Promise<void> {
  * committed row the cursor has not passed. Lanes served longest ago come first.
  */
 export async function claimLanes(tx: Tx, stage: string, maxLanes: number): Promise<number[]> {
-  const result = await sql<{ lane: number }>`
+  const result = await sql<{ lane: number }>`${PREPARED}
     select c.lane
     from switchyard.stage_cursor c
     where c.stage = ${stage}
@@ -80,7 +80,7 @@ export async function claimLanes(tx: Tx, stage: string, maxLanes: number): Promi
  */
 export async function readLaneBatches(tx: Tx, stage: string, lanes: number[], limit: number): Promise<LogEntry[]> {
   if (lanes.length === 0) return [];
-  const result = await sql<LogEntry>`
+  const result = await sql<LogEntry>`${PREPARED}
     with cursor as materialized (
       select c.lane, c.prev, c.pos_xid, c.pos_id,
              -- a new window's target is this statement's own snapshot (rule 2)

@@ -1,7 +1,7 @@
 // Messages that failed a stage: retried with backoff from stage_retry, then kept in
 // stage_dead_letter with their last error once their attempts are used up.
 import { sql } from 'kysely';
-import type { Db, Tx } from '../db/database.ts';
+import { PREPARED, type Db, type Tx } from '../db/database.ts';
 
 export interface StageRetryRow {
   message_id: string;
@@ -19,7 +19,7 @@ export async function insertStageRetry(tx: Tx, stage: string, messageId: string,
 }
 
 export async function hasDueStageRetries(db: Db, stage: string): Promise<boolean> {
-  const result = await sql<{ due: boolean }>`
+  const result = await sql<{ due: boolean }>`${PREPARED}
     select exists (select 1 from switchyard.stage_retry where stage = ${stage} and next_attempt_at <= now()) as due`.execute(db);
   return result.rows[0]?.due ?? false;
 }

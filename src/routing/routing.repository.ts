@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { Tx } from '../db/database.ts';
+import { PREPARED, type Tx } from '../db/database.ts';
 import type { LogEntry } from '../queue/stage-cursor.repository.ts';
 
 /** Past this many recipients in one batch, waking "everyone" is cheaper than naming them. */
@@ -13,7 +13,7 @@ export const MAX_NAMED_RECIPIENTS = 500;
  * waits at most 9 * agingMs behind higher priorities (DESIGN principle 4).
  */
 export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: number): Promise<string[] | undefined> {
-  const result = await sql<{ client_id: string }>`
+  const result = await sql<{ client_id: string }>`${PREPARED}
     with m as (
       select *
       from unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.to_address)}::text[],

@@ -1,4 +1,4 @@
-
+/* prepared */
     with input as (select * from jsonb_to_recordset($1::jsonb) as r(id uuid, sender_id bigint, sender text, to_address text, type text, payload jsonb, headers jsonb,
   priority smallint, delay_seconds integer, deliver_at timestamptz, ttl_seconds integer, group_id text, dedup_id text,
   correlation_id text, reply_to text)),
@@ -31,7 +31,7 @@
     where r.dedup_id is not null;
 
 -- next query
-
+/* prepared */
     select c.lane
     from switchyard.stage_cursor c
     where c.stage = $1
@@ -45,7 +45,7 @@
     for update of c skip locked;
 
 -- next query
-
+/* prepared */
     with cursor as materialized (
       select c.lane, c.prev, c.pos_xid, c.pos_id,
              -- a new window's target is this statement's own snapshot (rule 2)
@@ -106,7 +106,7 @@
     select * from batch order by lane, xid::xid8, id;
 
 -- next query
-
+/* prepared */
     with m as (
       select *
       from unnest($1::uuid[], $2::text[],
@@ -128,7 +128,7 @@
     select distinct client_id from inserted limit $9;
 
 -- next query
-
+/* prepared */
     with policy as (
       select coalesce(p.max_receives, $1::int) as max_receives, p.delivery_rate as rate,
              coalesce(p.delivery_burst, greatest(1, ceil(p.delivery_rate)))::float8 as burst
@@ -209,7 +209,7 @@
     order by outcome, sort_key, id;
 
 -- next query
-
+/* prepared */
     with policy as (
       select coalesce(p.max_receives, $1::int) as max_receives, p.delivery_rate as rate,
              coalesce(p.delivery_burst, greatest(1, ceil(p.delivery_rate)))::float8 as burst
@@ -337,7 +337,7 @@
     select message_id, 'dead_lettered' from buried;
 
 -- next query
-
+/* prepared */
     with acked as (
       delete from switchyard.delivery d
       using
@@ -358,7 +358,7 @@
     where client_id = $1 and lease_owner = $2 and lease_seq > $3 and visible_at > now();
 
 -- next query
-
+/* prepared */
     select c.id::text as id
     from unnest($1::bigint[]) as c(id)
     where exists (select 1 from switchyard.delivery d where d.client_id = c.id and d.visible_at <= now());
