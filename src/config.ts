@@ -46,6 +46,7 @@ export const DEDUP_WINDOW_SECONDS_DEFAULT = 300;
 export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
 export const BACKPRESSURE_LAG_SECONDS_DEFAULT = 300;
 export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence,analytics';
+export const PUBLISHER_STATS_RETENTION_DAYS_DEFAULT = 7;
 // Input limits: each has a stable error code (src/http/problem.ts) and is tested at its edge.
 export const MAX_BATCH_MESSAGES_DEFAULT = 1_000;
 export const MAX_PAYLOAD_BYTES_DEFAULT = 256 * 1024;
@@ -161,6 +162,7 @@ const EnvSchema = z.object({
   SWITCHYARD_RATE_LIMIT_BURST: int(1, 10_000_000, RATE_LIMIT_BURST_DEFAULT),
   SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS: int(60, 30 * 24 * 3600, IDEMPOTENCY_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_CORS_ORIGINS: originList,
+  SWITCHYARD_PUBLISHER_STATS_RETENTION_DAYS: int(1, 3650, PUBLISHER_STATS_RETENTION_DAYS_DEFAULT),
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -194,7 +196,7 @@ export interface Config {
   backpressure: { lagSeconds: number; stages: string[] };
   http: { maxBodyBytes: number };
   notifyCoalesceMs: number;
-  retention: { logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number };
+  retention: { logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number; publisherStatsDays: number };
   shutdownTimeoutMs: number;
   authCacheMs: number;
   limits: Limits;
@@ -275,6 +277,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       historyDays: e.SWITCHYARD_HISTORY_RETENTION_DAYS,
       receiptDays: e.SWITCHYARD_RECEIPT_RETENTION_DAYS,
       partitionsAheadDays: e.SWITCHYARD_PARTITIONS_AHEAD_DAYS,
+      publisherStatsDays: e.SWITCHYARD_PUBLISHER_STATS_RETENTION_DAYS,
     },
     shutdownTimeoutMs: e.SWITCHYARD_SHUTDOWN_TIMEOUT_MS,
     authCacheMs: e.SWITCHYARD_AUTH_CACHE_MS,

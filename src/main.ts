@@ -240,6 +240,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         historyRetentionDays: config.retention.historyDays,
         receiptRetentionDays: config.retention.receiptDays,
         deadLetterRetentionDays: config.delivery.deadLetterRetentionDays,
+        publisherStatsRetentionDays: config.retention.publisherStatsDays,
       }, log.child({ component: 'upkeep' }));
       cleanup.push(() => upkeep!.stop());
     }
