@@ -16,6 +16,8 @@ export const IDLE_IN_TRANSACTION_TIMEOUT_MS_DEFAULT = 60_000;
 export const STAGE_BATCH_SIZE_DEFAULT = 500;
 export const STAGE_LANES_PER_CLAIM_DEFAULT = 8;
 export const STAGE_WORKERS_DEFAULT = 1;
+/** Stage workers grow up to this many per stage and process while a backlog lasts. */
+export const STAGE_WORKERS_MAX_DEFAULT = 4;
 export const STAGE_POLL_MS_DEFAULT = 1_000;
 export const STAGE_RETRY_LIMIT_DEFAULT = 5;
 export const INGEST_MAX_BATCH_DEFAULT = 1_000;
@@ -117,6 +119,7 @@ const EnvSchema = z.object({
   SWITCHYARD_STAGE_BATCH_SIZE: int(1, 10_000, STAGE_BATCH_SIZE_DEFAULT),
   SWITCHYARD_STAGE_LANES_PER_CLAIM: int(1, 64, STAGE_LANES_PER_CLAIM_DEFAULT),
   SWITCHYARD_STAGE_WORKERS: int(1, 64, STAGE_WORKERS_DEFAULT),
+  SWITCHYARD_STAGE_WORKERS_MAX: z.coerce.number().int().min(1).max(64).optional(), // unset: STAGE_WORKERS_MAX_DEFAULT, or SWITCHYARD_STAGE_WORKERS if larger
   SWITCHYARD_STAGE_POLL_MS: int(10, 60_000, STAGE_POLL_MS_DEFAULT),
   SWITCHYARD_STAGE_RETRY_LIMIT: int(1, 100, STAGE_RETRY_LIMIT_DEFAULT),
   SWITCHYARD_INGEST_MAX_BATCH: int(1, 10_000, INGEST_MAX_BATCH_DEFAULT),
@@ -163,6 +166,11 @@ const EnvSchema = z.object({
   SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS: int(60, 30 * 24 * 3600, IDEMPOTENCY_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_CORS_ORIGINS: originList,
   SWITCHYARD_PUBLISHER_STATS_RETENTION_DAYS: int(1, 3650, PUBLISHER_STATS_RETENTION_DAYS_DEFAULT),
+}).superRefine((e, ctx) => {
+  // Both bounds name the variables at fault; an unset maximum follows a larger minimum.
+  if (e.SWITCHYARD_STAGE_WORKERS_MAX !== undefined && e.SWITCHYARD_STAGE_WORKERS_MAX < e.SWITCHYARD_STAGE_WORKERS) {
+    ctx.addIssue({ code: 'custom', path: ['SWITCHYARD_STAGE_WORKERS_MAX'], message: 'must not be below SWITCHYARD_STAGE_WORKERS' });
+  }
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -177,7 +185,8 @@ export interface Config {
   roles: Role[];
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   db: { poolMax: number; statementTimeoutMs: number; idleInTransactionTimeoutMs: number };
-  stages: { batchSize: number; lanesPerClaim: number; workers: number; pollMs: number; retryLimit: number };
+  /** workers..maxWorkers stage workers per stage in this process (stage-worker-pool.ts). */
+  stages: { batchSize: number; lanesPerClaim: number; workers: number; maxWorkers: number; pollMs: number; retryLimit: number };
   delivery: {
     priorityAgingMs: number;
     /** Defaults of the per-client queue policy. */
@@ -252,6 +261,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: e.SWITCHYARD_STAGE_BATCH_SIZE,
       lanesPerClaim: e.SWITCHYARD_STAGE_LANES_PER_CLAIM,
       workers: e.SWITCHYARD_STAGE_WORKERS,
+      maxWorkers: e.SWITCHYARD_STAGE_WORKERS_MAX ?? Math.max(e.SWITCHYARD_STAGE_WORKERS, STAGE_WORKERS_MAX_DEFAULT),
       pollMs: e.SWITCHYARD_STAGE_POLL_MS,
       retryLimit: e.SWITCHYARD_STAGE_RETRY_LIMIT,
     },

@@ -55,9 +55,10 @@ import { RequestsService } from './requests/requests.service.ts';
 import { historyRoutes } from './persistence/history.routes.ts';
 import { createPersistenceStage } from './persistence/persistence.stage.ts';
 import { GroupCommit } from './queue/group-commit.ts';
-import { createStageWorker, StageRunner, type Stage } from './queue/stage-runner.ts';
+import { StageRunner, type Stage } from './queue/stage-runner.ts';
+import { StageWorkerPool } from './queue/stage-worker-pool.ts';
 import { Waiters } from './queue/waiters.ts';
-import type { Worker } from './queue/worker.ts';
+import type { BackgroundWorker } from './queue/worker.ts';
 import { createRoutingStage } from './routing/routing.stage.ts';
 import { TopicPolicies } from './topics/topic-policies.ts';
 import { TopicSchemas } from './topics/topic-schemas.ts';
@@ -152,15 +153,17 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       waiters.wake(clientIds);
     });
 
-    // Stages.
-    const workers: Worker[] = [];
-    const stageWorkers: Worker[] = [];
+    // Stages: each a pool of workers that grows while its backlog lasts (SWITCHYARD_STAGE_WORKERS.._MAX).
+    const workers: BackgroundWorker[] = [];
+    const stageWorkers: StageWorkerPool[] = [];
     const addStage = (stage: Stage) => {
       const runner = new StageRunner({
         db: relaxedDb, stage, log: log.child({ stage: stage.name }),
         batchSize: config.stages.batchSize, lanesPerClaim: config.stages.lanesPerClaim, retryLimit: config.stages.retryLimit,
       });
-      for (let i = 0; i < config.stages.workers; i++) stageWorkers.push(createStageWorker(runner, config.stages.pollMs, log, i));
+      stageWorkers.push(new StageWorkerPool({
+        runner, minWorkers: config.stages.workers, maxWorkers: config.stages.maxWorkers, pollMs: config.stages.pollMs, log,
+      }));
     };
     if (has('routing')) {
       addStage(createRoutingStage({

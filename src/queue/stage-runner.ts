@@ -10,7 +10,7 @@ import { claimLanes, listLogEntries, preferIndexOrderScans, readLaneBatches, typ
 import {
   claimDueStageRetries, deleteStageRetry, hasDueStageRetries, insertStageRetry, moveStageRetryToDeadLetter, rescheduleStageRetry,
 } from './stage-retry.repository.ts';
-import { Worker, type RunResult } from './worker.ts';
+import type { RunResult } from './worker.ts';
 
 export type AfterCommit = (effect: () => void) => void;
 
@@ -173,6 +173,3 @@ function runEffects(effects: (() => void)[], log: Logger): void {
   }
 }
 
-export function createStageWorker(runner: StageRunner, pollMs: number, log: Logger, index = 0): Worker {
-  return new Worker({ name: `stage:${runner.stageName}#${index}`, pollMs, log, runOnce: () => runner.runOnce() });
-}
