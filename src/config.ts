@@ -49,6 +49,20 @@ export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
 export const BACKPRESSURE_LAG_SECONDS_DEFAULT = 300;
 export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence,analytics';
 export const PUBLISHER_STATS_RETENTION_DAYS_DEFAULT = 7;
+// Operator numbers (/metrics, /v1/admin/scaling): read from a snapshot at most this old.
+export const METRICS_CACHE_MS_DEFAULT = 2_000;
+/** Queues labelled by client in /metrics: the deepest N, never one series per client. */
+export const METRICS_TOP_QUEUES_DEFAULT = 10;
+export const METRICS_TOP_QUEUES_MAX = 100;
+/** Rows behind are counted up to this many per stage and lane (16 lanes), so a scrape stays cheap. */
+export const METRICS_ROWS_BEHIND_CAP_DEFAULT = 2_500;
+// The scaling signal: recommended workers (processes) per role, "more consumers when the backlog grows".
+export const SCALE_MIN_WORKERS_DEFAULT = 1;
+export const SCALE_MAX_WORKERS_DEFAULT = 16;
+export const SCALE_STAGE_ROWS_PER_WORKER_DEFAULT = 5_000;
+export const SCALE_STAGE_LAG_SECONDS_PER_WORKER_DEFAULT = 10;
+export const SCALE_QUEUE_VISIBLE_PER_WORKER_DEFAULT = 10_000;
+export const SCALE_PUBLISH_RATE_PER_WORKER_DEFAULT = 2_000;
 // Input limits: each has a stable error code (src/http/problem.ts) and is tested at its edge.
 export const MAX_BATCH_MESSAGES_DEFAULT = 1_000;
 export const MAX_PAYLOAD_BYTES_DEFAULT = 256 * 1024;
@@ -166,10 +180,23 @@ const EnvSchema = z.object({
   SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS: int(60, 30 * 24 * 3600, IDEMPOTENCY_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_CORS_ORIGINS: originList,
   SWITCHYARD_PUBLISHER_STATS_RETENTION_DAYS: int(1, 3650, PUBLISHER_STATS_RETENTION_DAYS_DEFAULT),
+  SWITCHYARD_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  SWITCHYARD_METRICS_CACHE_MS: int(0, 600_000, METRICS_CACHE_MS_DEFAULT),
+  SWITCHYARD_METRICS_TOP_QUEUES: int(0, METRICS_TOP_QUEUES_MAX, METRICS_TOP_QUEUES_DEFAULT),
+  SWITCHYARD_METRICS_ROWS_BEHIND_CAP: int(1, 1_000_000, METRICS_ROWS_BEHIND_CAP_DEFAULT),
+  SWITCHYARD_SCALE_MIN_WORKERS: int(1, 1_000, SCALE_MIN_WORKERS_DEFAULT),
+  SWITCHYARD_SCALE_MAX_WORKERS: int(1, 1_000, SCALE_MAX_WORKERS_DEFAULT),
+  SWITCHYARD_SCALE_STAGE_ROWS_PER_WORKER: int(1, 100_000_000, SCALE_STAGE_ROWS_PER_WORKER_DEFAULT),
+  SWITCHYARD_SCALE_STAGE_LAG_SECONDS_PER_WORKER: int(1, 86_400, SCALE_STAGE_LAG_SECONDS_PER_WORKER_DEFAULT),
+  SWITCHYARD_SCALE_QUEUE_VISIBLE_PER_WORKER: int(1, 1_000_000_000, SCALE_QUEUE_VISIBLE_PER_WORKER_DEFAULT),
+  SWITCHYARD_SCALE_PUBLISH_RATE_PER_WORKER: int(1, 10_000_000, SCALE_PUBLISH_RATE_PER_WORKER_DEFAULT),
 }).superRefine((e, ctx) => {
   // Both bounds name the variables at fault; an unset maximum follows a larger minimum.
   if (e.SWITCHYARD_STAGE_WORKERS_MAX !== undefined && e.SWITCHYARD_STAGE_WORKERS_MAX < e.SWITCHYARD_STAGE_WORKERS) {
     ctx.addIssue({ code: 'custom', path: ['SWITCHYARD_STAGE_WORKERS_MAX'], message: 'must not be below SWITCHYARD_STAGE_WORKERS' });
+  }
+  if (e.SWITCHYARD_SCALE_MAX_WORKERS < e.SWITCHYARD_SCALE_MIN_WORKERS) {
+    ctx.addIssue({ code: 'custom', path: ['SWITCHYARD_SCALE_MAX_WORKERS'], message: 'must not be below SWITCHYARD_SCALE_MIN_WORKERS' });
   }
 });
 
@@ -213,6 +240,19 @@ export interface Config {
   rateLimit: { perSecond: number; burst: number };
   idempotencyWindowSeconds: number;
   cors: { origins: string[] };
+  /** token: when set, /metrics wants it as a bearer token; otherwise /metrics is open like /healthz. */
+  metrics: { token: string | undefined; cacheMs: number; topQueues: number; rowsBehindCap: number };
+  scaling: ScalingThresholds;
+}
+
+/** Recommended workers per role: one per this much backlog, within minWorkers..maxWorkers. */
+export interface ScalingThresholds {
+  minWorkers: number;
+  maxWorkers: number;
+  stageRowsPerWorker: number;
+  stageLagSecondsPerWorker: number;
+  queueVisiblePerWorker: number;
+  publishRatePerWorker: number;
 }
 
 /** What one request may carry. Every limit has its own error code and configuration variable. */
@@ -302,5 +342,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     rateLimit: { perSecond: e.SWITCHYARD_RATE_LIMIT_PER_SECOND, burst: e.SWITCHYARD_RATE_LIMIT_BURST },
     idempotencyWindowSeconds: e.SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS,
     cors: { origins: e.SWITCHYARD_CORS_ORIGINS },
+    metrics: {
+      token: e.SWITCHYARD_METRICS_TOKEN,
+      cacheMs: e.SWITCHYARD_METRICS_CACHE_MS,
+      topQueues: e.SWITCHYARD_METRICS_TOP_QUEUES,
+      rowsBehindCap: e.SWITCHYARD_METRICS_ROWS_BEHIND_CAP,
+    },
+    scaling: {
+      minWorkers: e.SWITCHYARD_SCALE_MIN_WORKERS,
+      maxWorkers: e.SWITCHYARD_SCALE_MAX_WORKERS,
+      stageRowsPerWorker: e.SWITCHYARD_SCALE_STAGE_ROWS_PER_WORKER,
+      stageLagSecondsPerWorker: e.SWITCHYARD_SCALE_STAGE_LAG_SECONDS_PER_WORKER,
+      queueVisiblePerWorker: e.SWITCHYARD_SCALE_QUEUE_VISIBLE_PER_WORKER,
+      publishRatePerWorker: e.SWITCHYARD_SCALE_PUBLISH_RATE_PER_WORKER,
+    },
   };
 }

@@ -50,6 +50,11 @@ import { messagesRoutes } from './messages/messages.routes.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { Signals } from './notifications/signals.ts';
 import { healthRoutes } from './ops/health.routes.ts';
+import { httpMetrics } from './ops/http-metrics.ts';
+import { Metrics } from './ops/metrics.ts';
+import { metricsRoutes } from './ops/metrics.routes.ts';
+import { OpsSnapshots } from './ops/ops-snapshot.ts';
+import { scalingRoutes } from './ops/scaling.routes.ts';
 import { requestsRoutes } from './requests/requests.routes.ts';
 import { RequestsService } from './requests/requests.service.ts';
 import { historyRoutes } from './persistence/history.routes.ts';
@@ -153,6 +158,13 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       waiters.wake(clientIds);
     });
 
+    // What operators see: one cached snapshot of the system's numbers feeds /metrics and the
+    // scaling signal; hot paths only bump counters.
+    const snapshots = new OpsSnapshots(relaxedDb, {
+      cacheMs: config.metrics.cacheMs, topQueues: config.metrics.topQueues, rowsBehindCap: config.metrics.rowsBehindCap,
+    });
+    const metrics = new Metrics({ snapshots, scaling: config.scaling, log });
+
     // Stages: each a pool of workers that grows while its backlog lasts (SWITCHYARD_STAGE_WORKERS.._MAX).
     const workers: BackgroundWorker[] = [];
     const stageWorkers: StageWorkerPool[] = [];
@@ -160,10 +172,13 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       const runner = new StageRunner({
         db: relaxedDb, stage, log: log.child({ stage: stage.name }),
         batchSize: config.stages.batchSize, lanesPerClaim: config.stages.lanesPerClaim, retryLimit: config.stages.retryLimit,
+        onBatch: metrics.stageObserver(stage.name),
       });
-      stageWorkers.push(new StageWorkerPool({
+      const pool = new StageWorkerPool({
         runner, minWorkers: config.stages.workers, maxWorkers: config.stages.maxWorkers, pollMs: config.stages.pollMs, log,
-      }));
+      });
+      metrics.trackStageWorkers(stage.name, () => pool.size);
+      stageWorkers.push(pool);
     };
     if (has('routing')) {
       addStage(createRoutingStage({
@@ -179,7 +194,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       workers.push(createInboxPoller(relaxedDb, waiters, config.inbox.pollMs, log));
       workers.push(createDeliveryStatsFlushWorker(recorder, relaxedDb, log, config.analyticsFlushMs));
     }
-    if (has('upkeep')) workers.push(createQueueStatsWorker(relaxedDb, queueDefaults, config.delivery.statsMs, log));
+    if (has('upkeep')) {
+      workers.push(createQueueStatsWorker(relaxedDb, queueDefaults, config.delivery.statsMs, log, (moved) => metrics.deadLettered.overflow.inc(moved)));
+    }
 
     // Router: concurrent publishes share one INSERT; the stages (and requests waiting for a reply)
     // hear of it after the commit.
@@ -187,7 +204,12 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       maxBatch: config.ingest.maxBatch,
       maxConcurrent: config.ingest.concurrentFlushes,
       flush: async (rows) => {
+        const started = performance.now();
         const ids = await insertMessages(db, rows, config.delivery.dedupWindowSeconds);
+        metrics.ingestFlushSeconds.observe((performance.now() - started) / 1000);
+        let written = 0;
+        for (let i = 0; i < rows.length; i++) if (ids[i] === rows[i]!.id) written += 1; // the others repeated a dedup_id
+        metrics.published.inc(written);
         signals.signal('log');
         const correlationIds = rows.flatMap((row) => (row.correlation_id === null ? [] : [row.correlation_id]));
         if (correlationIds.length > 0) signals.signal('reply', correlationIds);
@@ -197,7 +219,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const backpressure = new Backpressure(relaxedDb, {
       queueDefaults, lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
     });
-    if (has('router')) workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
+    if (has('router')) {
+      workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
+      metrics.trackBackpressure(() => backpressure.lagging !== undefined);
+    }
     const messages = new MessagesService(membership, policies, schemas, backpressure, commit);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
     const deadLetters = new DeadLettersService(relaxedDb, wakeClient);
@@ -206,7 +231,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const shutdown = new AbortController();
     let draining = false;
     const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins });
+    app.use(httpMetrics(metrics));
     app.route('/', healthRoutes(db, () => draining));
+    app.route('/', metricsRoutes(metrics, config.metrics.token));
     if (has('router')) {
       // An attempt holds its Idempotency-Key at most this long before a retry may take over: longer
       // than any statement of the publish can run.
@@ -220,11 +247,12 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', historyRoutes(auth, db, membership, policies, config.limits.addressLength));
       app.route('/v1', analyticsRoutes(auth, db));
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
+      app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
       app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), config.limits, shutdown.signal));
     }
     if (has('push')) {
-      const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient);
+      const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient, metrics);
       app.route('/v1', inboxRoutes(auth, inbox, deadLetters, {
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
       }));
@@ -234,6 +262,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       info: { title: 'Switchyard', version: '1', description: 'A real-time message router on PostgreSQL.' },
     });
     app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+    if (config.metrics.token) {
+      app.openAPIRegistry.registerComponent('securitySchemes', 'metrics', { type: 'http', scheme: 'bearer', description: 'SWITCHYARD_METRICS_TOKEN' });
+    }
 
     let upkeep: Upkeep | undefined;
     if (has('upkeep')) {
