@@ -17,6 +17,7 @@
 // Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
 import type { ServerType } from '@hono/node-server';
 import { serve } from '@hono/node-server';
+import { z } from '@hono/zod-openapi';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analyticsRoutes } from './analytics/analytics.routes.ts';
@@ -49,6 +50,7 @@ import { insertMessages, type NewMessage } from './messages/messages.repository.
 import { messagesRoutes } from './messages/messages.routes.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { Signals } from './notifications/signals.ts';
+import { docsRoutes } from './ops/docs.routes.ts';
 import { healthRoutes } from './ops/health.routes.ts';
 import { httpMetrics } from './ops/http-metrics.ts';
 import { Metrics } from './ops/metrics.ts';
@@ -79,6 +81,8 @@ export interface Switchyard {
   /** The admin token when this start generated it (shown once), else undefined. */
   generatedAdminToken: string | undefined;
   db: Db;
+  /** Every route the HTTP app answers (method and Hono path, like /v1/admin/clients/:id). */
+  routes(): { method: string; path: string }[];
   stop(): Promise<void>;
 }
 
@@ -234,6 +238,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     app.use(httpMetrics(metrics));
     app.route('/', healthRoutes(db, () => draining));
     app.route('/', metricsRoutes(metrics, config.metrics.token));
+    app.route('/', docsRoutes());
     if (has('router')) {
       // An attempt holds its Idempotency-Key at most this long before a retry may take over: longer
       // than any statement of the publish can run.
@@ -257,6 +262,11 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
       }));
     }
+    // The document lists itself too, so that every route the app answers is in it (test/openapi.test.ts).
+    app.openAPIRegistry.registerPath({
+      method: 'get', path: '/openapi.json', tags: ['operations'], summary: 'This document (OpenAPI 3.1)',
+      responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: z.object({ openapi: z.string() }).passthrough() } } } },
+    });
     app.doc31('/openapi.json', {
       openapi: '3.1.0',
       info: { title: 'Switchyard', version: '1', description: 'A real-time message router on PostgreSQL.' },
@@ -313,7 +323,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       log.info('stopped');
     })());
 
-    return { url, databaseUrl, generatedAdminToken: adminToken.generated, db, stop };
+    const routes = () => [...new Map(app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
+    return { url, databaseUrl, generatedAdminToken: adminToken.generated, db, routes, stop };
   } catch (error) {
     for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
     throw error;

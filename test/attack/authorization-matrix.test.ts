@@ -154,6 +154,11 @@ const ENDPOINTS: Endpoint[] = [
   admin('PUT', withThrowaway('/queue-policy'), { note: '/v1/admin/clients/{id}/queue-policy', body: () => ({ max_receives: 5 }) }),
   admin('GET', '/v1/admin/scaling'),
   open('GET', '/metrics'),
+  open('GET', '/healthz'),
+  open('GET', '/readyz'),
+  open('GET', '/openapi.json'),
+  open('GET', '/docs'),
+  open('GET', '/docs/docs.js'),
 ];
 
 // ---------------------------------------------------------------------------------------------
