@@ -1,8 +1,9 @@
 // The switchyard command: configuration errors stop it before anything opens, naming the variable;
 // migrate status/down/up work against a real database; the admin helpers (clients, dlq, stats)
-// do what they say.
+// do what they say, on DATABASE_URL or on the embedded database a running service holds.
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { sql } from 'kysely';
@@ -203,3 +204,35 @@ describe('admin commands', () => {
   });
 });
 
+describe('admin commands next to a running service on the embedded database', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'switchyard-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('use the database the service runs instead of refusing its busy data folder', async () => {
+    const { spawn } = await import('node:child_process');
+    const env = { PATH: process.env.PATH ?? '', SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_EMBEDDED_PG_PORT: '0', LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, [CLI, 'serve', '--roles', 'router'], { env: { ...env, PORT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          if (stderr.includes('listening on')) resolve();
+        });
+        void exited.then(() => reject(new Error(`exited early: ${stderr}`)));
+      });
+      const created = await cli(['clients', 'create', 'fay'], env);
+      expect(created.code, created.stderr).toBe(0);
+      expect((await cli(['clients', 'list'], env)).stdout).toContain('fay');
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+  });
+});

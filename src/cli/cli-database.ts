@@ -1,7 +1,8 @@
-// The database the CLI works on: DATABASE_URL, or the embedded cluster started for this command.
+// The database the CLI works on: DATABASE_URL; or the embedded cluster that a running service
+// keeps in the data folder; or, when none runs, the embedded cluster started for this command.
 import type { Config } from '../config.ts';
 import { createDb, createPool, type Db } from '../db/database.ts';
-import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
+import { findRunningEmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { createLogger, type Logger } from '../log.ts';
 
 /** How a command connects once the URL is known (migrate: one connection without a statement timeout). */
@@ -23,11 +24,12 @@ export function adminConnection(config: Config): Connect {
 }
 
 export async function withDatabase(config: Config, log: Logger, connect: Connect, fn: (db: Db) => Promise<void>): Promise<number> {
-  const embedded = config.databaseUrl
+  const running = config.databaseUrl ? undefined : await findRunningEmbeddedPostgres(config.dataDir);
+  const embedded = config.databaseUrl || running
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: createLogger('warn') });
   try {
-    await connect(config.databaseUrl ?? embedded!.url, log, fn);
+    await connect(config.databaseUrl ?? running ?? embedded!.url, log, fn);
     return 0;
   } finally {
     await embedded?.stop();
