@@ -13,6 +13,7 @@
 //   4. delivery    long poll, SSE, ack           inbox/inbox.routes.ts -> inbox.service.ts
 //   wake-ups       LISTEN/NOTIFY + in memory     notifications/signals.ts
 //   upkeep         partitions via pg-boss        upkeep/upkeep.ts
+//   operations     /metrics, scaling, /docs      ops/metrics.ts, ops/ops-snapshot.ts, ops/scaling.ts
 //
 // Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
 import type { ServerType } from '@hono/node-server';
