@@ -400,12 +400,12 @@ view switchyard.stage_overview as
 
 view switchyard.top_publishers as
  SELECT sender,
-    sum(published) FILTER (WHERE hour >= date_trunc('hour'::text, now())) AS published_this_hour,
+    sum(published) FILTER (WHERE hour >= date_trunc('hour'::text, now(), 'UTC'::text)) AS published_this_hour,
     sum(published) AS published_24h,
     sum(payload_bytes) AS payload_bytes_24h,
     max(hour) AS last_active_hour
    FROM switchyard.analytics_sender_hour s
-  WHERE hour >= (date_trunc('hour'::text, now()) - '23:00:00'::interval)
+  WHERE hour >= (date_trunc('hour'::text, now(), 'UTC'::text) - '23:00:00'::interval)
   GROUP BY sender
   ORDER BY (sum(published)) DESC, sender;
 
