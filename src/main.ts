@@ -53,7 +53,7 @@ import { MessagesService } from './messages/messages.service.ts';
 import { Signals } from './notifications/signals.ts';
 import { docsRoutes } from './ops/docs.routes.ts';
 import { healthRoutes } from './ops/health.routes.ts';
-import { httpMetrics } from './ops/http-metrics.ts';
+import { observeHttp } from './ops/http-metrics.ts';
 import { Metrics } from './ops/metrics.ts';
 import { metricsRoutes } from './ops/metrics.routes.ts';
 import { OpsSnapshots } from './ops/ops-snapshot.ts';
@@ -235,8 +235,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     // HTTP.
     const shutdown = new AbortController();
     let draining = false;
-    const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins });
-    app.use(httpMetrics(metrics));
+    const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins, onResponse: observeHttp(metrics) });
     app.route('/', healthRoutes(db, () => draining));
     app.route('/', metricsRoutes(metrics, config.metrics.token));
     app.route('/', docsRoutes());

@@ -60,6 +60,7 @@ describe('a running service', () => {
     await ann.api.post('/v1/inbox/ack', { receipts: received.map((m) => m.receipt) });
     await ann.api.get('/v1/admin/clients/123'); // 403: a client on an admin route
     await service.anonymous.get('/nowhere');
+    await bob.api.raw('POST', '/v1/messages', 'x', { 'content-type': 'text/plain' }); // 415 from the app's middleware
 
     // The stages handle the messages after the publishes returned: wait for all three.
     const samples = await eventually(async () => {
@@ -80,7 +81,8 @@ describe('a running service', () => {
     // HTTP: by route pattern, never by raw path.
     expect(value(samples, 'switchyard_http_requests_total', { method: 'POST', route: '/v1/messages', status_class: '2xx' })).toBe(3);
     expect(value(samples, 'switchyard_http_requests_total', { route: '/v1/admin/clients/:id', status_class: '4xx' })).toBe(1);
-    expect(value(samples, 'switchyard_http_requests_total', { route: 'unmatched', status_class: '4xx' })).toBe(1);
+    expect(value(samples, 'switchyard_http_requests_total', { method: 'GET', route: 'unmatched', status_class: '4xx' })).toBe(1);
+    expect(value(samples, 'switchyard_http_requests_total', { method: 'POST', route: '/v1/messages', status_class: '4xx' })).toBe(1);
     expect(samples.filter((s) => s.labels.route?.includes('123') || s.labels.route?.includes('nowhere'))).toEqual([]);
   });
 
