@@ -73,16 +73,21 @@ export class OpsSnapshots {
   }
 
   async #take(): Promise<OpsSnapshot> {
-    const db = this.#db;
-    const [queues, topQueues, byDepth, deadLetters, lag, failures, traffic] = await Promise.all([
-      getQueueTotals(db),
-      this.#o.topQueues > 0 ? listDeepestQueues(db, this.#o.topQueues) : Promise.resolve([]),
-      countQueuesByDepth(db, QUEUE_DEPTH_BOUNDS),
-      getDeadLetterTotals(db),
-      listStageLag(db, this.#o.rowsBehindCap),
-      listStageFailureCounts(db),
-      listTrafficMinutes(db, 2),
-    ]);
+    // One connection, one read-only repeatable-read transaction: the numbers agree with each other,
+    // and a scrape never takes more than one slot of a pool the stages and receivers need.
+    const { queues, topQueues, byDepth, deadLetters, lag, failures, traffic } = await this.#db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .setAccessMode('read only')
+      .execute(async (tx) => ({
+        queues: await getQueueTotals(tx),
+        topQueues: this.#o.topQueues > 0 ? await listDeepestQueues(tx, this.#o.topQueues) : [],
+        byDepth: await countQueuesByDepth(tx, QUEUE_DEPTH_BOUNDS),
+        deadLetters: await getDeadLetterTotals(tx),
+        lag: await listStageLag(tx, this.#o.rowsBehindCap),
+        failures: await listStageFailureCounts(tx),
+        traffic: await listTrafficMinutes(tx, 2),
+      }));
     const failuresByStage = new Map<string, StageFailureCounts>(failures.map((f) => [f.stage, f]));
     const takenAt = new Date(this.#now());
     const lastMinute = Math.floor(takenAt.getTime() / 60_000) * 60_000 - 60_000;
