@@ -1,21 +1,21 @@
 #!/usr/bin/env node
-// The switchyard command: serve, migrate, admin-token, clients.
+// The switchyard command: serve, migrate, admin-token, and the admin helpers clients, dlq and
+// stats (src/cli/), which work on the database directly.
 import { parseArgs } from 'node:util';
+import { adminConnection, withDatabase } from './cli/cli-database.ts';
+import { clientsCommand } from './cli/clients.command.ts';
+import { dlqCommand } from './cli/dlq.command.ts';
+import { statsCommand } from './cli/stats.command.ts';
+import { UsageError } from './cli/usage-error.ts';
 import { rotateAdminToken } from './clients/admin-token.ts';
-import { ClientIdParams } from './clients/clients.schemas.ts';
-import { ClientsService } from './clients/clients.service.ts';
 import { ConfigError, loadConfig, ROLES, type Config } from './config.ts';
 import type { Db } from './db/database.ts';
-import { startEmbeddedPostgres } from './db/embedded-postgres.ts';
 import {
   createMigrationFiles, migrateDown, migrateToLatest, migrateUp, migrationStatus, withMigrationDb,
 } from './db/migrate.ts';
-import { GroupMembership } from './groups/membership.ts';
 import { ApiError } from './http/problem.ts';
 import { createLogger, type Logger } from './log.ts';
 import { startSwitchyard } from './main.ts';
-import { sendNotification } from './notifications/notify.repository.ts';
-import { TopicPolicies } from './topics/topic-policies.ts';
 
 const USAGE = `usage: switchyard <command>
 
@@ -25,22 +25,25 @@ const USAGE = `usage: switchyard <command>
                           apply or revert schema migrations
   migrate create NAME     write a new pair of empty migration files
   admin-token rotate      replace the admin token and print the new one
+  clients create NAME [--listen-to ADDR,...]
+                          register a client and print its token (shown once)
+  clients list [--limit N] [--after ID] [--revoked]
+                          clients in id order, with what they listen to
   clients rotate ID       give client ID a new token and print it; the old one fails at once
   clients revoke ID       revoke client ID for good (token, subscriptions and queue)
+  dlq list [--client ID] [--error TEXT] [--since ISO] [--until ISO] [--limit N]
+                          dead letters, newest first
+  dlq redrive|purge [--client ID] [--error TEXT] [--since ISO] [--until ISO] [--batch-size N] [--all]
+                          put dead letters back in their queues, or delete them, in bounded
+                          batches with a progress bar; purge without a filter needs --all
+  stats [--once] [--interval SECONDS] [--top N]
+                          a live view of queues and stages, redrawn until Ctrl-C
 
 Configuration comes from the environment; see README.md. Without DATABASE_URL an embedded
 PostgreSQL keeps its data in SWITCHYARD_DATA_DIR (default ./.switchyard).`;
 
 async function main(argv: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      roles: { type: 'string' },
-      'no-migrate': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+  const { positionals, values } = parseCommandLine(argv);
   const [command, sub, name] = positionals;
   if (values.help || !command) {
     process.stdout.write(`${USAGE}\n`);
@@ -49,6 +52,9 @@ async function main(argv: string[]): Promise<number> {
   const env = { ...process.env, ...(values.roles ? { SWITCHYARD_ROLES: values.roles } : {}) };
   const config = loadConfig(env);
   const log = createLogger(config.logLevel, { service: 'switchyard' });
+  // Admin helpers print their answers on stdout: their own logs go to stderr, warnings and worse only.
+  const quiet = createLogger(config.logLevel === 'debug' ? 'debug' : 'warn', { service: 'switchyard' }, (line) => process.stderr.write(line));
+  const admin = (fn: (db: Db) => Promise<void>) => withDatabase(config, quiet, adminConnection(config), fn);
 
   switch (command) {
     case 'serve':
@@ -59,7 +65,7 @@ async function main(argv: string[]): Promise<number> {
         for (const file of await createMigrationFiles(name)) process.stdout.write(`created ${file}\n`);
         return 0;
       }
-      return withDatabase(config, log, async (db) => {
+      return withDatabase(config, log, withMigrationDb, async (db) => {
         switch (sub) {
           case 'latest': return print(await migrateToLatest(db), 'nothing to apply');
           case 'up': return print(await migrateUp(db), 'nothing to apply');
@@ -75,33 +81,24 @@ async function main(argv: string[]): Promise<number> {
     case 'admin-token':
       if (sub !== 'rotate') throw new UsageError('usage: switchyard admin-token rotate');
       if (config.adminToken) throw new UsageError('SWITCHYARD_ADMIN_TOKEN is set: change it there instead');
-      return withDatabase(config, log, async (db) => {
+      return withDatabase(config, log, withMigrationDb, async (db) => {
         process.stdout.write(`new admin token (shown once): ${await rotateAdminToken(db)}\nrestart running services to use it\n`);
       });
     case 'clients':
-      return clientsCommand(config, log, sub, name);
+      return admin(clientsCommand({
+        sub, arg: name, listenTo: values['listen-to'], limit: values.limit, after: values.after, revoked: values.revoked,
+      }, process.stdout));
+    case 'dlq':
+      return admin(dlqCommand({
+        sub, client: values.client, error: values.error, since: values.since, until: values.until, limit: values.limit,
+        batchSize: values['batch-size'], all: values.all,
+      }, process.stdout));
+    case 'stats':
+      if (sub) throw new UsageError(`unknown stats argument "${sub}"`);
+      return admin(statsCommand({ once: values.once, interval: values.interval, top: values.top }, config, process.stdout));
     default:
       throw new UsageError(`unknown command "${command}"`);
   }
-}
-
-/** clients rotate|revoke ID: the admin API's token lifecycle, straight on the database. */
-async function clientsCommand(config: Config, log: Logger, sub: string | undefined, id: string | undefined): Promise<number> {
-  if ((sub !== 'rotate' && sub !== 'revoke') || !id) throw new UsageError('usage: switchyard clients rotate|revoke ID');
-  if (!ClientIdParams.safeParse({ id }).success) throw new UsageError(`"${id}" is not a client id`);
-  return withDatabase(config, log, async (db) => {
-    // Caches with a lifetime of 0: the CLI asks the database every time.
-    const clients = new ClientsService(db, new GroupMembership(db, 0), new TopicPolicies(db, 0), () => undefined);
-    if (sub === 'rotate') {
-      const rotated = await clients.rotate(id);
-      process.stdout.write(`new token for client ${rotated.id} (${rotated.name}), shown once: ${rotated.token}\n`);
-    } else {
-      const revoked = await clients.revoke(id);
-      process.stdout.write(`client ${revoked.id} (${revoked.name}) revoked at ${revoked.revoked_at}\n`);
-    }
-    // Running services drop their cached copy of the token and close its streams.
-    await sendNotification(db, 'config', [`client:${id}`], 'cli');
-  });
 }
 
 async function serve(config: Config, log: Logger, migrate: boolean): Promise<number> {
@@ -131,24 +128,39 @@ async function serve(config: Config, log: Logger, migrate: boolean): Promise<num
   });
 }
 
-/** Runs fn against the configured database, starting the embedded one if there is no DATABASE_URL. */
-async function withDatabase(config: Config, log: Logger, fn: (db: Db) => Promise<void>): Promise<number> {
-  const embedded = config.databaseUrl
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: createLogger('warn') });
-  try {
-    await withMigrationDb(config.databaseUrl ?? embedded!.url, log, fn);
-    return 0;
-  } finally {
-    await embedded?.stop();
-  }
-}
-
 function print(lines: string[], nothing: string): void {
   process.stdout.write(`${(lines.length > 0 ? lines : [nothing]).join('\n')}\n`);
 }
 
-class UsageError extends Error {}
+function parseCommandLine(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        roles: { type: 'string' },
+        'no-migrate': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        'listen-to': { type: 'string' },
+        limit: { type: 'string' },
+        after: { type: 'string' },
+        revoked: { type: 'boolean', default: false },
+        client: { type: 'string' },
+        error: { type: 'string' },
+        since: { type: 'string' },
+        until: { type: 'string' },
+        'batch-size': { type: 'string' },
+        all: { type: 'boolean', default: false },
+        once: { type: 'boolean', default: false },
+        interval: { type: 'string' },
+        top: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    // An unknown or malformed option is a usage error, not a crash with a stack trace.
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),

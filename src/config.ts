@@ -16,6 +16,8 @@ export const IDLE_IN_TRANSACTION_TIMEOUT_MS_DEFAULT = 60_000;
 export const STAGE_BATCH_SIZE_DEFAULT = 500;
 export const STAGE_LANES_PER_CLAIM_DEFAULT = 8;
 export const STAGE_WORKERS_DEFAULT = 1;
+/** Stage workers grow up to this many per stage and process while a backlog lasts. */
+export const STAGE_WORKERS_MAX_DEFAULT = 4;
 export const STAGE_POLL_MS_DEFAULT = 1_000;
 export const STAGE_RETRY_LIMIT_DEFAULT = 5;
 export const INGEST_MAX_BATCH_DEFAULT = 1_000;
@@ -51,6 +53,21 @@ export const DEDUP_WINDOW_SECONDS_DEFAULT = 300;
 export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
 export const BACKPRESSURE_LAG_SECONDS_DEFAULT = 300;
 export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence,analytics';
+export const PUBLISHER_STATS_RETENTION_DAYS_DEFAULT = 7;
+// Operator numbers (/metrics, /v1/admin/scaling): read from a snapshot at most this old.
+export const METRICS_CACHE_MS_DEFAULT = 2_000;
+/** Queues labelled by client in /metrics: the deepest N, never one series per client. */
+export const METRICS_TOP_QUEUES_DEFAULT = 10;
+export const METRICS_TOP_QUEUES_MAX = 100;
+/** Rows behind are counted up to this many per stage and lane (16 lanes), so a scrape stays cheap. */
+export const METRICS_ROWS_BEHIND_CAP_DEFAULT = 2_500;
+// The scaling signal: recommended workers (processes) per role, "more consumers when the backlog grows".
+export const SCALE_MIN_WORKERS_DEFAULT = 1;
+export const SCALE_MAX_WORKERS_DEFAULT = 16;
+export const SCALE_STAGE_ROWS_PER_WORKER_DEFAULT = 5_000;
+export const SCALE_STAGE_LAG_SECONDS_PER_WORKER_DEFAULT = 10;
+export const SCALE_QUEUE_VISIBLE_PER_WORKER_DEFAULT = 10_000;
+export const SCALE_PUBLISH_RATE_PER_WORKER_DEFAULT = 2_000;
 // Input limits: each has a stable error code (src/http/problem.ts) and is tested at its edge.
 export const MAX_BATCH_MESSAGES_DEFAULT = 1_000;
 export const MAX_PAYLOAD_BYTES_DEFAULT = 256 * 1024;
@@ -124,6 +141,7 @@ const EnvSchema = z.object({
   SWITCHYARD_STAGE_BATCH_SIZE: int(1, 10_000, STAGE_BATCH_SIZE_DEFAULT),
   SWITCHYARD_STAGE_LANES_PER_CLAIM: int(1, 64, STAGE_LANES_PER_CLAIM_DEFAULT),
   SWITCHYARD_STAGE_WORKERS: int(1, 64, STAGE_WORKERS_DEFAULT),
+  SWITCHYARD_STAGE_WORKERS_MAX: z.coerce.number().int().min(1).max(64).optional(), // unset: STAGE_WORKERS_MAX_DEFAULT, or SWITCHYARD_STAGE_WORKERS if larger
   SWITCHYARD_STAGE_POLL_MS: int(10, 60_000, STAGE_POLL_MS_DEFAULT),
   SWITCHYARD_STAGE_RETRY_LIMIT: int(1, 100, STAGE_RETRY_LIMIT_DEFAULT),
   SWITCHYARD_INGEST_MAX_BATCH: int(1, 10_000, INGEST_MAX_BATCH_DEFAULT),
@@ -172,6 +190,25 @@ const EnvSchema = z.object({
   SWITCHYARD_CORS_ORIGINS: originList,
   SWITCHYARD_DASHBOARD_PUSH_MS: int(200, 60_000, DASHBOARD_PUSH_MS_DEFAULT),
   SWITCHYARD_DASHBOARD_SESSION_HOURS: int(1, 24 * 7, DASHBOARD_SESSION_HOURS_DEFAULT),
+  SWITCHYARD_PUBLISHER_STATS_RETENTION_DAYS: int(1, 3650, PUBLISHER_STATS_RETENTION_DAYS_DEFAULT),
+  SWITCHYARD_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  SWITCHYARD_METRICS_CACHE_MS: int(0, 600_000, METRICS_CACHE_MS_DEFAULT),
+  SWITCHYARD_METRICS_TOP_QUEUES: int(0, METRICS_TOP_QUEUES_MAX, METRICS_TOP_QUEUES_DEFAULT),
+  SWITCHYARD_METRICS_ROWS_BEHIND_CAP: int(1, 1_000_000, METRICS_ROWS_BEHIND_CAP_DEFAULT),
+  SWITCHYARD_SCALE_MIN_WORKERS: int(1, 1_000, SCALE_MIN_WORKERS_DEFAULT),
+  SWITCHYARD_SCALE_MAX_WORKERS: int(1, 1_000, SCALE_MAX_WORKERS_DEFAULT),
+  SWITCHYARD_SCALE_STAGE_ROWS_PER_WORKER: int(1, 100_000_000, SCALE_STAGE_ROWS_PER_WORKER_DEFAULT),
+  SWITCHYARD_SCALE_STAGE_LAG_SECONDS_PER_WORKER: int(1, 86_400, SCALE_STAGE_LAG_SECONDS_PER_WORKER_DEFAULT),
+  SWITCHYARD_SCALE_QUEUE_VISIBLE_PER_WORKER: int(1, 1_000_000_000, SCALE_QUEUE_VISIBLE_PER_WORKER_DEFAULT),
+  SWITCHYARD_SCALE_PUBLISH_RATE_PER_WORKER: int(1, 10_000_000, SCALE_PUBLISH_RATE_PER_WORKER_DEFAULT),
+}).superRefine((e, ctx) => {
+  // Both bounds name the variables at fault; an unset maximum follows a larger minimum.
+  if (e.SWITCHYARD_STAGE_WORKERS_MAX !== undefined && e.SWITCHYARD_STAGE_WORKERS_MAX < e.SWITCHYARD_STAGE_WORKERS) {
+    ctx.addIssue({ code: 'custom', path: ['SWITCHYARD_STAGE_WORKERS_MAX'], message: 'must not be below SWITCHYARD_STAGE_WORKERS' });
+  }
+  if (e.SWITCHYARD_SCALE_MAX_WORKERS < e.SWITCHYARD_SCALE_MIN_WORKERS) {
+    ctx.addIssue({ code: 'custom', path: ['SWITCHYARD_SCALE_MAX_WORKERS'], message: 'must not be below SWITCHYARD_SCALE_MIN_WORKERS' });
+  }
 });
 
 export type Env = z.input<typeof EnvSchema>;
@@ -186,7 +223,8 @@ export interface Config {
   roles: Role[];
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   db: { poolMax: number; statementTimeoutMs: number; idleInTransactionTimeoutMs: number };
-  stages: { batchSize: number; lanesPerClaim: number; workers: number; pollMs: number; retryLimit: number };
+  /** workers..maxWorkers stage workers per stage in this process (stage-worker-pool.ts). */
+  stages: { batchSize: number; lanesPerClaim: number; workers: number; maxWorkers: number; pollMs: number; retryLimit: number };
   delivery: {
     priorityAgingMs: number;
     /** Defaults of the per-client queue policy. */
@@ -205,7 +243,7 @@ export interface Config {
   backpressure: { lagSeconds: number; stages: string[] };
   http: { maxBodyBytes: number };
   notifyCoalesceMs: number;
-  retention: { logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number };
+  retention: { logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number; publisherStatsDays: number };
   shutdownTimeoutMs: number;
   authCacheMs: number;
   limits: Limits;
@@ -214,6 +252,19 @@ export interface Config {
   idempotencyWindowSeconds: number;
   cors: { origins: string[] };
   dashboard: { pushMs: number; sessionHours: number };
+  /** token: when set, /metrics wants it as a bearer token; otherwise /metrics is open like /healthz. */
+  metrics: { token: string | undefined; cacheMs: number; topQueues: number; rowsBehindCap: number };
+  scaling: ScalingThresholds;
+}
+
+/** Recommended workers per role: one per this much backlog, within minWorkers..maxWorkers. */
+export interface ScalingThresholds {
+  minWorkers: number;
+  maxWorkers: number;
+  stageRowsPerWorker: number;
+  stageLagSecondsPerWorker: number;
+  queueVisiblePerWorker: number;
+  publishRatePerWorker: number;
 }
 
 /** What one request may carry. Every limit has its own error code and configuration variable. */
@@ -262,6 +313,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       batchSize: e.SWITCHYARD_STAGE_BATCH_SIZE,
       lanesPerClaim: e.SWITCHYARD_STAGE_LANES_PER_CLAIM,
       workers: e.SWITCHYARD_STAGE_WORKERS,
+      maxWorkers: e.SWITCHYARD_STAGE_WORKERS_MAX ?? Math.max(e.SWITCHYARD_STAGE_WORKERS, STAGE_WORKERS_MAX_DEFAULT),
       pollMs: e.SWITCHYARD_STAGE_POLL_MS,
       retryLimit: e.SWITCHYARD_STAGE_RETRY_LIMIT,
     },
@@ -290,6 +342,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       historyDays: e.SWITCHYARD_HISTORY_RETENTION_DAYS,
       receiptDays: e.SWITCHYARD_RECEIPT_RETENTION_DAYS,
       partitionsAheadDays: e.SWITCHYARD_PARTITIONS_AHEAD_DAYS,
+      publisherStatsDays: e.SWITCHYARD_PUBLISHER_STATS_RETENTION_DAYS,
     },
     shutdownTimeoutMs: e.SWITCHYARD_SHUTDOWN_TIMEOUT_MS,
     authCacheMs: e.SWITCHYARD_AUTH_CACHE_MS,
@@ -305,5 +358,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     idempotencyWindowSeconds: e.SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS,
     cors: { origins: e.SWITCHYARD_CORS_ORIGINS },
     dashboard: { pushMs: e.SWITCHYARD_DASHBOARD_PUSH_MS, sessionHours: e.SWITCHYARD_DASHBOARD_SESSION_HOURS },
+    metrics: {
+      token: e.SWITCHYARD_METRICS_TOKEN,
+      cacheMs: e.SWITCHYARD_METRICS_CACHE_MS,
+      topQueues: e.SWITCHYARD_METRICS_TOP_QUEUES,
+      rowsBehindCap: e.SWITCHYARD_METRICS_ROWS_BEHIND_CAP,
+    },
+    scaling: {
+      minWorkers: e.SWITCHYARD_SCALE_MIN_WORKERS,
+      maxWorkers: e.SWITCHYARD_SCALE_MAX_WORKERS,
+      stageRowsPerWorker: e.SWITCHYARD_SCALE_STAGE_ROWS_PER_WORKER,
+      stageLagSecondsPerWorker: e.SWITCHYARD_SCALE_STAGE_LAG_SECONDS_PER_WORKER,
+      queueVisiblePerWorker: e.SWITCHYARD_SCALE_QUEUE_VISIBLE_PER_WORKER,
+      publishRatePerWorker: e.SWITCHYARD_SCALE_PUBLISH_RATE_PER_WORKER,
+    },
   };
 }

@@ -14,10 +14,12 @@
 //   wake-ups       LISTEN/NOTIFY + in memory     notifications/signals.ts
 //   upkeep         partitions via pg-boss        upkeep/upkeep.ts
 //   dashboard      GET /dashboard, live numbers  dashboard/dashboard.routes.ts, dashboard-feed.ts
+//   operations     /metrics, scaling, /docs      ops/metrics.ts, ops/ops-snapshot.ts, ops/scaling.ts
 //
 // Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
 import type { ServerType } from '@hono/node-server';
 import { serve } from '@hono/node-server';
+import { z } from '@hono/zod-openapi';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analyticsRoutes } from './analytics/analytics.routes.ts';
@@ -55,15 +57,22 @@ import { insertMessages, type NewMessage } from './messages/messages.repository.
 import { messagesRoutes } from './messages/messages.routes.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { Signals } from './notifications/signals.ts';
+import { docsRoutes } from './ops/docs.routes.ts';
 import { healthRoutes } from './ops/health.routes.ts';
+import { observeHttp } from './ops/http-metrics.ts';
+import { Metrics } from './ops/metrics.ts';
+import { metricsRoutes } from './ops/metrics.routes.ts';
+import { OpsSnapshots } from './ops/ops-snapshot.ts';
+import { scalingRoutes } from './ops/scaling.routes.ts';
 import { requestsRoutes } from './requests/requests.routes.ts';
 import { RequestsService } from './requests/requests.service.ts';
 import { historyRoutes } from './persistence/history.routes.ts';
 import { createPersistenceStage } from './persistence/persistence.stage.ts';
 import { GroupCommit } from './queue/group-commit.ts';
-import { createStageWorker, StageRunner, type Stage } from './queue/stage-runner.ts';
+import { StageRunner, type Stage } from './queue/stage-runner.ts';
+import { StageWorkerPool } from './queue/stage-worker-pool.ts';
 import { Waiters } from './queue/waiters.ts';
-import type { Worker } from './queue/worker.ts';
+import type { BackgroundWorker } from './queue/worker.ts';
 import { createRoutingStage } from './routing/routing.stage.ts';
 import { TopicPolicies } from './topics/topic-policies.ts';
 import { TopicSchemas } from './topics/topic-schemas.ts';
@@ -79,6 +88,8 @@ export interface Switchyard {
   /** The admin token when this start generated it (shown once), else undefined. */
   generatedAdminToken: string | undefined;
   db: Db;
+  /** Every route the HTTP app answers (method and Hono path, like /v1/admin/clients/:id). */
+  routes(): { method: string; path: string }[];
   stop(): Promise<void>;
 }
 
@@ -159,15 +170,27 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       waiters.wake(clientIds);
     });
 
-    // Stages.
-    const workers: Worker[] = [];
-    const stageWorkers: Worker[] = [];
+    // What operators see: one cached snapshot of the system's numbers feeds /metrics and the
+    // scaling signal; hot paths only bump counters.
+    const snapshots = new OpsSnapshots(relaxedDb, {
+      cacheMs: config.metrics.cacheMs, topQueues: config.metrics.topQueues, rowsBehindCap: config.metrics.rowsBehindCap,
+    });
+    const metrics = new Metrics({ snapshots, scaling: config.scaling, log });
+
+    // Stages: each a pool of workers that grows while its backlog lasts (SWITCHYARD_STAGE_WORKERS.._MAX).
+    const workers: BackgroundWorker[] = [];
+    const stageWorkers: StageWorkerPool[] = [];
     const addStage = (stage: Stage) => {
       const runner = new StageRunner({
         db: relaxedDb, stage, log: log.child({ stage: stage.name }),
         batchSize: config.stages.batchSize, lanesPerClaim: config.stages.lanesPerClaim, retryLimit: config.stages.retryLimit,
+        onBatch: metrics.stageObserver(stage.name),
       });
-      for (let i = 0; i < config.stages.workers; i++) stageWorkers.push(createStageWorker(runner, config.stages.pollMs, log, i));
+      const pool = new StageWorkerPool({
+        runner, minWorkers: config.stages.workers, maxWorkers: config.stages.maxWorkers, pollMs: config.stages.pollMs, log,
+      });
+      metrics.trackStageWorkers(stage.name, () => pool.size);
+      stageWorkers.push(pool);
     };
     if (has('routing')) {
       addStage(createRoutingStage({
@@ -183,7 +206,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       workers.push(createInboxPoller(relaxedDb, waiters, config.inbox.pollMs, log));
       workers.push(createDeliveryStatsFlushWorker(recorder, relaxedDb, log, config.analyticsFlushMs));
     }
-    if (has('upkeep')) workers.push(createQueueStatsWorker(relaxedDb, queueDefaults, config.delivery.statsMs, log));
+    if (has('upkeep')) {
+      workers.push(createQueueStatsWorker(relaxedDb, queueDefaults, config.delivery.statsMs, log, (moved) => metrics.deadLettered.overflow.inc(moved)));
+    }
 
     // Router: concurrent publishes share one INSERT; the stages (and requests waiting for a reply)
     // hear of it after the commit.
@@ -191,7 +216,12 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       maxBatch: config.ingest.maxBatch,
       maxConcurrent: config.ingest.concurrentFlushes,
       flush: async (rows) => {
+        const started = performance.now();
         const ids = await insertMessages(db, rows, config.delivery.dedupWindowSeconds);
+        metrics.ingestFlushSeconds.observe((performance.now() - started) / 1000);
+        let written = 0;
+        for (let i = 0; i < rows.length; i++) if (ids[i] === rows[i]!.id) written += 1; // the others repeated a dedup_id
+        metrics.published.inc(written);
         signals.signal('log');
         const correlationIds = rows.flatMap((row) => (row.correlation_id === null ? [] : [row.correlation_id]));
         if (correlationIds.length > 0) signals.signal('reply', correlationIds);
@@ -201,7 +231,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const backpressure = new Backpressure(relaxedDb, {
       queueDefaults, lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
     });
-    if (has('router')) workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
+    if (has('router')) {
+      workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
+      metrics.trackBackpressure(() => backpressure.lagging !== undefined);
+    }
     const messages = new MessagesService(membership, policies, schemas, backpressure, commit);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
     const deadLetters = new DeadLettersService(relaxedDb, wakeClient);
@@ -210,8 +243,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const shutdown = new AbortController();
     let draining = false;
     const dashboard = new DashboardFeed(relaxedDb, { intervalMs: config.dashboard.pushMs, log: log.child({ component: 'dashboard' }), stopTimeoutMs: config.shutdownTimeoutMs });
-    const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins });
+    const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins, onResponse: observeHttp(metrics) });
     app.route('/', healthRoutes(db, () => draining));
+    app.route('/', metricsRoutes(metrics, config.metrics.token));
+    app.route('/', docsRoutes());
     if (has('router')) {
       // An attempt holds its Idempotency-Key at most this long before a retry may take over: longer
       // than any statement of the publish can run.
@@ -225,23 +260,32 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', historyRoutes(auth, db, membership, policies, config.limits.addressLength));
       app.route('/v1', analyticsRoutes(auth, db));
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
+      app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
       app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), config.limits, shutdown.signal));
       app.route('/', dashboardRoutes(auth));
       app.route('/v1', dashboardDataRoutes(auth, dashboard, relaxedDb, { retryMs: config.inbox.retryMs, shutdown: shutdown.signal }));
     }
     if (has('push')) {
-      const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient);
+      const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient, metrics);
       app.route('/v1', inboxRoutes(auth, inbox, deadLetters, {
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
         writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, log,
       }));
     }
+    // The document lists itself too, so that every route the app answers is in it (test/openapi.test.ts).
+    app.openAPIRegistry.registerPath({
+      method: 'get', path: '/openapi.json', tags: ['operations'], summary: 'This document (OpenAPI 3.1)',
+      responses: { 200: { description: 'The OpenAPI document', content: { 'application/json': { schema: z.object({ openapi: z.string() }).passthrough() } } } },
+    });
     app.doc31('/openapi.json', {
       openapi: '3.1.0',
       info: { title: 'Switchyard', version: '1', description: 'A real-time message router on PostgreSQL.' },
     });
     app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', { type: 'http', scheme: 'bearer' });
+    if (config.metrics.token) {
+      app.openAPIRegistry.registerComponent('securitySchemes', 'metrics', { type: 'http', scheme: 'bearer', description: 'SWITCHYARD_METRICS_TOKEN' });
+    }
 
     let upkeep: Upkeep | undefined;
     if (has('upkeep')) {
@@ -251,6 +295,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         historyRetentionDays: config.retention.historyDays,
         receiptRetentionDays: config.retention.receiptDays,
         deadLetterRetentionDays: config.delivery.deadLetterRetentionDays,
+        publisherStatsRetentionDays: config.retention.publisherStatsDays,
       }, log.child({ component: 'upkeep' }));
       cleanup.push(() => upkeep!.stop());
     }
@@ -290,7 +335,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       log.info('stopped');
     })());
 
-    return { url, databaseUrl, generatedAdminToken: adminToken.generated, db, stop };
+    const routes = () => [...new Map(app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
+    return { url, databaseUrl, generatedAdminToken: adminToken.generated, db, routes, stop };
   } catch (error) {
     for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
     throw error;

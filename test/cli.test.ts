@@ -1,12 +1,18 @@
 // The switchyard command: configuration errors stop it before anything opens, naming the variable;
-// migrate status/down/up work against a real database.
+// migrate status/down/up work against a real database; the admin helpers (clients, dlq, stats)
+// do what they say, on DATABASE_URL or on the embedded database a running service holds.
 import { execFile } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ProgressBar } from '../src/cli/progress-bar.ts';
+import { refreshQueueStats } from '../src/inbox/queue-stats.repository.ts';
 import { MIGRATIONS_DIR } from '../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { createQueueClient, newMessage, publishAndRoute } from './helpers/queue.ts';
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
@@ -105,5 +111,128 @@ describe('serve', () => {
     await stream.next(1_000);
     expect(stream.ended).toBe(true);
     expect(stdout).toContain('"msg":"stopped"');
+  });
+});
+
+describe('admin commands', () => {
+  let database: TestDatabase;
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    env = { DATABASE_URL: database.url, LOG_LEVEL: 'silent' };
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  test('clients create, list and revoke', async () => {
+    const created = await cli(['clients', 'create', 'ann', '--listen-to', 'topic:news,topic:sport'], env);
+    expect(created.code, created.stderr).toBe(0);
+    const id = /client (\d+) \(ann\) listens to topic:news, topic:sport, user:ann/.exec(created.stdout)?.[1];
+    expect(id, created.stdout).toBeDefined();
+    expect(created.stdout).toMatch(/token \(shown once\): sy_[\w-]{43}/);
+    expect((await cli(['clients', 'create', 'not a name'], env)).code).toBe(2);
+    expect((await cli(['clients', 'create', 'bob', '--listen-to', 'news'], env)).stderr).toContain('--listen-to news');
+
+    const listed = await cli(['clients', 'list'], env);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+CREATED\s+REVOKED\s+LISTENS TO$/);
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+ann\\s+\\S+\\s+-\\s+topic:news,topic:sport,user:ann`));
+
+    expect((await cli(['clients', 'revoke', id!], env)).stdout).toContain(`client ${id} (ann) revoked at`);
+    expect((await cli(['clients', 'list'], env)).stdout).not.toContain('ann');
+    expect((await cli(['clients', 'list', '--revoked'], env)).stdout).toMatch(/ann\s+\S+\s+\d{4}-\d\d-\d\dT/);
+  });
+
+  test('dlq list, redrive with progress, and purge (which wants a filter or --all)', async () => {
+    const db = database.db;
+    const clientId = await createQueueClient(db, 'dora');
+    await publishAndRoute(db, Array.from({ length: 5 }, () => newMessage('topic:dora')));
+    const bury = () => sql`
+      with moved as (delete from switchyard.delivery where client_id = ${clientId} returning *)
+      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, last_error, enqueued_at, priority)
+      select client_id, message_id, 'max_receives', 3, 'billing timed out', enqueued_at, priority from moved`.execute(db);
+    await bury();
+    const filter = ['--client', clientId, '--error', 'billing'];
+
+    const listed = await cli(['dlq', 'list', ...filter], env);
+    expect(listed.stdout.trim().split('\n')).toHaveLength(1 + 5);
+    expect(listed.stdout).toMatch(/dora \(\d+\)\s+\S+\s+max_receives\s+3\s+billing timed out/);
+
+    // Not a terminal: one plain line per progress update, then the summary.
+    const redriven = await cli(['dlq', 'redrive', ...filter, '--batch-size', '2'], env);
+    expect(redriven.code, redriven.stderr).toBe(0);
+    expect(redriven.stdout).toMatch(/^redrive: 0\/5\nredrive: 5\/5 \d+\/s\n5 dead letters redriven in 3 batches\n$/);
+    const back = await sql<{ n: number }>`select count(*)::int as n from switchyard.delivery where client_id = ${clientId}`.execute(db);
+    expect(back.rows[0]!.n).toBe(5);
+
+    await bury();
+    const refused = await cli(['dlq', 'purge'], env);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--all');
+    expect((await cli(['dlq', 'purge', '--client', clientId], env)).stdout).toContain('5 dead letters purged in 1 batches');
+    expect((await cli(['dlq', 'list'], env)).stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('stats --once prints the queues and stages', async () => {
+    const db = database.db;
+    await createQueueClient(db, 'erin');
+    await publishAndRoute(db, [newMessage('topic:erin'), newMessage('topic:erin')]);
+    await db.transaction().execute((tx) => refreshQueueStats(tx));
+    const stats = await cli(['stats', '--once'], env);
+    expect(stats.code, stats.stderr).toBe(0);
+    expect(stats.stdout).toMatch(/Queues\s+\d+ holding messages: \d+ visible/);
+    expect(stats.stdout).toMatch(/^routing\s+\S+\s+0\s+0\s+0\s+1$/m);
+    expect(stats.stdout).toMatch(/^persistence\s+\S+\s+\d+\s/m);
+    expect(stats.stdout).toMatch(/^erin\s+\d+\s+2\s+2\s+0\s+0\s/m);
+    expect(stats.stdout).not.toContain('\x1b'); // not a terminal: no escape codes
+  });
+
+  test('a progress bar redraws one line on a terminal, and prints lines elsewhere', () => {
+    const written: string[] = [];
+    const tty = new ProgressBar({ isTTY: true, write: (text: string) => written.push(text) }, 'redrive');
+    tty.update(0, 10);
+    tty.update(5, 10);
+    tty.finish('done');
+    expect(written[1]).toMatch(/^\rredrive \[#{15}-{15}\] 50% 5\/10/);
+    expect(written.slice(2)).toEqual(['\n', 'done\n']);
+    const plain: string[] = [];
+    const bar = new ProgressBar({ isTTY: false, write: (text: string) => plain.push(text) }, 'purge');
+    bar.update(3, 4);
+    bar.finish('ok');
+    expect(plain[0]).toMatch(/^purge: 3\/4/);
+    expect(plain[1]).toBe('ok\n');
+  });
+});
+
+describe('admin commands next to a running service on the embedded database', () => {
+  let dataDir: string;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'switchyard-cli-'));
+  });
+  afterAll(async () => {
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  test('use the database the service runs instead of refusing its busy data folder', async () => {
+    const { spawn } = await import('node:child_process');
+    const env = { PATH: process.env.PATH ?? '', SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_EMBEDDED_PG_PORT: '0', LOG_LEVEL: 'warn' };
+    const child = spawn(process.execPath, [CLI, 'serve', '--roles', 'router'], { env: { ...env, PORT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let stderr = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          stderr += chunk.toString();
+          if (stderr.includes('listening on')) resolve();
+        });
+        void exited.then(() => reject(new Error(`exited early: ${stderr}`)));
+      });
+      const created = await cli(['clients', 'create', 'fay'], env);
+      expect(created.code, created.stderr).toBe(0);
+      expect((await cli(['clients', 'list'], env)).stdout).toContain('fay');
+    } finally {
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
   });
 });

@@ -57,6 +57,12 @@ test('the schema the migrations build', async (context) => {
       indexes.rows.map((r) => r.line).join('\n'),
     );
   }
+  // Views are part of the SQL API operators use (README, "Operator views"): their text is reviewed too.
+  const views = await sql<{ line: string }>`
+    select format('view switchyard.%I as\n%s', c.relname, pg_get_viewdef(c.oid, true)) as line
+    from pg_class c join pg_namespace n on n.oid = c.relnamespace
+    where n.nspname = 'switchyard' and c.relkind = 'v' order by c.relname`.execute(db);
+  parts.push(...views.rows.map((r) => r.line));
   const functions = await sql<{ definition: string }>`
     select pg_get_functiondef(p.oid) as definition from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where n.nspname = 'switchyard' order by p.proname, pg_get_function_identity_arguments(p.oid)`.execute(db);

@@ -9,7 +9,8 @@ import { BOSS_SCHEMA, startUpkeep } from '../src/upkeep/upkeep.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 const log = createLogger('silent');
-const options = { aheadDays: 3, logRetentionHours: 24, historyRetentionDays: 30, receiptRetentionDays: 30, deadLetterRetentionDays: 14 };
+const options = { aheadDays: 3, logRetentionHours: 24, historyRetentionDays: 30, receiptRetentionDays: 30, deadLetterRetentionDays: 14,
+  publisherStatsRetentionDays: 7 };
 let database: TestDatabase;
 let db: Db;
 

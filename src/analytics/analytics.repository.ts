@@ -19,6 +19,20 @@ export async function upsertPublishedCounts(tx: Tx, messageIds: string[]): Promi
           payload_bytes = analytics_minute.payload_bytes + excluded.payload_bytes`.execute(tx);
 }
 
+/** Adds the messages to the per-hour counts of their senders (top publishers); key order as above. */
+export async function upsertSenderCounts(tx: Tx, messageIds: string[]): Promise<void> {
+  await sql`
+    insert into switchyard.analytics_sender_hour (hour, sender, published, payload_bytes)
+    select date_trunc('hour', m.created_at, 'UTC'), m.sender, count(*), sum(pg_column_size(m.payload))
+    from switchyard.message m
+    where m.id = any (${messageIds}::uuid[])
+    group by 1, 2
+    order by 1, 2
+    on conflict (hour, sender) do update
+      set published = analytics_sender_hour.published + excluded.published,
+          payload_bytes = analytics_sender_hour.payload_bytes + excluded.payload_bytes`.execute(tx);
+}
+
 export interface LatencyRollup {
   minute: Date;
   address: string;

@@ -96,3 +96,20 @@ export async function replaceSubscriptions(tx: Tx, clientId: string, addresses: 
     select unnest(${addresses}::text[]), ${clientId}
     on conflict do nothing`.execute(tx);
 }
+
+export interface ClientListRow extends ClientStatusRecord {
+  listen_to: string[];
+}
+
+/** Clients in id order, active ones only unless includeRevoked, with what each listens to. */
+export async function listClients(db: Db, o: { limit: number; afterId?: string | undefined; includeRevoked: boolean }): Promise<ClientListRow[]> {
+  const result = await sql<ClientListRow>`
+    select c.id::text as id, c.name, c.created_at, c.revoked_at,
+           coalesce(array(select s.address from switchyard.subscription s where s.client_id = c.id order by s.address), '{}') as listen_to
+    from switchyard.client c
+    where (${o.includeRevoked} or c.revoked_at is null)
+      and (${o.afterId ?? null}::bigint is null or c.id > ${o.afterId ?? null}::bigint)
+    order by c.id
+    limit ${o.limit}`.execute(db);
+  return result.rows;
+}

@@ -4,15 +4,15 @@
 // from dashboard-data.routes.ts and the dead-letter admin API.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { Hono } from 'hono';
+import { createRoute, z as openapi } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { etag } from 'hono/etag';
 import { z } from 'zod';
 import { ADMIN_SESSION_COOKIE } from '../clients/admin-session.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
-import type { AppEnv } from '../http/env.ts';
-import { ApiError, validationError } from '../http/problem.ts';
+import { createRouter, jsonResponse } from '../http/openapi.ts';
+import { ApiError, problemResponses, validationError } from '../http/problem.ts';
 import { looksLikeToken } from '../clients/tokens.ts';
 
 const LOGIN_BODY_MAX_BYTES = 4 * 1024;
@@ -46,9 +46,40 @@ function loadAssets(): Map<string, Asset> {
 
 const LoginSchema = z.strictObject({ token: z.string().min(1).max(512) });
 
+// The page, its files and the login are plain handlers (they read bodies and set cookies their
+// own way); these entries only document them in /openapi.json.
+const DOCUMENTED = [
+  createRoute({
+    method: 'get', path: '/dashboard', tags: ['dashboard'], summary: 'The dashboard page (log in with the admin token)',
+    responses: { 200: { description: 'The page', content: { 'text/html': { schema: openapi.string() } } } },
+  }),
+  createRoute({
+    method: 'get', path: '/dashboard/assets/{name}', tags: ['dashboard'], summary: "The page's script, styles and uPlot",
+    request: { params: openapi.object({ name: openapi.string().openapi({ param: { name: 'name', in: 'path' }, example: 'dashboard.js' }) }) },
+    responses: {
+      200: { description: 'The file', content: { 'text/javascript': { schema: openapi.string() }, 'text/css': { schema: openapi.string() } } },
+      304: { description: 'Not modified (ETag)' },
+      ...problemResponses(404),
+    },
+  }),
+  createRoute({
+    method: 'post', path: '/dashboard/session', tags: ['dashboard'], summary: 'Log in: the admin token for a session cookie',
+    request: { body: { content: { 'application/json': { schema: LoginSchema } }, required: true } },
+    responses: {
+      200: jsonResponse(openapi.object({ expires_at: openapi.string() }), 'Logged in; the HttpOnly session cookie is set'),
+      ...problemResponses(400, 401, 403, 413, 415),
+    },
+  }),
+  createRoute({
+    method: 'delete', path: '/dashboard/session', tags: ['dashboard'], summary: 'Log out: forget the session cookie',
+    responses: { 204: { description: 'Logged out' } },
+  }),
+];
+
 export function dashboardRoutes(auth: Authenticator) {
   const assets = loadAssets();
-  const app = new Hono<AppEnv>();
+  const app = createRouter();
+  for (const route of DOCUMENTED) app.openAPIRegistry.registerPath(route);
 
   app.get('/dashboard', (c) => c.body(assets.get('index.html')!.body, 200, { ...PAGE_HEADERS, 'content-type': 'text/html; charset=utf-8' }));
 

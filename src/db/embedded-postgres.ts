@@ -188,6 +188,21 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   };
 }
 
+/**
+ * The database of the cluster that another live process (a running `switchyard serve`) runs in
+ * this data folder, or undefined. Admin commands use it rather than refusing the busy folder.
+ */
+export async function findRunningEmbeddedPostgres(dataDirOption: string): Promise<string | undefined> {
+  const dataDir = path.resolve(dataDirOption);
+  const owner = Number((await readFile(path.join(dataDir, 'owner.pid'), 'utf8').catch(() => '')).trim());
+  if (!owner || owner === process.pid || !isAlive(owner)) return undefined;
+  // postmaster.pid: pid, data directory, start time, port, ... one per line.
+  const port = Number((await readFile(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[3]);
+  if (!Number.isInteger(port) || port <= 0) return undefined;
+  const password = (await readFile(path.join(dataDir, 'pg-password'), 'utf8')).trim();
+  return databaseUrl(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, DATABASE_NAME);
+}
+
 async function createDatabaseIfMissing(serverUrl: string, name: string): Promise<void> {
   const client = new pg.Client({ connectionString: serverUrl });
   await client.connect();

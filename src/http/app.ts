@@ -17,6 +17,8 @@ export interface AppOptions {
   maxBodyBytes: number;
   /** Origins whose pages may call the API (CORS); none by default. */
   corsOrigins?: string[];
+  /** Told of every answer, refusals by the middleware below included (metrics). */
+  onResponse?: (c: Context<AppEnv>, seconds: number) => void;
 }
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
@@ -31,8 +33,10 @@ export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
     const started = performance.now();
     await next();
     const status = c.res.status;
+    const elapsed = performance.now() - started;
+    o.onResponse?.(c, elapsed / 1000);
     // Paths only: query strings may carry an access_token.
-    const fields = { method: c.req.method, path: c.req.path, status, ms: Math.round(performance.now() - started) };
+    const fields = { method: c.req.method, path: c.req.path, status, ms: Math.round(elapsed) };
     if (status >= 500) log.error('request failed', fields);
     else log.debug('request', fields);
   });

@@ -30,6 +30,11 @@ export class DeadLettersService {
     };
   }
 
+  /** How many dead letters match the filter. */
+  count(filter: DeadLetterFilter): Promise<number> {
+    return countDeadLetters(this.#db, filter);
+  }
+
   async redrive(filter: DeadLetterFilter, run: BatchRun) {
     const result = await this.#inBatches(filter, run, (f, n) => redriveDeadLetterBatch(this.#db, f, n));
     if (result.moved > 0) this.#onRedriven(filter.clientId);

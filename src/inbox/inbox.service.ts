@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DeliveryRecorder } from '../analytics/delivery-recorder.ts';
 import type { Db } from '../db/database.ts';
+import type { Metrics } from '../ops/metrics.ts';
 import type { Waiters } from '../queue/waiters.ts';
 import {
   ackDeliveries, claimDeliveries, extendLeases, nackDeliveries, releaseUnseenStreamLeases,
@@ -54,14 +55,19 @@ export class InboxService {
   readonly #recorder: DeliveryRecorder;
   readonly #defaults: QueuePolicyDefaults;
   readonly #onChange: (clientId: string) => void;
+  readonly #metrics: Metrics | undefined;
 
   /** onChange: a delivery of the client may have become visible or left a stream's prefetch. */
-  constructor(db: Db, waiters: Waiters, recorder: DeliveryRecorder, defaults: QueuePolicyDefaults, onChange: (clientId: string) => void) {
+  constructor(
+    db: Db, waiters: Waiters, recorder: DeliveryRecorder, defaults: QueuePolicyDefaults, onChange: (clientId: string) => void,
+    metrics?: Metrics,
+  ) {
     this.#db = db;
     this.#waiters = waiters;
     this.#recorder = recorder;
     this.#defaults = defaults;
     this.#onChange = onChange;
+    this.#metrics = metrics;
   }
 
   /** Long poll: returns as soon as anything is visible, or an empty list after waitSeconds. */
@@ -88,16 +94,23 @@ export class InboxService {
 
   async ack(clientId: string, receipts: string[]): Promise<{ acked: number; not_acked: string[] }> {
     const parsed = parseReceipts(receipts);
+    const started = performance.now();
     const acked = new Set(await ackDeliveries(this.#db, clientId, parsed));
+    this.#metrics?.ackSeconds.observe((performance.now() - started) / 1000);
+    this.#metrics?.acked.inc(acked.size);
     if (acked.size > 0) this.#onChange(clientId);
     return { acked: acked.size, not_acked: unmatched(parsed, acked) };
   }
 
   async nack(clientId: string, receipts: string[], delaySeconds: number | undefined, reason: string | undefined) {
     const parsed = parseReceipts(receipts);
+    const started = performance.now();
     const rows = await nackDeliveries(this.#db, clientId, parsed, { delaySeconds, reason, defaults: this.#defaults });
+    this.#metrics?.nackSeconds.observe((performance.now() - started) / 1000);
     if (rows.length > 0) this.#onChange(clientId);
     const deadLettered = rows.filter((r) => r.outcome === 'dead_lettered').map((r) => r.message_id);
+    this.#metrics?.nacked.inc(rows.length - deadLettered.length);
+    this.#metrics?.deadLettered.max_receives.inc(deadLettered.length);
     return {
       nacked: rows.length - deadLettered.length,
       dead_lettered: deadLettered,
@@ -107,7 +120,9 @@ export class InboxService {
 
   async extend(clientId: string, receipts: string[], visibilitySeconds: number): Promise<{ extended: number; not_extended: string[] }> {
     const parsed = parseReceipts(receipts);
+    const started = performance.now();
     const extended = new Set(await extendLeases(this.#db, clientId, parsed, visibilitySeconds));
+    this.#metrics?.extendSeconds.observe((performance.now() - started) / 1000);
     return { extended: extended.size, not_extended: unmatched(parsed, extended) };
   }
 
@@ -158,18 +173,28 @@ export class InboxService {
   }
 
   async #claim(options: Omit<ClaimOptions, 'maxReceives'>): Promise<{ delivered: ClaimedRow[]; skipped: number }> {
+    const started = performance.now();
     const rows = await claimDeliveries(this.#db, { ...options, maxReceives: this.#defaults.maxReceives });
     const now = Date.now();
     const delivered: ClaimedRow[] = [];
+    let expired = 0;
     for (const row of rows) {
       if (row.outcome === 'delivered') {
         delivered.push(row);
         if (row.receive_count === 1) this.#recorder.recordFirstDelivery(row.to_address, row.created_at, now);
       } else if (row.outcome === 'expired') {
+        expired += 1;
         this.#recorder.recordExpired(row.to_address, row.created_at);
       } else {
         this.#recorder.recordDeadLettered(row.to_address, row.created_at);
       }
+    }
+    if (this.#metrics) {
+      this.#metrics.receiveSeconds.observe((performance.now() - started) / 1000);
+      this.#metrics.delivered.inc(delivered.length);
+      this.#metrics.expired.inc(expired);
+      this.#metrics.deadLettered.max_receives.inc(rows.length - delivered.length - expired);
+      if (options.autoAck) this.#metrics.acked.inc(delivered.length); // deleted as they are sent
     }
     return { delivered, skipped: rows.length - delivered.length };
   }

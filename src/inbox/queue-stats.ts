@@ -6,20 +6,25 @@ import type { Logger } from '../log.ts';
 import { Worker } from '../queue/worker.ts';
 import { deadLetterOverflow, refreshQueueStats, type QueueDefaults } from './queue-stats.repository.ts';
 
-export function createQueueStatsWorker(db: Db, defaults: QueueDefaults, intervalMs: number, log: Logger): Worker {
+/** onOverflow: told how many deliveries the overflow policy moved to the dead letters (metrics). */
+export function createQueueStatsWorker(
+  db: Db, defaults: QueueDefaults, intervalMs: number, log: Logger, onOverflow?: (moved: number) => void,
+): Worker {
   return new Worker({
     name: 'inbox:queue-stats',
     pollMs: intervalMs,
     log,
     runOnce: async () => {
-      const processed = await db.transaction().execute(async (tx) => {
-        const queues = await refreshQueueStats(tx);
-        if (queues === undefined) return 0; // another process has it
-        const moved = await deadLetterOverflow(tx, defaults);
-        if (moved > 0) log.warn('queues over their length limit: oldest messages dead-lettered', { moved });
-        return queues;
+      const { queues, moved } = await db.transaction().execute(async (tx) => {
+        const counted = await refreshQueueStats(tx);
+        if (counted === undefined) return { queues: 0, moved: 0 }; // another process has it
+        return { queues: counted, moved: await deadLetterOverflow(tx, defaults) };
       });
-      return { processed, more: false };
+      if (moved > 0) {
+        log.warn('queues over their length limit: oldest messages dead-lettered', { moved });
+        onOverflow?.(moved);
+      }
+      return { processed: queues, more: false };
     },
   });
 }

@@ -10,7 +10,7 @@ import { claimLanes, listLogEntries, preferIndexOrderScans, readLaneBatches, typ
 import {
   claimDueStageRetries, deleteStageRetry, hasDueStageRetries, insertStageRetry, moveStageRetryToDeadLetter, rescheduleStageRetry,
 } from './stage-retry.repository.ts';
-import { Worker, type RunResult } from './worker.ts';
+import type { RunResult } from './worker.ts';
 
 export type AfterCommit = (effect: () => void) => void;
 
@@ -32,6 +32,8 @@ export interface StageRunnerOptions {
   retryLimit: number;
   /** Test seam: runs after the stage's work, before the commit. */
   beforeCommit?: (tx: Tx, entries: LogEntry[]) => Promise<void>;
+  /** Told after every run that handled messages: how many, and how long the run took (metrics). */
+  onBatch?: (processed: number, seconds: number) => void;
 }
 
 const RETRY_BASE_MS = 1_000;
@@ -58,13 +60,16 @@ export class StageRunner {
   }
 
   async runOnce(): Promise<RunResult> {
+    const started = performance.now();
     let retried = 0;
     if (Date.now() >= this.#nextRetryCheck) {
       this.#nextRetryCheck = Date.now() + RETRY_CHECK_INTERVAL_MS;
       retried = await this.#runDueRetries();
     }
     const batch = await this.#runBatch();
-    return { processed: retried + batch.processed, more: batch.more };
+    const processed = retried + batch.processed;
+    if (processed > 0) this.#o.onBatch?.(processed, (performance.now() - started) / 1000);
+    return { processed, more: batch.more };
   }
 
   async #runBatch(): Promise<RunResult> {
@@ -173,6 +178,3 @@ function runEffects(effects: (() => void)[], log: Logger): void {
   }
 }
 
-export function createStageWorker(runner: StageRunner, pollMs: number, log: Logger, index = 0): Worker {
-  return new Worker({ name: `stage:${runner.stageName}#${index}`, pollMs, log, runOnce: () => runner.runOnce() });
-}

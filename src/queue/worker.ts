@@ -22,6 +22,14 @@ export interface WorkerOptions {
   maxBackoffMs?: number;
 }
 
+/** What the composition root starts and stops: a Worker, or a pool of them (stage-worker-pool.ts). */
+export interface BackgroundWorker {
+  readonly name: string;
+  start(): void;
+  wake(): void;
+  stop(timeoutMs?: number): Promise<void>;
+}
+
 const running = new Set<Worker>();
 
 /** Workers whose loop is running: tests assert this is empty when they finish. */

@@ -1,6 +1,6 @@
 // What expires: deduplication entries past their window, deliveries past their ttl that nobody
-// received (counted in analytics as expired), and dead letters past their retention. Each call
-// handles one bounded batch.
+// received (counted in analytics as expired), dead letters past their retention, and per-sender
+// rollups past theirs. Each call handles one bounded batch.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
@@ -35,6 +35,14 @@ export async function deleteExpiredDeliveries(db: Db, limit: number): Promise<nu
     )
     select count(*)::int as n from gone`.execute(db);
   return result.rows[0]?.n ?? 0;
+}
+
+export async function deleteOldSenderCounts(db: Db, retentionDays: number, limit: number): Promise<number> {
+  const result = await sql`
+    delete from switchyard.analytics_sender_hour
+    where ctid = any (array(
+      select ctid from switchyard.analytics_sender_hour where hour < now() - make_interval(days => ${retentionDays}) limit ${limit}))`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 export async function deleteOldDeadLetters(db: Db, retentionDays: number, limit: number): Promise<number> {

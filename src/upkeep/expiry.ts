@@ -3,7 +3,7 @@
 import type { Db } from '../db/database.ts';
 import { deleteExpiredKeys } from '../idempotency/idempotency.service.ts';
 import type { Logger } from '../log.ts';
-import { deleteExpiredDedup, deleteExpiredDeliveries, deleteOldDeadLetters } from './expiry.repository.ts';
+import { deleteExpiredDedup, deleteExpiredDeliveries, deleteOldDeadLetters, deleteOldSenderCounts } from './expiry.repository.ts';
 
 const BATCH = 5_000;
 
@@ -12,6 +12,12 @@ export interface ExpiryResult {
   deliveries: number;
   deadLetters: number;
   idempotencyKeys: number;
+  senderCounts: number;
+}
+
+export interface ExpiryOptions {
+  deadLetterRetentionDays: number;
+  publisherStatsRetentionDays: number;
 }
 
 async function untilDone(batch: () => Promise<number>): Promise<number> {
@@ -23,12 +29,13 @@ async function untilDone(batch: () => Promise<number>): Promise<number> {
   }
 }
 
-export async function runExpiry(db: Db, deadLetterRetentionDays: number, log: Logger): Promise<ExpiryResult> {
+export async function runExpiry(db: Db, o: ExpiryOptions, log: Logger): Promise<ExpiryResult> {
   const result = {
     dedup: await untilDone(() => deleteExpiredDedup(db, BATCH)),
     deliveries: await untilDone(() => deleteExpiredDeliveries(db, BATCH)),
-    deadLetters: await untilDone(() => deleteOldDeadLetters(db, deadLetterRetentionDays, BATCH)),
+    deadLetters: await untilDone(() => deleteOldDeadLetters(db, o.deadLetterRetentionDays, BATCH)),
     idempotencyKeys: await deleteExpiredKeys(db),
+    senderCounts: await untilDone(() => deleteOldSenderCounts(db, o.publisherStatsRetentionDays, BATCH)),
   };
   if (result.deliveries > 0 || result.deadLetters > 0 || result.idempotencyKeys > 0) log.info('expiry', { ...result });
   return result;

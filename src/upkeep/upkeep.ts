@@ -4,7 +4,7 @@
 import { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';
-import { runExpiry } from './expiry.ts';
+import { runExpiry, type ExpiryOptions } from './expiry.ts';
 import { runPartitionUpkeep, type PartitionUpkeepOptions } from './partition-upkeep.ts';
 
 export const BOSS_SCHEMA = 'switchyard_boss';
@@ -17,9 +17,7 @@ export interface Upkeep {
   stop(): Promise<void>;
 }
 
-export interface UpkeepOptions extends PartitionUpkeepOptions {
-  deadLetterRetentionDays: number;
-}
+export interface UpkeepOptions extends PartitionUpkeepOptions, ExpiryOptions {}
 
 export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, log: Logger): Promise<Upkeep> {
   const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, max: 3, application_name: 'switchyard:upkeep' });
@@ -33,7 +31,7 @@ export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, l
   await boss.createQueue(EXPIRY_JOB, { policy: 'singleton', retryLimit: 3, retryDelay: 30, expireInSeconds: 600 });
   await boss.schedule(EXPIRY_JOB, EXPIRY_CRON);
   await boss.work(EXPIRY_JOB, async () => {
-    await runExpiry(db, options.deadLetterRetentionDays, log);
+    await runExpiry(db, options, log);
   });
   return { stop: () => boss.stop({ graceful: true, timeout: 10_000 }) };
 }

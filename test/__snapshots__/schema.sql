@@ -13,6 +13,15 @@ table switchyard.analytics_minute (
 );
 CREATE UNIQUE INDEX analytics_minute_pkey ON switchyard.analytics_minute USING btree (minute, address);
 
+table switchyard.analytics_sender_hour (
+  hour timestamp with time zone not null,
+  sender text not null,
+  published bigint not null default 0,
+  payload_bytes bigint not null default 0,
+  constraint analytics_sender_hour_pkey PRIMARY KEY (hour, sender)
+);
+CREATE UNIQUE INDEX analytics_sender_hour_pkey ON switchyard.analytics_sender_hour USING btree (hour, sender);
+
 table switchyard.client (
   id bigint not null generated always as identity,
   name text not null,
@@ -278,6 +287,127 @@ table switchyard.topic_schema (
   constraint topic_schema_topic_check CHECK ((topic ~ '^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$'::text))
 );
 CREATE UNIQUE INDEX topic_schema_pkey ON switchyard.topic_schema USING btree (topic);
+
+view switchyard.dead_letters as
+ SELECT d.client_id,
+    c.name AS client_name,
+    d.message_id,
+    d.reason,
+    d.receive_count,
+    d.first_received_at,
+    d.last_received_at,
+    d.last_error,
+    d.enqueued_at,
+    d.dead_at,
+    d.priority,
+    d.group_id,
+    m.sender,
+    m.to_address,
+    m.type,
+    m.payload,
+    m.headers,
+    m.created_at AS sent_at,
+    m.correlation_id,
+    m.reply_to
+   FROM switchyard.dead_letter d
+     JOIN switchyard.client c ON c.id = d.client_id
+     LEFT JOIN switchyard.message m ON m.id = d.message_id;
+
+view switchyard.delivery_receipts as
+ SELECT x.message_id,
+    x.client_id,
+    c.name AS client_name,
+    x.state,
+    x.receive_count,
+    x.first_received_at,
+    x.last_received_at,
+    x.acked_at,
+    x.dead_at,
+    switchyard.uuid_time(x.message_id) AS sent_at,
+    COALESCE(h.sender, m.sender) AS sender,
+    COALESCE(h.to_address, m.to_address) AS to_address,
+    COALESCE(h.type, m.type) AS type
+   FROM ( SELECT r.message_id,
+            r.client_id,
+            'acked'::text AS state,
+            r.receive_count,
+            r.first_received_at,
+            NULL::timestamp with time zone AS last_received_at,
+            r.acked_at,
+            NULL::timestamp with time zone AS dead_at
+           FROM switchyard.delivery_receipt r
+        UNION ALL
+         SELECT d.message_id,
+            d.client_id,
+                CASE
+                    WHEN d.visible_at <= now() THEN 'pending'::text
+                    WHEN d.receive_count = 0 THEN 'delayed'::text
+                    ELSE 'in_flight'::text
+                END AS "case",
+            d.receive_count,
+            d.first_received_at,
+            d.last_received_at,
+            NULL::timestamp with time zone,
+            NULL::timestamp with time zone
+           FROM switchyard.delivery d
+        UNION ALL
+         SELECT dl.message_id,
+            dl.client_id,
+            'dead_lettered'::text,
+            dl.receive_count,
+            dl.first_received_at,
+            dl.last_received_at,
+            NULL::timestamp with time zone,
+            dl.dead_at
+           FROM switchyard.dead_letter dl) x
+     JOIN switchyard.client c ON c.id = x.client_id
+     LEFT JOIN switchyard.history h ON h.message_id = x.message_id
+     LEFT JOIN switchyard.message m ON m.id = x.message_id;
+
+view switchyard.queue_overview as
+ SELECT c.id AS client_id,
+    c.name AS client_name,
+    COALESCE(q.depth, 0::bigint) AS depth,
+    COALESCE(q.visible, 0::bigint) AS visible,
+    COALESCE(q.in_flight, 0::bigint) AS in_flight,
+    COALESCE(q.delayed, 0::bigint) AS delayed,
+    q.oldest_enqueued_at,
+    COALESCE(EXTRACT(epoch FROM now() - q.oldest_enqueued_at), 0::numeric)::double precision AS oldest_age_seconds,
+    ( SELECT count(*) AS count
+           FROM switchyard.dead_letter d
+          WHERE d.client_id = c.id) AS dead_letters,
+    q.updated_at AS counted_at
+   FROM switchyard.client c
+     LEFT JOIN switchyard.queue_stat q ON q.client_id = c.id
+  WHERE c.revoked_at IS NULL;
+
+view switchyard.stage_overview as
+ SELECT stage,
+    lag_seconds,
+    oldest_pending_at,
+    rows_behind,
+    rows_capped,
+    ( SELECT count(*) AS count
+           FROM switchyard.stage_retry r
+          WHERE r.stage = l.stage) AS retrying,
+    ( SELECT count(*) AS count
+           FROM switchyard.stage_dead_letter d
+          WHERE d.stage = l.stage) AS dead_letters,
+    ( SELECT max(c.updated_at) AS max
+           FROM switchyard.stage_cursor c
+          WHERE c.stage = l.stage) AS last_advanced_at
+   FROM switchyard.stage_lag(10000) l(stage, oldest_pending_at, lag_seconds, rows_behind, rows_capped);
+
+view switchyard.top_publishers as
+ SELECT sender,
+    sum(published) FILTER (WHERE hour >= date_trunc('hour'::text, now(), 'UTC'::text)) AS published_this_hour,
+    sum(published) AS published_24h,
+    sum(payload_bytes) AS payload_bytes_24h,
+    max(hour) AS last_active_hour
+   FROM switchyard.analytics_sender_hour s
+  WHERE hour >= (date_trunc('hour'::text, now(), 'UTC'::text) - '23:00:00'::interval)
+  GROUP BY sender
+  ORDER BY (sum(published)) DESC, sender;
 
 CREATE OR REPLACE FUNCTION switchyard.add_buckets(a bigint[], b bigint[])
  RETURNS bigint[]

@@ -1,7 +1,8 @@
 // Every endpoint against every kind of caller: no token, a malformed token, a revoked token, the
 // admin, a client with the rights the endpoint needs (member: of group eng, granted on
 // topic:restricted), a client without them (outsider), and another client with the same rights
-// trying to reach the first one's data (other). Adding an endpoint is one line in ENDPOINTS.
+// trying to reach the first one's data (other). Operations endpoints (/metrics, /healthz, ...) are
+// open: every caller gets them. Adding an endpoint is one line in ENDPOINTS.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -69,7 +70,7 @@ type Fixtures = typeof fixtures;
 interface Endpoint {
   method: string;
   path: string | ((f: Fixtures) => Promise<string>);
-  access: 'admin' | 'client';
+  access: 'admin' | 'client' | 'open';
   /** Tells rows with the same method and path apart in the test names. */
   note?: string;
   body?: (f: Fixtures) => unknown;
@@ -83,6 +84,7 @@ interface Endpoint {
 
 const client = (method: string, path: Endpoint['path'], o: Omit<Endpoint, 'method' | 'path' | 'access'> = {}): Endpoint => ({ method, path, access: 'client', ...o });
 const admin = (method: string, path: Endpoint['path'], o: Omit<Endpoint, 'method' | 'path' | 'access'> = {}): Endpoint => ({ method, path, access: 'admin', ...o });
+const open = (method: string, path: Endpoint['path'], o: Omit<Endpoint, 'method' | 'path' | 'access'> = {}): Endpoint => ({ method, path, access: 'open', ...o });
 const withThrowaway = (suffix: string) => async (f: Fixtures) => `/v1/admin/clients/${await f.throwaway()}${suffix}`;
 
 const ENDPOINTS: Endpoint[] = [
@@ -153,6 +155,18 @@ const ENDPOINTS: Endpoint[] = [
   admin('GET', '/v1/admin/dashboard/snapshot'),
   admin('GET', '/v1/admin/dashboard/stream'),
   admin('GET', '/v1/admin/dashboard/queues'),
+  admin('GET', '/v1/admin/scaling'),
+  open('GET', '/metrics'),
+  open('GET', '/healthz'),
+  open('GET', '/readyz'),
+  open('GET', '/openapi.json'),
+  open('GET', '/docs'),
+  open('GET', '/docs/docs.js'),
+  // The dashboard: the page is public; its login takes the admin token in the body, whoever calls.
+  open('GET', '/dashboard'),
+  open('GET', '/dashboard/assets/dashboard.js'),
+  open('POST', '/dashboard/session', { body: () => ({ token: TEST_ADMIN_TOKEN }) }),
+  open('DELETE', '/dashboard/session'),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -174,6 +188,7 @@ function authorization(caller: Caller): string | undefined {
 }
 
 function expected(endpoint: Endpoint, caller: Caller): { status: number; code: string } | 'success' {
+  if (endpoint.access === 'open') return 'success';
   if (caller === 'no token') return { status: 401, code: 'TokenMissing' };
   if (caller === 'malformed token' || caller === 'revoked token') return { status: 401, code: 'TokenInvalid' };
   const isAdmin = caller === 'admin';
@@ -199,7 +214,8 @@ async function send(endpoint: Endpoint, caller: Caller): Promise<{ reply: Reply;
     return { reply: { status: response.status, headers: response.headers, body: undefined }, sent };
   }
   const text = await response.text();
-  return { reply: { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined }, sent };
+  const json = /json/.test(response.headers.get('content-type') ?? '');
+  return { reply: { status: response.status, headers: response.headers, body: text && json ? JSON.parse(text) : text || undefined }, sent };
 }
 
 const label = (e: Endpoint) => `${e.method} ${typeof e.path === 'string' ? e.path : ''}${e.note ? ` ${e.note}` : ''}`;
