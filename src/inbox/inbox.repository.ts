@@ -45,6 +45,11 @@ const clock = (now: Date | undefined): RawBuilder<Date> => sql<Date>`coalesce(${
  * and the rest are leased (visible again after the visibility timeout, receive_count + 1) or,
  * for auto-ack, deleted. `max` shrinks to what a delivery rate's token bucket and an SSE stream's
  * prefetch allow. Rows come back in claim order, with their messages.
+ *
+ * The planner cannot know that limit when it plans (it guesses a tenth of the queue), so every
+ * write after the claim addresses its rows by `message_id = any(ids)` on the primary key, which
+ * stays an index lookup whatever the guess. Joined to the CTE instead, a 300,000-row queue got
+ * hash joins over the whole delivery table: 130 ms per receive instead of 4.
  */
 export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedRow[]> {
   const now = clock(o.now);
@@ -53,14 +58,15 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
     ? sql`${o.lease.prefetch}::int - (select count(*)::int from switchyard.delivery f
           where f.client_id = ${o.clientId} and f.lease_owner = ${owner} and f.visible_at > ${now})`
     : sql`${o.max}::int`;
+  const seq = sql`${o.lease?.seqBefore ?? 0}::int + array_position(n.ids, d.message_id)`;
   const finish = o.autoAck
     ? sql`
       done as (
         delete from switchyard.delivery d
         using deliverable n
-        where d.client_id = n.client_id and d.message_id = n.message_id
-        returning d.message_id, d.receive_count + 1 as receive_count, (${o.lease?.seqBefore ?? 0}::int + n.n)::int as lease_seq,
-                  n.sort_key, d.client_id, coalesce(d.first_received_at, ${now}) as first_received_at
+        where d.client_id = ${o.clientId} and d.message_id = any(n.ids)
+        returning d.message_id, d.receive_count + 1 as receive_count, ${seq} as lease_seq,
+                  d.sort_key, d.client_id, coalesce(d.first_received_at, ${now}) as first_received_at
       ),
       auto_receipts as (
         insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
@@ -74,10 +80,10 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
             first_received_at = coalesce(d.first_received_at, ${now}),
             last_received_at = ${now},
             lease_owner = ${owner},
-            lease_seq = case when ${owner}::text is null then null else ${o.lease?.seqBefore ?? 0}::int + n.n end
+            lease_seq = case when ${owner}::text is null then null else ${seq} end
         from deliverable n
-        where d.client_id = n.client_id and d.message_id = n.message_id
-        returning d.message_id, d.receive_count, d.lease_seq, n.sort_key
+        where d.client_id = ${o.clientId} and d.message_id = any(n.ids)
+        returning d.message_id, d.receive_count, d.lease_seq, d.sort_key
       )`;
   const result = await sql<ClaimedRow>`${PREPARED}
     with policy as (
@@ -106,15 +112,16 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
     ),
     expired as (
       delete from switchyard.delivery d
-      using candidates c
-      where d.client_id = c.client_id and d.message_id = c.message_id and c.expires_at <= ${now}
+      where d.client_id = ${o.clientId}
+        and d.message_id = any(array(select message_id from candidates where expires_at <= ${now}))
       returning d.message_id
     ),
     exhausted as (
       delete from switchyard.delivery d
-      using candidates c, policy pol
-      where d.client_id = c.client_id and d.message_id = c.message_id
-        and (c.expires_at is null or c.expires_at > ${now}) and c.receive_count >= pol.max_receives
+      where d.client_id = ${o.clientId}
+        and d.message_id = any(array(
+              select c.message_id from candidates c, policy pol
+              where (c.expires_at is null or c.expires_at > ${now}) and c.receive_count >= pol.max_receives))
       returning d.*
     ),
     buried as (
@@ -127,7 +134,8 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
       returning message_id
     ),
     deliverable as (
-      select c.*, row_number() over (order by c.sort_key, c.message_id)::int as n
+      -- one row: the ids to hand out, in claim order (their position is the event number)
+      select array_agg(c.message_id order by c.sort_key, c.message_id) as ids
       from candidates c, policy pol
       where (c.expires_at is null or c.expires_at > ${now}) and c.receive_count < pol.max_receives
     ),

@@ -155,15 +155,16 @@
     ),
     expired as (
       delete from switchyard.delivery d
-      using candidates c
-      where d.client_id = c.client_id and d.message_id = c.message_id and c.expires_at <= coalesce($10::timestamptz, now())
+      where d.client_id = $10
+        and d.message_id = any(array(select message_id from candidates where expires_at <= coalesce($11::timestamptz, now())))
       returning d.message_id
     ),
     exhausted as (
       delete from switchyard.delivery d
-      using candidates c, policy pol
-      where d.client_id = c.client_id and d.message_id = c.message_id
-        and (c.expires_at is null or c.expires_at > coalesce($11::timestamptz, now())) and c.receive_count >= pol.max_receives
+      where d.client_id = $12
+        and d.message_id = any(array(
+              select c.message_id from candidates c, policy pol
+              where (c.expires_at is null or c.expires_at > coalesce($13::timestamptz, now())) and c.receive_count >= pol.max_receives))
       returning d.*
     ),
     buried as (
@@ -176,26 +177,27 @@
       returning message_id
     ),
     deliverable as (
-      select c.*, row_number() over (order by c.sort_key, c.message_id)::int as n
+      -- one row: the ids to hand out, in claim order (their position is the event number)
+      select array_agg(c.message_id order by c.sort_key, c.message_id) as ids
       from candidates c, policy pol
-      where (c.expires_at is null or c.expires_at > coalesce($12::timestamptz, now())) and c.receive_count < pol.max_receives
+      where (c.expires_at is null or c.expires_at > coalesce($14::timestamptz, now())) and c.receive_count < pol.max_receives
     ),
       done as (
         update switchyard.delivery d
-        set visible_at = coalesce($13::timestamptz, now()) + make_interval(secs => $14),
+        set visible_at = coalesce($15::timestamptz, now()) + make_interval(secs => $16),
             receive_count = d.receive_count + 1,
-            first_received_at = coalesce(d.first_received_at, coalesce($15::timestamptz, now())),
-            last_received_at = coalesce($16::timestamptz, now()),
-            lease_owner = $17,
-            lease_seq = case when $18::text is null then null else $19::int + n.n end
+            first_received_at = coalesce(d.first_received_at, coalesce($17::timestamptz, now())),
+            last_received_at = coalesce($18::timestamptz, now()),
+            lease_owner = $19,
+            lease_seq = case when $20::text is null then null else $21::int + array_position(n.ids, d.message_id) end
         from deliverable n
-        where d.client_id = n.client_id and d.message_id = n.message_id
-        returning d.message_id, d.receive_count, d.lease_seq, n.sort_key
+        where d.client_id = $22 and d.message_id = any(n.ids)
+        returning d.message_id, d.receive_count, d.lease_seq, d.sort_key
       ),
     spend as (
       update switchyard.delivery_bucket b
-      set tokens = (select tokens from bucket) - (select count(*) from done), updated_at = coalesce($20::timestamptz, now())
-      where b.client_id = $21 and exists (select 1 from bucket)
+      set tokens = (select tokens from bucket) - (select count(*) from done), updated_at = coalesce($23::timestamptz, now())
+      where b.client_id = $24 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
            m.type, m.payload, m.headers, m.priority, m.created_at, m.group_id, m.correlation_id, m.reply_to, done.sort_key
@@ -237,15 +239,16 @@
     ),
     expired as (
       delete from switchyard.delivery d
-      using candidates c
-      where d.client_id = c.client_id and d.message_id = c.message_id and c.expires_at <= coalesce($13::timestamptz, now())
+      where d.client_id = $13
+        and d.message_id = any(array(select message_id from candidates where expires_at <= coalesce($14::timestamptz, now())))
       returning d.message_id
     ),
     exhausted as (
       delete from switchyard.delivery d
-      using candidates c, policy pol
-      where d.client_id = c.client_id and d.message_id = c.message_id
-        and (c.expires_at is null or c.expires_at > coalesce($14::timestamptz, now())) and c.receive_count >= pol.max_receives
+      where d.client_id = $15
+        and d.message_id = any(array(
+              select c.message_id from candidates c, policy pol
+              where (c.expires_at is null or c.expires_at > coalesce($16::timestamptz, now())) and c.receive_count >= pol.max_receives))
       returning d.*
     ),
     buried as (
@@ -258,25 +261,26 @@
       returning message_id
     ),
     deliverable as (
-      select c.*, row_number() over (order by c.sort_key, c.message_id)::int as n
+      -- one row: the ids to hand out, in claim order (their position is the event number)
+      select array_agg(c.message_id order by c.sort_key, c.message_id) as ids
       from candidates c, policy pol
-      where (c.expires_at is null or c.expires_at > coalesce($15::timestamptz, now())) and c.receive_count < pol.max_receives
+      where (c.expires_at is null or c.expires_at > coalesce($17::timestamptz, now())) and c.receive_count < pol.max_receives
     ),
       done as (
         delete from switchyard.delivery d
         using deliverable n
-        where d.client_id = n.client_id and d.message_id = n.message_id
-        returning d.message_id, d.receive_count + 1 as receive_count, ($16::int + n.n)::int as lease_seq,
-                  n.sort_key, d.client_id, coalesce(d.first_received_at, coalesce($17::timestamptz, now())) as first_received_at
+        where d.client_id = $18 and d.message_id = any(n.ids)
+        returning d.message_id, d.receive_count + 1 as receive_count, $19::int + array_position(n.ids, d.message_id) as lease_seq,
+                  d.sort_key, d.client_id, coalesce(d.first_received_at, coalesce($20::timestamptz, now())) as first_received_at
       ),
       auto_receipts as (
         insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
-        select message_id, client_id, receive_count, first_received_at, coalesce($18::timestamptz, now()) from done
+        select message_id, client_id, receive_count, first_received_at, coalesce($21::timestamptz, now()) from done
       ),
     spend as (
       update switchyard.delivery_bucket b
-      set tokens = (select tokens from bucket) - (select count(*) from done), updated_at = coalesce($19::timestamptz, now())
-      where b.client_id = $20 and exists (select 1 from bucket)
+      set tokens = (select tokens from bucket) - (select count(*) from done), updated_at = coalesce($22::timestamptz, now())
+      where b.client_id = $23 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
            m.type, m.payload, m.headers, m.priority, m.created_at, m.group_id, m.correlation_id, m.reply_to, done.sort_key
