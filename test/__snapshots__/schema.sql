@@ -65,7 +65,7 @@ table switchyard.dedup (
 CREATE INDEX dedup_expiry ON switchyard.dedup USING btree (expires_at);
 CREATE UNIQUE INDEX dedup_pkey ON switchyard.dedup USING btree (scope, dedup_id);
 
-table switchyard.delivery with (fillfactor=80, autovacuum_vacuum_scale_factor=0.02, autovacuum_vacuum_threshold=1000, autovacuum_vacuum_insert_scale_factor=0.05) (
+table switchyard.delivery with (autovacuum_vacuum_scale_factor=0.02, autovacuum_vacuum_threshold=1000, autovacuum_vacuum_insert_scale_factor=0.05, fillfactor=50) (
   client_id bigint not null,
   message_id uuid not null,
   enqueued_at timestamp with time zone not null default now(),
