@@ -18,9 +18,11 @@ export function addressBucket(address: string): string {
 export class DeliveryRecorder {
   #rollups = new Map<string, LatencyRollup>();
 
+  // Times are epoch milliseconds.
+
   /** A first delivery (receive_count 1) of a message sent at sentAt. */
-  recordFirstDelivery(address: string, sentAt: Date, receivedAt = Date.now()): void {
-    const latency = Math.max(0, receivedAt - sentAt.getTime());
+  recordFirstDelivery(address: string, sentAt: number, receivedAt = Date.now()): void {
+    const latency = Math.max(0, receivedAt - sentAt);
     const rollup = this.#rollup(address, sentAt);
     rollup.count += 1;
     rollup.sumMs += latency;
@@ -29,16 +31,16 @@ export class DeliveryRecorder {
     rollup.buckets[bucket] = (rollup.buckets[bucket] ?? 0) + 1;
   }
 
-  recordExpired(address: string, sentAt: Date): void {
+  recordExpired(address: string, sentAt: number): void {
     this.#rollup(address, sentAt).expired += 1;
   }
 
-  recordDeadLettered(address: string, sentAt: Date): void {
+  recordDeadLettered(address: string, sentAt: number): void {
     this.#rollup(address, sentAt).deadLettered += 1;
   }
 
-  #rollup(address: string, sentAt: Date): LatencyRollup {
-    const minute = new Date(Math.floor(sentAt.getTime() / 60_000) * 60_000);
+  #rollup(address: string, sentAt: number): LatencyRollup {
+    const minute = new Date(Math.floor(sentAt / 60_000) * 60_000);
     const bucketAddress = addressBucket(address);
     const key = `${minute.getTime()}|${bucketAddress}`;
     let rollup = this.#rollups.get(key);

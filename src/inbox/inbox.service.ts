@@ -181,12 +181,12 @@ export class InboxService {
     for (const row of rows) {
       if (row.outcome === 'delivered') {
         delivered.push(row);
-        if (row.receive_count === 1) this.#recorder.recordFirstDelivery(row.to_address, row.created_at, now);
+        if (row.receive_count === 1) this.#recorder.recordFirstDelivery(row.to_address, row.created_ms, now);
       } else if (row.outcome === 'expired') {
         expired += 1;
-        this.#recorder.recordExpired(row.to_address, row.created_at);
+        this.#recorder.recordExpired(row.to_address, row.created_ms);
       } else {
-        this.#recorder.recordDeadLettered(row.to_address, row.created_at);
+        this.#recorder.recordDeadLettered(row.to_address, row.created_ms);
       }
     }
     if (this.#metrics) {
@@ -222,7 +222,7 @@ export function toInboxMessage(row: ClaimedRow): InboxMessage {
     headers: row.headers ?? {},
     priority: row.priority,
     receive_count: row.receive_count,
-    sent_at: row.created_at.toISOString(),
+    sent_at: new Date(row.created_ms).toISOString(),
     group_id: row.group_id,
     correlation_id: row.correlation_id,
     reply_to: row.reply_to,

@@ -192,7 +192,7 @@
             lease_seq = case when $20::text is null then null else $21::int + array_position(n.ids, d.message_id) end
         from deliverable n
         where d.client_id = $22 and d.message_id = any(n.ids)
-        returning d.message_id, d.receive_count, d.lease_seq, d.sort_key
+        returning d.message_id, d.receive_count, d.lease_seq, array_position(n.ids, d.message_id) as place
       ),
     spend as (
       update switchyard.delivery_bucket b
@@ -200,15 +200,15 @@
       where b.client_id = $24 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, m.created_at, m.group_id, m.correlation_id, m.reply_to, done.sort_key
+           m.type, m.payload, m.headers, m.priority, (extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
     from done join switchyard.message m on m.id = done.message_id
     union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, m.created_at, null, null, null, null
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, (extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
     from expired join switchyard.message m on m.id = expired.message_id
     union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, m.created_at, null, null, null, null
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, (extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
     from buried join switchyard.message m on m.id = buried.message_id
-    order by outcome, sort_key, id;
+    order by outcome, place, id;
 
 -- next query
 /* prepared */
@@ -270,8 +270,8 @@
         delete from switchyard.delivery d
         using deliverable n
         where d.client_id = $18 and d.message_id = any(n.ids)
-        returning d.message_id, d.receive_count + 1 as receive_count, $19::int + array_position(n.ids, d.message_id) as lease_seq,
-                  d.sort_key, d.client_id, coalesce(d.first_received_at, coalesce($20::timestamptz, now())) as first_received_at
+        returning d.message_id, d.receive_count + 1 as receive_count, $19::int + array_position(n.ids, d.message_id) as lease_seq, array_position(n.ids, d.message_id) as place,
+                  d.client_id, coalesce(d.first_received_at, coalesce($20::timestamptz, now())) as first_received_at
       ),
       auto_receipts as (
         insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
@@ -283,15 +283,15 @@
       where b.client_id = $23 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, m.created_at, m.group_id, m.correlation_id, m.reply_to, done.sort_key
+           m.type, m.payload, m.headers, m.priority, (extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
     from done join switchyard.message m on m.id = done.message_id
     union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, m.created_at, null, null, null, null
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, (extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
     from expired join switchyard.message m on m.id = expired.message_id
     union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, m.created_at, null, null, null, null
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, (extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
     from buried join switchyard.message m on m.id = buried.message_id
-    order by outcome, sort_key, id;
+    order by outcome, place, id;
 
 -- next query
 
