@@ -36,7 +36,7 @@ export interface ClaimOptions {
   now?: Date;
 }
 
-const createdMs = sql`(extract(epoch from m.created_at) * 1000)::float8`;
+const createdMs = sql`floor(extract(epoch from m.created_at) * 1000)::float8`; // whole ms, as a Date holds
 
 const clock = (now: Date | undefined): RawBuilder<Date> => sql<Date>`coalesce(${now ?? null}::timestamptz, now())`;
 

@@ -200,13 +200,13 @@
       where b.client_id = $24 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, (extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
+           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
     from done join switchyard.message m on m.id = done.message_id
     union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, (extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
     from expired join switchyard.message m on m.id = expired.message_id
     union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, (extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
     from buried join switchyard.message m on m.id = buried.message_id
     order by outcome, place, id;
 
@@ -283,13 +283,13 @@
       where b.client_id = $23 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, (extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
+           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
     from done join switchyard.message m on m.id = done.message_id
     union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, (extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
     from expired join switchyard.message m on m.id = expired.message_id
     union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, (extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
     from buried join switchyard.message m on m.id = buried.message_id
     order by outcome, place, id;
 
