@@ -69,6 +69,7 @@ import { RequestsService } from './requests/requests.service.ts';
 import { historyRoutes } from './persistence/history.routes.ts';
 import { createPersistenceStage } from './persistence/persistence.stage.ts';
 import { GroupCommit } from './queue/group-commit.ts';
+import { STAGE_SESSION_SETTINGS } from './queue/stage-cursor.repository.ts';
 import { StageRunner, type Stage } from './queue/stage-runner.ts';
 import { StageWorkerPool } from './queue/stage-worker-pool.ts';
 import { Waiters } from './queue/waiters.ts';
@@ -127,6 +128,14 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     // Stage batches, receives and acks commit without waiting for the disk: see db/database.ts.
     const relaxedDb = createDb(createPool({ ...poolOptions, applicationName: 'switchyard:relaxed', synchronousCommit: false }, log));
     cleanup.push(() => relaxedDb.destroy());
+    // Stage runners have connections of their own: at most one per stage worker, never waiting
+    // behind receivers for a connection, with the stage session settings.
+    const stageCount = (['routing', 'persistence', 'analytics'] as const).filter(has).length;
+    const stageDb = createDb(createPool({
+      ...poolOptions, max: Math.max(1, stageCount * config.stages.maxWorkers), applicationName: 'switchyard:stages',
+      synchronousCommit: false, settings: STAGE_SESSION_SETTINGS,
+    }, log));
+    cleanup.push(() => stageDb.destroy());
 
     await ensurePartitions(db, config.retention.partitionsAheadDays);
     const adminToken = await resolveAdminToken(db, config.adminToken);
@@ -180,14 +189,14 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     // Stages: each a pool of workers that grows while its backlog lasts (SWITCHYARD_STAGE_WORKERS.._MAX).
     const workers: BackgroundWorker[] = [];
     const stageWorkers: StageWorkerPool[] = [];
-    const addStage = (stage: Stage) => {
+    const addStage = (stage: Stage, wakeDelayMs: number) => {
       const runner = new StageRunner({
-        db: relaxedDb, stage, log: log.child({ stage: stage.name }),
+        db: stageDb, stage, log: log.child({ stage: stage.name }),
         batchSize: config.stages.batchSize, lanesPerClaim: config.stages.lanesPerClaim, retryLimit: config.stages.retryLimit,
         onBatch: metrics.stageObserver(stage.name),
       });
       const pool = new StageWorkerPool({
-        runner, minWorkers: config.stages.workers, maxWorkers: config.stages.maxWorkers, pollMs: config.stages.pollMs, log,
+        runner, minWorkers: config.stages.workers, maxWorkers: config.stages.maxWorkers, pollMs: config.stages.pollMs, wakeDelayMs, log,
       });
       metrics.trackStageWorkers(stage.name, () => pool.size);
       stageWorkers.push(pool);
@@ -196,10 +205,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       addStage(createRoutingStage({
         priorityAgingMs: config.delivery.priorityAgingMs,
         onDelivered: (clientIds) => signals.signal('delivery', clientIds),
-      }));
+      }), 0); // receivers wait on routing: it runs the moment it is woken
     }
-    if (has('persistence')) addStage(createPersistenceStage());
-    if (has('analytics')) addStage(createAnalyticsStage());
+    if (has('persistence')) addStage(createPersistenceStage(), config.stages.batchWaitMs);
+    if (has('analytics')) addStage(createAnalyticsStage(), config.stages.batchWaitMs);
     signals.on('log', () => stageWorkers.forEach((worker) => worker.wake()));
     workers.push(...stageWorkers);
     if (has('push')) {

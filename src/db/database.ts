@@ -2,9 +2,10 @@
 // carries a statement timeout and an idle-in-transaction timeout, so that no session of ours can
 // hold back vacuum for long (DESIGN principle 6).
 //
-// Two pools: a durable one, whose commits wait for the disk, for everything whose answer promises
-// a durable change (a 202 at ingest, a registration); and a relaxed one (synchronous_commit off)
-// for stage batches and for receives, acks, nacks and statistics. A crash can undo the last
+// Pools: a durable one, whose commits wait for the disk, for everything whose answer promises a
+// durable change (a 202 at ingest, a registration); and relaxed ones (synchronous_commit off) for
+// stage batches (a pool of their own, with their session settings) and for receives, acks, nacks
+// and statistics. A crash can undo the last
 // fraction of a second of relaxed commits, and that is always safe here: a stage batch rolls back
 // with its cursor advance and is read again; a lost receive or ack shows as a redelivery. Nothing
 // accepted is lost, and the hot path waits for one disk flush (ingest's) instead of three.
@@ -25,6 +26,8 @@ export interface PoolOptions {
   applicationName: string;
   /** false: commits return before their WAL reaches the disk (see above). */
   synchronousCommit?: boolean;
+  /** More session settings, set once per connection instead of once per transaction. */
+  settings?: Record<string, string>;
 }
 
 export function createPool(options: PoolOptions, log: Logger): pg.Pool {
@@ -32,8 +35,12 @@ export function createPool(options: PoolOptions, log: Logger): pg.Pool {
     connectionString: options.url,
     max: options.max,
     application_name: options.applicationName,
-    options: `-c statement_timeout=${options.statementTimeoutMs} -c idle_in_transaction_session_timeout=${options.idleInTransactionTimeoutMs}` +
-      (options.synchronousCommit === false ? ' -c synchronous_commit=off' : ''),
+    options: Object.entries({
+      statement_timeout: String(options.statementTimeoutMs),
+      idle_in_transaction_session_timeout: String(options.idleInTransactionTimeoutMs),
+      ...(options.synchronousCommit === false ? { synchronous_commit: 'off' } : {}),
+      ...options.settings,
+    }).map(([name, value]) => `-c ${name}=${value}`).join(' '),
     connectionTimeoutMillis: 10_000,
   });
   // A connection that dies (server restart, pg_terminate_backend) must not crash the process: the

@@ -146,20 +146,24 @@ export class InboxService {
       if (o.stillAuthorized && !(await o.stillAuthorized())) return 'unauthorized';
       const waiting = this.#waiters.register(clientId, o.heartbeatMs - (Date.now() - lastWrite), signal);
       if (look) {
+        const max = Math.min(o.prefetch, RECEIVE_MAX);
         const { delivered, skipped } = await this.#claim({
           clientId,
-          max: Math.min(o.prefetch, RECEIVE_MAX),
+          max,
           visibilitySeconds: o.visibilitySeconds,
           lease: { owner, seqBefore: seq, prefetch: o.autoAck ? RECEIVE_MAX : o.prefetch },
           autoAck: o.autoAck,
         });
-        if (delivered.length > 0 || skipped > 0) {
+        for (const row of delivered) {
+          seq = row.lease_seq ?? seq + 1;
+          await out.send(`${owner}:${seq}`, toInboxMessage(row));
+        }
+        if (delivered.length > 0) lastWrite = Date.now();
+        // A full batch may have more behind it, and expired or dead-lettered rows made room: look
+        // again at once. A short one took all there was (or all the prefetch allows): the
+        // registration made before the claim catches whatever comes since, so no second look.
+        if (delivered.length === max || skipped > 0) {
           waiting.cancel();
-          for (const row of delivered) {
-            seq = row.lease_seq ?? seq + 1;
-            await out.send(`${owner}:${seq}`, toInboxMessage(row));
-          }
-          if (delivered.length > 0) lastWrite = Date.now();
           continue;
         }
       }

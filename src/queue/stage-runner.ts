@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
 import { describeError, isTransientDatabaseError } from '../db/errors.ts';
 import type { Logger } from '../log.ts';
-import { claimLanes, listLogEntries, preferIndexOrderScans, readLaneBatches, type LogEntry } from './stage-cursor.repository.ts';
+import { claimLanes, listLogEntries, readLaneBatches, type LogEntry } from './stage-cursor.repository.ts';
 import {
   claimDueStageRetries, deleteStageRetry, hasDueStageRetries, insertStageRetry, moveStageRetryToDeadLetter, rescheduleStageRetry,
 } from './stage-retry.repository.ts';
@@ -79,7 +79,6 @@ export class StageRunner {
     let entries: LogEntry[] = [];
     try {
       await db.transaction().execute(async (tx) => {
-        await preferIndexOrderScans(tx);
         lanes = await claimLanes(tx, stage.name, lanesPerClaim);
         entries = await readLaneBatches(tx, stage.name, lanes, batchSize);
         if (entries.length > 0) await stage.handle(tx, entries, (effect) => effects.push(effect));
@@ -103,7 +102,6 @@ export class StageRunner {
     let entries: LogEntry[] = [];
     let failed = 0;
     await db.transaction().execute(async (tx) => {
-      await preferIndexOrderScans(tx);
       const lanes = await claimLanes(tx, stage.name, lanesPerClaim);
       entries = await readLaneBatches(tx, stage.name, lanes, batchSize);
       for (const entry of entries) {

@@ -19,6 +19,8 @@ export interface StageWorkerPoolOptions {
   minWorkers: number;
   maxWorkers: number;
   pollMs: number;
+  /** Passed to each worker: wait this long after catching up (0 for stages on the latency path). */
+  wakeDelayMs?: number;
   log: Logger;
   growAfterBusyRuns?: number;
   cooldownMs?: number;
@@ -43,7 +45,7 @@ export class StageWorkerPool {
   constructor(options: StageWorkerPoolOptions) {
     this.name = `stage:${options.runner.stageName}`;
     this.#o = {
-      growAfterBusyRuns: GROW_AFTER_BUSY_RUNS_DEFAULT, cooldownMs: SCALE_COOLDOWN_MS_DEFAULT, idleMs: IDLE_MS_DEFAULT,
+      growAfterBusyRuns: GROW_AFTER_BUSY_RUNS_DEFAULT, cooldownMs: SCALE_COOLDOWN_MS_DEFAULT, idleMs: IDLE_MS_DEFAULT, wakeDelayMs: 0,
       now: Date.now, ...options,
     };
   }
@@ -79,7 +81,7 @@ export class StageWorkerPool {
     const index = this.#slots.length;
     const slot: Slot = {
       worker: new Worker({
-        name: `${this.name}#${index}`, pollMs: this.#o.pollMs, log: this.#o.log,
+        name: `${this.name}#${index}`, pollMs: this.#o.pollMs, wakeDelayMs: this.#o.wakeDelayMs, log: this.#o.log,
         runOnce: async () => {
           const result = await this.#o.runner.runOnce();
           this.#adapt(slot, result);

@@ -2,7 +2,8 @@
 // A worker runs runOnce() again at once while it reports more work, otherwise it sleeps until
 // wake() is called (a NOTIFY or an in-process signal) or its poll interval passes, whichever comes
 // first: NOTIFY is only a hint, the poll is the floor. Wake-ups during a run are coalesced into one
-// more run. Tests call runOnce() directly and never start the loop.
+// more run. A worker nobody waits on can take wakeDelayMs after it has caught up, so that one run
+// takes everything that arrived meanwhile. Tests call runOnce() directly and never start the loop.
 import type { Logger } from '../log.ts';
 
 export interface RunResult {
@@ -15,6 +16,8 @@ export interface RunResult {
 export interface WorkerOptions {
   name: string;
   pollMs: number;
+  /** Once caught up, wait this long before the next run (batching for workers off the latency path). */
+  wakeDelayMs?: number;
   log: Logger;
   runOnce: (signal: AbortSignal) => Promise<RunResult>;
   /** Backoff after a failed run, doubled per consecutive failure up to maxBackoffMs. */
@@ -86,14 +89,20 @@ export class Worker {
   }
 
   async #run(): Promise<void> {
-    const { log, pollMs, minBackoffMs = 100, maxBackoffMs = 10_000 } = this.#options;
+    const { log, pollMs, wakeDelayMs = 0, minBackoffMs = 100, maxBackoffMs = 10_000 } = this.#options;
     let failures = 0;
+    let caughtUp = false;
     while (!this.#stopping) {
+      if (caughtUp && wakeDelayMs > 0) {
+        await this.#sleep(wakeDelayMs, false);
+        if (this.#stopping) break;
+      }
       this.#woken = false;
       let result: RunResult;
       try {
         result = await this.#options.runOnce(this.#abort.signal);
         failures = 0;
+        caughtUp = !result.more;
       } catch (error) {
         failures += 1;
         const backoff = Math.min(maxBackoffMs, minBackoffMs * 2 ** (failures - 1));

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
 import { createLogger } from '../../src/log.ts';
-import { claimLanes, preferIndexOrderScans, readLaneBatches } from '../../src/queue/stage-cursor.repository.ts';
+import { claimLanes, readLaneBatches } from '../../src/queue/stage-cursor.repository.ts';
 import { StageRunner, type Stage } from '../../src/queue/stage-runner.ts';
 import { createRoutingStage } from '../../src/routing/routing.stage.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -124,7 +124,6 @@ describe('snapshot-bounded batches', () => {
       const order: string[] = [];
       for (let batch = 0; batch < 4; batch++) {
         await db.transaction().execute(async (tx) => {
-          await preferIndexOrderScans(tx);
           const lanes = await claimLanes(tx, 'analytics', 16);
           order.push(...(await readLaneBatches(tx, 'analytics', lanes, 50)).map((e) => e.id));
         });
