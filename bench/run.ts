@@ -14,6 +14,7 @@ import { migrateToLatest, withMigrationDb } from '../src/db/migrate.ts';
 import { createLogger } from '../src/log.ts';
 import * as baselines from './baselines.ts';
 import * as scenarios from './scenarios.ts';
+import { killChildren } from './lib/processes.ts';
 import { formatNumber, formatSpread, spread, type Spread } from './lib/stats.ts';
 
 const { values: options } = parseArgs({
@@ -46,12 +47,24 @@ const POSTGRES_SETTINGS = {
 function progress(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
 }
+// A reader that went away (bench | head) must not kill the run before it has cleaned up.
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
 
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-bench-'));
   progress(`starting a durable embedded PostgreSQL in ${dataDir}`);
   const cluster = await startEmbeddedPostgres({ dataDir, port: 0, log, settings: POSTGRES_SETTINGS });
+  // Interrupted (Ctrl-C, kill): stop what the run started rather than leave a database behind.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      progress(`${signal}: stopping the services, load generators and database`);
+      killChildren();
+      void cluster.stop().finally(() => rm(dataDir, { recursive: true, force: true })).finally(() => process.exit(130));
+    });
+  }
   const admin = new pg.Client({ connectionString: cluster.url });
+  admin.on('error', () => undefined); // a lost connection fails its next query; an interrupt stops the server under it
   await admin.connect();
   try {
     await admin.query('create database bench_template');

@@ -7,6 +7,19 @@ import path from 'node:path';
 const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123456789';
 
+const children = new Set<ChildProcess>();
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Kills every service and load generator still running (an interrupted run). */
+export function killChildren(): void {
+  for (const child of children) child.kill('SIGKILL');
+}
+
 export interface RunningService {
   url: string;
   pid: number;
@@ -16,7 +29,7 @@ export interface RunningService {
 }
 
 export async function startService(databaseUrl: string, roles: string, env: Record<string, string> = {}): Promise<RunningService> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'src/cli.ts'), 'serve', '--no-migrate', '--roles', roles], {
+  const child = track(spawn(process.execPath, [path.join(ROOT, 'src/cli.ts'), 'serve', '--no-migrate', '--roles', roles], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -29,7 +42,7 @@ export async function startService(databaseUrl: string, roles: string, env: Reco
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  }));
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-20_000)));
   const url = await new Promise<string>((resolve, reject) => {
@@ -66,11 +79,11 @@ function stopChild(child: ChildProcess): Promise<void> {
  */
 export function runLoad<T>(kind: string, args: Record<string, unknown>, onProgress?: (json: string) => void | Promise<void>): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--max-old-space-size=4096', path.join(ROOT, 'bench/load.ts'), kind, JSON.stringify(args)], {
+    const child = track(spawn(process.execPath, ['--max-old-space-size=4096', path.join(ROOT, 'bench/load.ts'), kind, JSON.stringify(args)], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '' },
       stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    }));
     let pending = '';
     let last = '';
     const callbacks: Promise<void>[] = [];
