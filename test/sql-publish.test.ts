@@ -2,6 +2,7 @@
 // back with the caller's business write.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { addressProblem } from '../src/messages/address.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { registerClient, type TestClient } from './helpers/factories.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
@@ -60,4 +61,18 @@ test('publishing to an invalid address raises an error and so rolls the caller b
   await expect(app.query(`select switchyard.publish('queue:nope', '1'::jsonb)`)).rejects.toThrow(/invalid address/);
   await app.query('rollback');
   expect(await count(`public.orders where item = 'chair'`)).toBe(0);
+});
+
+test('the database accepts exactly the addresses the router accepts', async () => {
+  const name = (length: number, extra = '') => `a${'b'.repeat(length - 1 - extra.length)}${extra}`;
+  const candidates = [
+    'user:bob', 'group:eng', 'topic:news', 'topic:a/b.c-d_e', 'user:a/b', 'group:x/y', 'user:', 'topic:', 'user:_bob',
+    'topic:/news', 'user:bob smith', 'user:bob:x', 'users:bob', 'User:bob', 'topic:news\n', ':bob', 'bob', '', 'topic:é',
+    `user:${name(64)}`, `user:${name(65)}`, `group:${name(64)}`, `group:${name(65)}`,
+    `topic:${name(128)}`, `topic:${name(129)}`, `topic:${name(128, '/x')}`, `user:${name(64, '.-_')}`,
+  ];
+  const { rows } = await app.query<{ address: string; valid: boolean }>(
+    'select a as address, switchyard.is_valid_address(a) as valid from unnest($1::text[]) as a', [candidates]);
+  expect(rows.map((r) => [r.address, r.valid])).toEqual(candidates.map((a) => [a, addressProblem(a) === undefined]));
+  expect(rows.filter((r) => r.valid)).toHaveLength(9);
 });

@@ -464,8 +464,8 @@ CREATE OR REPLACE FUNCTION switchyard.is_valid_address(address text)
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
 AS $function$
-  select address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
-      or address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$'
+  select (address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]*$' or address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]*$')
+     and length(address) - strpos(address, ':') <= case when address like 'topic:%' then 128 else 64 end
 $function$;
 
 CREATE OR REPLACE FUNCTION switchyard.is_valid_grant_list(grants text[])
