@@ -52,7 +52,7 @@ export async function insertMessages(db: Db, messages: NewMessage[], dedupWindow
     return first ?? m.id;
   });
   const unique = messages.filter((m, i) => ids[i] === m.id);
-  const input = sql`input as (select * from jsonb_to_recordset(${JSON.stringify(unique)}::jsonb) as ${INPUT})`;
+  const input = sql`input as (select * from json_to_recordset(${JSON.stringify(unique)}::json) as ${INPUT})`;
 
   if (firstOf.size === 0) {
     await sql`${PREPARED}with ${input} ${INSERT_FROM_INPUT}`.execute(db);

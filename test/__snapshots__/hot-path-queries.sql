@@ -1,5 +1,5 @@
 /* prepared */
-    with input as (select * from jsonb_to_recordset($1::jsonb) as r(id uuid, sender_id bigint, sender text, to_address text, type text, payload jsonb, headers jsonb,
+    with input as (select * from json_to_recordset($1::json) as r(id uuid, sender_id bigint, sender text, to_address text, type text, payload jsonb, headers jsonb,
   priority smallint, delay_seconds integer, deliver_at timestamptz, ttl_seconds integer, group_id text, dedup_id text,
   correlation_id text, reply_to text)),
     claimed as (
