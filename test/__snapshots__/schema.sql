@@ -591,14 +591,16 @@ AS $function$
              (select m.created_at from switchyard.message m
               where m.lane = c.lane and m.xid >= pg_snapshot_xmax(c.prev)
               order by m.xid, m.id limit 1),
-             (select min(m.created_at) from switchyard.message m
-              where m.lane = c.lane and m.xid = any (array(select pg_snapshot_xip(c.prev))))
+             (select min((select min(m.created_at) from switchyard.message m
+                          where m.lane = c.lane and m.xid = open.xid))
+              from pg_snapshot_xip(c.prev) as open(xid))
            ) as oldest,
            case when row_cap > 0 then
              (select count(*) from (select 1 from switchyard.message m
                                     where m.lane = c.lane and m.xid >= pg_snapshot_xmax(c.prev) limit row_cap) behind)
-             + (select count(*) from switchyard.message m
-                where m.lane = c.lane and m.xid = any (array(select pg_snapshot_xip(c.prev))))
+             + (select coalesce(sum((select count(*) from switchyard.message m
+                                     where m.lane = c.lane and m.xid = open.xid)), 0)
+                from pg_snapshot_xip(c.prev) as open(xid))
            else 0 end as behind
     from switchyard.stage_cursor c
   )

@@ -245,3 +245,39 @@ describe('snapshot-bounded batches', () => {
     expect((await sql`select 1 from switchyard.stage_retry`.execute(db)).rows).toEqual([]);
   });
 });
+
+describe('stage lag', () => {
+  const lag = async (stage: string) => (await sql<{ oldest_pending_at: Date | null; rows_behind: string; rows_capped: boolean }>`
+    select oldest_pending_at, rows_behind, rows_capped from switchyard.stage_lag(10) where stage = ${stage}`.execute(db)).rows[0]!;
+
+  test('counts a message whose transaction was still open when the stage closed its window, and one committed after it', async () => {
+    const producer = await connect();
+    const other = await connect();
+    try {
+      await producer.query('begin');
+      const [open] = await publishInOwnTransaction(producer, 'topic:lag', 1); // in the window's xip list once it closes
+      // A committed message in the same lane makes the stage claim the lane and close its window.
+      const [committed] = await publishInOwnTransaction(other, 'topic:lag', 1);
+      await drain(runner(recording('routing')));
+      expect(await seen('routing')).toEqual([committed]);
+      expect(await lag('routing')).toMatchObject({ oldest_pending_at: null, rows_behind: '0' });
+
+      await producer.query('commit');
+      const [later] = await publishInOwnTransaction(other, 'topic:lag', 1); // past the window's xmax
+      const created = await sql<{ id: string; created_at: Date }>`
+        select id, created_at from switchyard.message where id in (${open!}, ${later!})`.execute(db);
+      const oldest = Math.min(...created.rows.map((row) => row.created_at.getTime()));
+      const behind = await lag('routing');
+      expect(behind.rows_behind).toBe('2');
+      expect(behind.oldest_pending_at?.getTime()).toBe(oldest);
+      expect(behind.rows_capped).toBe(false);
+
+      await drain(runner(recording('routing')));
+      expect((await seen('routing')).sort()).toEqual([committed!, open!, later!].sort());
+      expect(await lag('routing')).toMatchObject({ oldest_pending_at: null, rows_behind: '0' });
+    } finally {
+      await producer.end();
+      await other.end();
+    }
+  });
+});
