@@ -1,5 +1,6 @@
-import { sql } from 'kysely';
+import { sql, type Selectable } from 'kysely';
 import { PREPARED, type Db, type Tx } from '../db/database.ts';
+import type { AnalyticsMinuteTable } from '../db/schema.ts';
 
 /** Direct messages are pooled under one address so per-user traffic does not multiply rows. */
 const ADDRESS_BUCKET = sql.raw(`case when m.to_address like 'user:%' then 'user:*' else m.to_address end`);
@@ -66,18 +67,7 @@ export async function upsertDeliveryLatencies(db: Db, rollups: LatencyRollup[]):
           latency_ms_buckets = switchyard.add_buckets(analytics_minute.latency_ms_buckets, excluded.latency_ms_buckets)`.execute(db);
 }
 
-export interface AnalyticsMinuteRow {
-  minute: Date;
-  address: string;
-  published: string;
-  payload_bytes: string;
-  delivered: string;
-  latency_ms_sum: string;
-  latency_ms_max: number;
-  latency_ms_buckets: string[];
-  expired: string;
-  dead_lettered: string;
-}
+export type AnalyticsMinuteRow = Selectable<AnalyticsMinuteTable>;
 
 export async function listAnalyticsMinutes(db: Db, address: string | undefined, since: Date): Promise<AnalyticsMinuteRow[]> {
   const result = await sql<AnalyticsMinuteRow>`

@@ -82,6 +82,8 @@ export interface AnalyticsMinuteTable {
   latency_ms_sum: string;
   latency_ms_max: number;
   latency_ms_buckets: string[];
+  expired: string;
+  dead_lettered: string;
 }
 
 export interface Database {
