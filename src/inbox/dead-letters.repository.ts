@@ -28,23 +28,44 @@ export interface DeadLetterRow {
   payload: unknown;
   headers: Record<string, string> | null;
   sent_at: Date | null;
+  /** dead_at to the microsecond, in UTC (a Date keeps only milliseconds). */
+  dead_at_exact: string;
+}
+
+/**
+ * Where a page of dead letters ends. Dead letters buried by one statement share their dead_at, so
+ * the time alone cannot say where the next page starts: the client and message ids break ties.
+ * A time alone (from a caller, not a page) means everything that died before it.
+ */
+export interface DeadLetterPosition {
+  deadAt: string;
+  clientId?: string | undefined;
+  messageId?: string | undefined;
 }
 
 const filterArgs = (f: DeadLetterFilter) => sql`${f.clientId ?? null}::bigint, ${f.errorLike ?? null}::text,
   ${f.since ?? null}::timestamptz, ${f.until ?? null}::timestamptz`;
 
 /** Newest first; `before` pages on to older ones. */
-export async function listDeadLetters(db: Db, f: DeadLetterFilter, before: Date | undefined, limit: number): Promise<DeadLetterRow[]> {
+export async function listDeadLetters(
+  db: Db, f: DeadLetterFilter, before: DeadLetterPosition | undefined, limit: number,
+): Promise<DeadLetterRow[]> {
+  const at = before?.deadAt ?? null;
+  const clientId = before?.clientId ?? null;
+  const messageId = before?.messageId ?? null;
   const result = await sql<DeadLetterRow>`
     select client_id, client_name, message_id, reason, receive_count, first_received_at, last_received_at, last_error,
-           enqueued_at, dead_at, priority, group_id, sender, to_address, type, payload, headers, sent_at
+           enqueued_at, dead_at, priority, group_id, sender, to_address, type, payload, headers, sent_at,
+           to_char(dead_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as dead_at_exact
     from switchyard.dead_letters
     where (${f.clientId ?? null}::bigint is null or client_id = ${f.clientId ?? null}::bigint)
       and (${f.errorLike ?? null}::text is null or last_error ilike '%' || ${f.errorLike ?? null}::text || '%')
       and (${f.since ?? null}::timestamptz is null or dead_at >= ${f.since ?? null}::timestamptz)
       and (${f.until ?? null}::timestamptz is null or dead_at < ${f.until ?? null}::timestamptz)
-      and (${before ?? null}::timestamptz is null or dead_at < ${before ?? null}::timestamptz)
-    order by dead_at desc, message_id
+      and (${at}::timestamptz is null or dead_at < ${at}::timestamptz
+           or (${clientId}::bigint is not null and dead_at = ${at}::timestamptz
+               and (client_id, message_id) < (${clientId}::bigint, ${messageId}::uuid)))
+    order by dead_at desc, client_id desc, message_id desc
     limit ${limit}`.execute(db);
   return result.rows;
 }

@@ -29,7 +29,7 @@ export function deadLettersRoutes(auth: Authenticator, deadLetters: DeadLettersS
     async (c) => {
       const q = c.req.valid('query');
       const filter = { clientId: q.client_id, errorLike: q.error, since: date(q.since), until: date(q.until) };
-      return c.json(await deadLetters.list(filter, date(q.before), q.limit), 200);
+      return c.json(await deadLetters.list(filter, q.before, q.limit), 200);
     },
   );
 

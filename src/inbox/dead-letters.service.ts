@@ -4,8 +4,9 @@
 import type { Db } from '../db/database.ts';
 import {
   countDeadLetters, listDeadLetters, purgeDeadLetterBatch, redriveDeadLetterBatch,
-  type DeadLetterFilter, type DeadLetterRow,
+  type DeadLetterFilter, type DeadLetterPosition, type DeadLetterRow,
 } from './dead-letters.repository.ts';
+import { DEAD_LETTER_CURSOR } from './inbox.schemas.ts';
 
 export interface BatchRun {
   batchSize: number;
@@ -22,11 +23,13 @@ export class DeadLettersService {
     this.#onRedriven = onRedriven;
   }
 
-  async list(filter: DeadLetterFilter, before: Date | undefined, limit: number) {
-    const rows = await listDeadLetters(this.#db, filter, before, limit);
+  /** `before`: a page's next_before, or a time (ISO 8601). */
+  async list(filter: DeadLetterFilter, before: string | undefined, limit: number) {
+    const rows = await listDeadLetters(this.#db, filter, position(before), limit);
+    const last = rows.at(-1);
     return {
       dead_letters: rows.map(view),
-      next_before: rows.length === limit ? rows.at(-1)!.dead_at.toISOString() : null,
+      next_before: last && rows.length === limit ? `${last.dead_at_exact}~${last.client_id}~${last.message_id}` : null,
     };
   }
 
@@ -58,6 +61,12 @@ export class DeadLettersService {
     const remaining = await countDeadLetters(this.#db, filter);
     return { moved, batches, remaining, done: remaining === 0 || moved === 0 };
   }
+}
+
+function position(before: string | undefined): DeadLetterPosition | undefined {
+  if (before === undefined) return undefined;
+  const cursor = DEAD_LETTER_CURSOR.exec(before);
+  return cursor ? { deadAt: cursor[1]!, clientId: cursor[2], messageId: cursor[3] } : { deadAt: before };
 }
 
 function view(row: DeadLetterRow) {

@@ -115,7 +115,7 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
     async (c) => {
       const q = c.req.valid('query');
       const filter = { clientId: c.var.client.id, errorLike: q.error, since: date(q.since), until: date(q.until) };
-      return c.json(await deadLetters.list(filter, date(q.before), q.limit), 200);
+      return c.json(await deadLetters.list(filter, q.before, q.limit), 200);
     },
   );
 

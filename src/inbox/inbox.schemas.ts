@@ -114,15 +114,19 @@ export const DeadLetterSchema = z
 export const DeadLetterPageSchema = z
   .object({
     dead_letters: z.array(DeadLetterSchema),
-    next_before: z.string().nullable().openapi({ description: 'pass as before= for older ones' }),
+    next_before: z.string().nullable().openapi({ description: 'pass as before= for older ones; null on the last page' }),
   })
   .openapi('DeadLetterPage');
+
+/** A page's next_before: where it ended, dead_at to the microsecond, then the client and message ids. */
+export const DEAD_LETTER_CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)~(\d{1,19})~([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 export const DeadLetterQuery = z.object({
   error: z.string().max(200).optional().openapi({ description: 'text found in the last error' }),
   since: z.iso.datetime({ offset: true }).optional(),
   until: z.iso.datetime({ offset: true }).optional(),
-  before: z.iso.datetime({ offset: true }).optional(),
+  before: z.union([z.iso.datetime({ offset: true }), z.string().regex(DEAD_LETTER_CURSOR)]).optional()
+    .openapi({ description: 'the next_before of the page before, or a time: only dead letters from before it' }),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 

@@ -106,6 +106,42 @@ describe('dead letters', () => {
     await setPolicy(bob, {});
   });
 
+  test('pages of dead letters buried by one statement, so with one dead_at, list each exactly once', async () => {
+    const erin = await registerClient(service.admin, 'erin');
+    await setPolicy(erin, { max_receives: 1 });
+    const ids = [];
+    for (let i = 0; i < 7; i++) ids.push(await publish(alice, { to: 'user:erin', payload: i }));
+    const received = await receiveAll(erin, 7);
+    const nacked = await erin.api.post('/v1/inbox/nack', { receipts: received.map((m) => m.receipt), reason: 'all at once' });
+    expect(nacked.body.dead_lettered).toHaveLength(7);
+
+    const pages = async (get: (before: string) => Promise<{ body: { dead_letters: { id: string; dead_at: string }[]; next_before: string | null } }>) => {
+      const seen: { id: string; dead_at: string }[] = [];
+      const sizes: number[] = [];
+      let before = '';
+      for (;;) {
+        const page = (await get(before)).body;
+        seen.push(...page.dead_letters);
+        sizes.push(page.dead_letters.length);
+        if (!page.next_before) return { seen, sizes };
+        before = `&before=${encodeURIComponent(page.next_before)}`;
+      }
+    };
+    const own = await pages((before) => erin.api.get(`/v1/inbox/dead-letters?limit=3${before}`));
+    expect(new Set(own.seen.map((d) => d.dead_at)).size).toBe(1); // the ties this is about
+    expect(own.sizes).toEqual([3, 3, 1]);
+    expect(own.seen.map((d) => d.id).sort()).toEqual([...ids].sort());
+    const admin = await pages((before) => service.admin.get(`/v1/admin/dead-letters?client_id=${erin.id}&limit=2${before}`));
+    expect(admin.sizes).toEqual([2, 2, 2, 1]);
+    expect(admin.seen.map((d) => d.id)).toEqual(own.seen.map((d) => d.id)); // one order for both
+
+    const deadAt = own.seen[0]!.dead_at;
+    const later = new Date(Date.parse(deadAt) + 1).toISOString();
+    expect((await erin.api.get(`/v1/inbox/dead-letters?before=${encodeURIComponent(later)}`)).body.dead_letters).toHaveLength(7);
+    expect((await erin.api.get(`/v1/inbox/dead-letters?before=${encodeURIComponent(new Date(Date.parse(deadAt) - 1).toISOString())}`)).body.dead_letters).toEqual([]);
+    expect((await erin.api.get('/v1/inbox/dead-letters?before=2026-01-01T00:00:00.000000Z~1~not-a-uuid')).status).toBe(400);
+  });
+
   test('a client redrives its own dead letters only', async () => {
     await setPolicy(alice, { max_receives: 1 });
     const id = await publish(bob, { to: 'user:alice', payload: 'x' });
