@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { registerClient, type TestClient } from './helpers/factories.ts';
 import { countRows, expectProblem } from './helpers/problems.ts';
 import { startTestService, type TestService } from './helpers/service.ts';
+import { openEventStream } from './helpers/sse.ts';
 
 describe('the token bucket', () => {
   test('lets a burst through, then one request per refill, and says when to come back', () => {
@@ -63,6 +64,18 @@ describe('over HTTP', () => {
     // other clients and the admin are not affected
     expect((await bob.api.get('/v1/clients/me')).status).toBe(200);
     expect((await service.admin.get('/v1/admin/groups/eng/members')).status).toBe(200);
+  });
+
+  test('an event stream, written straight to the socket, carries the RateLimit fields too', async () => {
+    const erin = await registerClient(service.admin, 'erin');
+    const stream = await openEventStream(`${service.url}/v1/inbox/stream`, { token: erin.token });
+    try {
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get('ratelimit-policy')).toBe('"client";q=3;w=3');
+      expect(stream.headers.get('ratelimit')).toBe('"client";r=2;t=1');
+    } finally {
+      stream.close();
+    }
   });
 
   test('one request takes one token, whatever the route matching does', async () => {

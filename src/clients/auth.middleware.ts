@@ -41,7 +41,9 @@ export function requireClient(auth: Authenticator, options: { allowQueryAndCooki
     if (limit && !limit.allowed) {
       throw new ApiError('RateLimited', `this client's rate limit is used up; retry after ${limit.headers['Retry-After']} s`, { headers: limit.headers });
     }
-    for (const [name, value] of Object.entries(limit?.headers ?? {})) c.header(name, value);
+    const rateLimitHeaders = limit?.headers ?? {};
+    for (const [name, value] of Object.entries(rateLimitHeaders)) c.header(name, value);
+    c.set('rateLimitHeaders', rateLimitHeaders); // for answers written straight to the socket (SSE)
     c.set('client', found.client);
     // Long-lived requests (the SSE stream) ask again from time to time: a revoked or rotated
     // token must stop working there too. The closure keeps the token out of the context.

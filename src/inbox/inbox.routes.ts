@@ -161,7 +161,9 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
       const writer = new SseWriter(outgoing, o.writeTimeoutMs);
       // Written straight to the socket, so the headers middleware would add are added here. (Reading
       // c.res would make hono wrap the already-sent marker in a new response and write it again.)
-      writer.open({ 'x-request-id': c.var.requestId, ...corsResponseHeaders(o.corsOrigins, c.req.header('origin')) }, o.retryMs);
+      writer.open({
+        'x-request-id': c.var.requestId, ...c.var.rateLimitHeaders, ...corsResponseHeaders(o.corsOrigins, c.req.header('origin')),
+      }, o.retryMs);
       const closed = new AbortController();
       const abort = () => closed.abort();
       writer.onClose(abort);
