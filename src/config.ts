@@ -61,6 +61,7 @@ export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
 export const BACKPRESSURE_LAG_SECONDS_DEFAULT = 300;
 export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence,analytics';
 export const PUBLISHER_STATS_RETENTION_DAYS_DEFAULT = 7;
+export const ANALYTICS_RETENTION_DAYS_DEFAULT = 30;
 // Operator numbers (/metrics, /v1/admin/scaling): read from a snapshot at most this old.
 export const METRICS_CACHE_MS_DEFAULT = 2_000;
 /** Queues labelled by client in /metrics: the deepest N, never one series per client. */
@@ -199,6 +200,7 @@ const EnvSchema = z.object({
   SWITCHYARD_DASHBOARD_PUSH_MS: int(200, 60_000, DASHBOARD_PUSH_MS_DEFAULT),
   SWITCHYARD_DASHBOARD_SESSION_HOURS: int(1, 24 * 7, DASHBOARD_SESSION_HOURS_DEFAULT),
   SWITCHYARD_PUBLISHER_STATS_RETENTION_DAYS: int(1, 3650, PUBLISHER_STATS_RETENTION_DAYS_DEFAULT),
+  SWITCHYARD_ANALYTICS_RETENTION_DAYS: int(1, 3650, ANALYTICS_RETENTION_DAYS_DEFAULT),
   SWITCHYARD_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
   SWITCHYARD_METRICS_CACHE_MS: int(0, 600_000, METRICS_CACHE_MS_DEFAULT),
   SWITCHYARD_METRICS_TOP_QUEUES: int(0, METRICS_TOP_QUEUES_MAX, METRICS_TOP_QUEUES_DEFAULT),
@@ -253,7 +255,10 @@ export interface Config {
   backpressure: { lagSeconds: number; stages: string[] };
   http: { maxBodyBytes: number };
   notifyCoalesceMs: number;
-  retention: { logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number; publisherStatsDays: number };
+  retention: {
+    logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number; publisherStatsDays: number;
+    analyticsDays: number;
+  };
   shutdownTimeoutMs: number;
   authCacheMs: number;
   limits: Limits;
@@ -354,6 +359,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       receiptDays: e.SWITCHYARD_RECEIPT_RETENTION_DAYS,
       partitionsAheadDays: e.SWITCHYARD_PARTITIONS_AHEAD_DAYS,
       publisherStatsDays: e.SWITCHYARD_PUBLISHER_STATS_RETENTION_DAYS,
+      analyticsDays: e.SWITCHYARD_ANALYTICS_RETENTION_DAYS,
     },
     shutdownTimeoutMs: e.SWITCHYARD_SHUTDOWN_TIMEOUT_MS,
     authCacheMs: e.SWITCHYARD_AUTH_CACHE_MS,

@@ -305,6 +305,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         receiptRetentionDays: config.retention.receiptDays,
         deadLetterRetentionDays: config.delivery.deadLetterRetentionDays,
         publisherStatsRetentionDays: config.retention.publisherStatsDays,
+        analyticsRetentionDays: config.retention.analyticsDays,
       }, log.child({ component: 'upkeep' }));
       cleanup.push(() => upkeep!.stop());
     }

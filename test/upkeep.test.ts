@@ -1,16 +1,18 @@
 // Partition upkeep: partitions exist ahead of time; an expired log partition is dropped only once
-// every stage has passed it and nothing still points into it; pg-boss runs it on a schedule.
+// every stage has passed it and nothing still points into it; rollups older than their retention
+// are deleted; pg-boss runs it all on a schedule.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Db } from '../src/db/database.ts';
 import { createLogger } from '../src/log.ts';
+import { runExpiry } from '../src/upkeep/expiry.ts';
 import { ensurePartitions, runPartitionUpkeep } from '../src/upkeep/partition-upkeep.ts';
 import { BOSS_SCHEMA, startUpkeep } from '../src/upkeep/upkeep.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 const log = createLogger('silent');
 const options = { aheadDays: 3, logRetentionHours: 24, historyRetentionDays: 30, receiptRetentionDays: 30, deadLetterRetentionDays: 14,
-  publisherStatsRetentionDays: 7 };
+  publisherStatsRetentionDays: 7, analyticsRetentionDays: 30 };
 let database: TestDatabase;
 let db: Db;
 
@@ -67,6 +69,18 @@ test('history partitions older than the history retention are dropped', async ()
             for values from (switchyard.uuid_floor('2020-01-01')) to (switchyard.uuid_floor('2020-02-01'))`.execute(db);
   expect((await runPartitionUpkeep(db, options, log)).dropped).toContain('history_p202001');
   expect(await partitions('history')).not.toContain('history_p202001');
+});
+
+test('expiry deletes the per-minute analytics older than their retention and keeps the rest', async () => {
+  await sql`insert into switchyard.analytics_minute (minute, address, published)
+            values (date_trunc('minute', now() - interval '31 days'), 'topic:old', 3),
+                   (date_trunc('minute', now() - interval '29 days'), 'topic:kept', 2),
+                   (date_trunc('minute', now()), 'topic:kept', 1)`.execute(db);
+  expect((await runExpiry(db, options, log)).analyticsMinutes).toBe(1);
+  const left = await sql<{ address: string; published: string }>`
+    select address, published from switchyard.analytics_minute order by minute`.execute(db);
+  expect(left.rows).toEqual([{ address: 'topic:kept', published: '2' }, { address: 'topic:kept', published: '1' }]);
+  expect((await runExpiry(db, options, log)).analyticsMinutes).toBe(0);
 });
 
 test('pg-boss holds the upkeep schedule, and the upkeep starts and stops cleanly', async () => {

@@ -45,6 +45,15 @@ export async function deleteOldSenderCounts(db: Db, retentionDays: number, limit
   return Number(result.numAffectedRows ?? 0);
 }
 
+/** Per-minute analytics rows older than the retention (found by the primary key's leading minute). */
+export async function deleteOldAnalyticsMinutes(db: Db, retentionDays: number, limit: number): Promise<number> {
+  const result = await sql`
+    delete from switchyard.analytics_minute
+    where ctid = any (array(
+      select ctid from switchyard.analytics_minute where minute < now() - make_interval(days => ${retentionDays}) limit ${limit}))`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
 export async function deleteOldDeadLetters(db: Db, retentionDays: number, limit: number): Promise<number> {
   const result = await sql`
     delete from switchyard.dead_letter

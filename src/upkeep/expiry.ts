@@ -3,7 +3,9 @@
 import type { Db } from '../db/database.ts';
 import { deleteExpiredKeys } from '../idempotency/idempotency.service.ts';
 import type { Logger } from '../log.ts';
-import { deleteExpiredDedup, deleteExpiredDeliveries, deleteOldDeadLetters, deleteOldSenderCounts } from './expiry.repository.ts';
+import {
+  deleteExpiredDedup, deleteExpiredDeliveries, deleteOldAnalyticsMinutes, deleteOldDeadLetters, deleteOldSenderCounts,
+} from './expiry.repository.ts';
 
 const BATCH = 5_000;
 
@@ -13,11 +15,13 @@ export interface ExpiryResult {
   deadLetters: number;
   idempotencyKeys: number;
   senderCounts: number;
+  analyticsMinutes: number;
 }
 
 export interface ExpiryOptions {
   deadLetterRetentionDays: number;
   publisherStatsRetentionDays: number;
+  analyticsRetentionDays: number;
 }
 
 async function untilDone(batch: () => Promise<number>): Promise<number> {
@@ -36,6 +40,7 @@ export async function runExpiry(db: Db, o: ExpiryOptions, log: Logger): Promise<
     deadLetters: await untilDone(() => deleteOldDeadLetters(db, o.deadLetterRetentionDays, BATCH)),
     idempotencyKeys: await deleteExpiredKeys(db),
     senderCounts: await untilDone(() => deleteOldSenderCounts(db, o.publisherStatsRetentionDays, BATCH)),
+    analyticsMinutes: await untilDone(() => deleteOldAnalyticsMinutes(db, o.analyticsRetentionDays, BATCH)),
   };
   if (result.deliveries > 0 || result.deadLetters > 0 || result.idempotencyKeys > 0) log.info('expiry', { ...result });
   return result;
