@@ -65,8 +65,9 @@ export function dlqCommand(a: DlqArgs, out: NodeJS.WritableStream & ProgressOutp
           if (round.done) break;
         }
         const verb = action === 'redrive' ? 'redriven' : 'purged';
-        // A redrive leaves behind dead letters whose message has left the log: nothing to put back.
-        const left = remaining > 0 ? `; ${remaining} left${action === 'redrive' ? ' (their messages have left the log)' : ''}` : '';
+        // A redrive leaves behind dead letters whose message has left the log (nothing to put back)
+        // and those of revoked clients (nobody would read them).
+        const left = remaining > 0 ? `; ${remaining} left${action === 'redrive' ? ' (their messages have left the log, or their clients are revoked)' : ''}` : '';
         progress.finish(`${moved} dead letters ${verb} in ${batches} batches${left}`);
         // Waiting receivers of running services look at their queues now (no keys: everyone).
         if (action === 'redrive' && moved > 0) await sendNotification(db, 'delivery', filter.clientId ? [filter.clientId] : [], 'cli');

@@ -562,6 +562,7 @@ AS $function$
       and (since is null or d.dead_at >= since)
       and (until is null or d.dead_at < until)
       and exists (select 1 from switchyard.message m where m.id = d.message_id)
+      and exists (select 1 from switchyard.client c where c.id = d.client_id and c.revoked_at is null)
     order by d.dead_at
     limit batch_size
     for update skip locked

@@ -142,6 +142,22 @@ describe('dead letters', () => {
     expect((await erin.api.get('/v1/inbox/dead-letters?before=2026-01-01T00:00:00.000000Z~1~not-a-uuid')).status).toBe(400);
   });
 
+  test('a redrive leaves the dead letters of a revoked client where they are', async () => {
+    const fred = await registerClient(service.admin, 'fred');
+    await setPolicy(fred, { max_receives: 1 });
+    const id = await publish(alice, { to: 'user:fred', payload: 'never read' });
+    const [m] = await receiveAll(fred, 1);
+    expect((await fred.api.post('/v1/inbox/nack', { receipts: [m!.receipt] })).body.dead_lettered).toEqual([id]);
+    expect((await service.admin.post(`/v1/admin/clients/${fred.id}/revoke`, {})).status).toBe(200);
+
+    const redriven = await service.admin.post('/v1/admin/dead-letters/redrive', { client_id: fred.id });
+    expect(redriven.body).toMatchObject({ moved: 0, remaining: 1, done: true });
+    const queued = await sql<{ n: number }>`select count(*)::int as n from switchyard.delivery where client_id = ${fred.id}`.execute(database.db);
+    expect(queued.rows[0]!.n).toBe(0);
+    const listed = await service.admin.get(`/v1/admin/dead-letters?client_id=${fred.id}`);
+    expect(listed.body.dead_letters.map((d: { id: string }) => d.id)).toEqual([id]);
+  });
+
   test('a client redrives its own dead letters only', async () => {
     await setPolicy(alice, { max_receives: 1 });
     const id = await publish(bob, { to: 'user:alice', payload: 'x' });
