@@ -1,14 +1,22 @@
 // What expires: deduplication entries past their window, deliveries past their ttl that nobody
-// received (counted in analytics as expired), dead letters past their retention, and per-sender
-// rollups past theirs. Each call handles one bounded batch.
-import { sql } from 'kysely';
+// received (counted in analytics as expired), dead letters past their retention, and the
+// per-sender and per-minute rollups past theirs. Each call handles one bounded batch.
+import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 
-export async function deleteExpiredDedup(db: Db, limit: number): Promise<number> {
+/** Deletes one batch of `table`'s rows whose `column` is before `cutoff`; returns how many. */
+async function deleteBefore(db: Db, table: string, column: string, cutoff: RawBuilder<unknown>, limit: number): Promise<number> {
+  const t = sql.table(`switchyard.${table}`);
   const result = await sql`
-    delete from switchyard.dedup
-    where ctid = any (array(select ctid from switchyard.dedup where expires_at < now() limit ${limit}))`.execute(db);
+    delete from ${t}
+    where ctid = any (array(select ctid from ${t} where ${sql.ref(column)} < ${cutoff} limit ${limit}))`.execute(db);
   return Number(result.numAffectedRows ?? 0);
+}
+
+const daysAgo = (days: number) => sql`now() - make_interval(days => ${days})`;
+
+export function deleteExpiredDedup(db: Db, limit: number): Promise<number> {
+  return deleteBefore(db, 'dedup', 'expires_at', sql`now()`, limit);
 }
 
 export async function deleteExpiredDeliveries(db: Db, limit: number): Promise<number> {
@@ -37,27 +45,15 @@ export async function deleteExpiredDeliveries(db: Db, limit: number): Promise<nu
   return result.rows[0]?.n ?? 0;
 }
 
-export async function deleteOldSenderCounts(db: Db, retentionDays: number, limit: number): Promise<number> {
-  const result = await sql`
-    delete from switchyard.analytics_sender_hour
-    where ctid = any (array(
-      select ctid from switchyard.analytics_sender_hour where hour < now() - make_interval(days => ${retentionDays}) limit ${limit}))`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+export function deleteOldSenderCounts(db: Db, retentionDays: number, limit: number): Promise<number> {
+  return deleteBefore(db, 'analytics_sender_hour', 'hour', daysAgo(retentionDays), limit);
 }
 
-/** Per-minute analytics rows older than the retention (found by the primary key's leading minute). */
-export async function deleteOldAnalyticsMinutes(db: Db, retentionDays: number, limit: number): Promise<number> {
-  const result = await sql`
-    delete from switchyard.analytics_minute
-    where ctid = any (array(
-      select ctid from switchyard.analytics_minute where minute < now() - make_interval(days => ${retentionDays}) limit ${limit}))`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+/** Found by the primary key's leading column, minute. */
+export function deleteOldAnalyticsMinutes(db: Db, retentionDays: number, limit: number): Promise<number> {
+  return deleteBefore(db, 'analytics_minute', 'minute', daysAgo(retentionDays), limit);
 }
 
-export async function deleteOldDeadLetters(db: Db, retentionDays: number, limit: number): Promise<number> {
-  const result = await sql`
-    delete from switchyard.dead_letter
-    where ctid = any (array(
-      select ctid from switchyard.dead_letter where dead_at < now() - make_interval(days => ${retentionDays}) limit ${limit}))`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+export function deleteOldDeadLetters(db: Db, retentionDays: number, limit: number): Promise<number> {
+  return deleteBefore(db, 'dead_letter', 'dead_at', daysAgo(retentionDays), limit);
 }
