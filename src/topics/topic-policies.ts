@@ -6,7 +6,7 @@
 // the topic's entry at once (config signal topic:<name>), and the time limit covers a lost NOTIFY.
 import type { Db } from '../db/database.ts';
 import type { TopicAction } from '../db/schema.ts';
-import { listTopicPolicy } from './topics.repository.ts';
+import { findTopicPolicy } from './topics.repository.ts';
 
 export const GRANT_PATTERN = /^[A-Za-z0-9_.*-]{1,64}$/;
 export const GRANTS_MAX = 100;
@@ -62,8 +62,7 @@ export class TopicPolicies {
     const now = Date.now();
     const cached = this.#cache.get(topic);
     if (cached && cached.expiresAt > now) return cached;
-    const policy: TopicPolicy = { publish: null, subscribe: null };
-    for (const row of await listTopicPolicy(this.#db, topic)) policy[row.action] = row.grants;
+    const policy = await findTopicPolicy(this.#db, topic);
     const entry: CachedPolicy = {
       policy,
       matchers: {

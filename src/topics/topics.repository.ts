@@ -1,10 +1,14 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
 import type { TopicAction } from '../db/schema.ts';
+import type { TopicPolicy } from './topic-policies.ts';
 
-/** The grants of each action that has a policy on this topic; actions without one are absent. */
-export async function listTopicPolicy(db: Db, topic: string): Promise<{ action: TopicAction; grants: string[] }[]> {
-  return db.selectFrom('switchyard.topic_policy').select(['action', 'grants']).where('topic', '=', topic).execute();
+/** The grants of each action on this topic; null for an action without a policy (open). */
+export async function findTopicPolicy(db: Db, topic: string): Promise<TopicPolicy> {
+  const rows = await db.selectFrom('switchyard.topic_policy').select(['action', 'grants']).where('topic', '=', topic).execute();
+  const policy: TopicPolicy = { publish: null, subscribe: null };
+  for (const row of rows) policy[row.action] = row.grants;
+  return policy;
 }
 
 /** Sets one action's grants (an upsert), or opens the action (null: the row is deleted). */

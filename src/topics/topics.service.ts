@@ -7,7 +7,7 @@ import { TOPIC_ACTIONS } from '../db/schema.ts';
 import { grantsToLikePatterns, type TopicPolicy } from './topic-policies.ts';
 import { compileTopicSchema } from './topic-schemas.ts';
 import {
-  deleteTopicSchema, deleteUngrantedSubscriptions, findTopicSchema, listTopicPolicy, replaceTopicPolicyAction, upsertTopicSchema,
+  deleteTopicSchema, deleteUngrantedSubscriptions, findTopicPolicy, findTopicSchema, replaceTopicPolicyAction, upsertTopicSchema,
 } from './topics.repository.ts';
 
 export class TopicsService {
@@ -19,10 +19,8 @@ export class TopicsService {
     this.#onChange = onChange;
   }
 
-  async policy(topic: string): Promise<TopicPolicy> {
-    const policy: TopicPolicy = { publish: null, subscribe: null };
-    for (const row of await listTopicPolicy(this.#db, topic)) policy[row.action] = row.grants;
-    return policy;
+  policy(topic: string): Promise<TopicPolicy> {
+    return findTopicPolicy(this.#db, topic);
   }
 
   /** Replaces the whole policy: an action absent or null is open. Returns it and how many were unsubscribed. */
