@@ -17,14 +17,14 @@ export interface PartitionUpkeepResult {
   kept: string[];
 }
 
-export async function ensurePartitions(db: Db, aheadDays: number): Promise<number> {
-  const until = new Date(Date.now() + aheadDays * 86_400_000);
+export async function ensurePartitions(db: Db, aheadDays: number, now = Date.now()): Promise<number> {
+  const until = new Date(now + aheadDays * 86_400_000);
   return (await createPartitions(db, 'message', until)) + (await createPartitions(db, 'history', until)) +
     (await createPartitions(db, 'delivery_receipt', until));
 }
 
 export async function runPartitionUpkeep(db: Db, o: PartitionUpkeepOptions, log: Logger, now = Date.now()): Promise<PartitionUpkeepResult> {
-  const created = await ensurePartitions(db, o.aheadDays);
+  const created = await ensurePartitions(db, o.aheadDays, now);
   const dropped: string[] = [];
   const kept: string[] = [];
   for (const partition of await listPartitionsEndingBefore(db, 'message', new Date(now - o.logRetentionHours * 3_600_000))) {
