@@ -10,10 +10,12 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { access, chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from '../log.ts';
+import {
+  postgresUserForRoot, reachableBinaries, type PostgresBinaries, reachableClusterDir, relocatedClusterDir,
+} from './embedded-postgres-root.ts';
 
 export interface EmbeddedPostgresOptions {
   dataDir: string;
@@ -21,35 +23,23 @@ export interface EmbeddedPostgresOptions {
   log: Logger;
   /** Extra `-c name=value` settings, e.g. fsync=off for throwaway test clusters. */
   settings?: Record<string, string>;
+  /** Where the PostgreSQL programs are; by default those of the embedded-postgres package. */
+  binaries?: PostgresBinaries;
 }
 
 export interface EmbeddedPostgres {
   url: string;
+  /** The cluster's folder: inside the data folder, or relocated when running as root (embedded-postgres-root.ts). */
+  pgdata: string;
   stop(): Promise<void>;
 }
 
 const DATABASE_NAME = 'switchyard';
 const PLATFORM_PACKAGE: Record<string, string> = { win32: 'windows' };
 
-async function binaries(): Promise<{ initdb: string; postgres: string; pg_ctl: string }> {
+async function packageBinaries(): Promise<PostgresBinaries> {
   const name = `@embedded-postgres/${PLATFORM_PACKAGE[process.platform] ?? process.platform}-${process.arch}`;
-  return (await import(name)) as { initdb: string; postgres: string; pg_ctl: string };
-}
-
-/** Postgres refuses to run as root; as root we run it as the `postgres` system user. */
-function runAsUser(log: Logger): { uid: number; gid: number } | undefined {
-  if (userInfo().uid !== 0) return undefined;
-  const ids = () => ({
-    uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()),
-    gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()),
-  });
-  try {
-    return ids();
-  } catch {
-    log.warn('running as root: creating the system user "postgres" to run the embedded database');
-    execFileSync('useradd', ['--system', '--user-group', '--no-create-home', 'postgres']);
-    return ids();
-  }
+  return (await import(name)) as PostgresBinaries;
 }
 
 function isAlive(pid: number): boolean {
@@ -105,13 +95,15 @@ async function waitUntilReady(url: string, child: ChildProcess, output: () => st
 /** Initialises the cluster on first use, then starts it and returns its connection URL. */
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { log } = options;
-  const bin = await binaries();
-  const owner = runAsUser(log);
+  const owner = postgresUserForRoot(log);
+  const installed = options.binaries ?? await packageBinaries();
+  const bin = owner ? await reachableBinaries(installed, owner, log) : installed;
   const dataDir = path.resolve(options.dataDir);
-  const pgdata = path.join(dataDir, 'pgdata');
   const passwordFile = path.join(dataDir, 'pg-password');
   await mkdir(dataDir, { recursive: true, mode: 0o755 });
   if (owner) await chmod(dataDir, 0o755); // the postgres user must be able to reach pgdata inside it
+  const pgdata = await reachableClusterDir(dataDir, owner);
+  if (pgdata !== path.join(dataDir, 'pgdata')) log.info('the postgres user cannot enter the data folder: the cluster lives outside it', { dataDir, pgdata });
 
   if (!(await exists(path.join(pgdata, 'PG_VERSION')))) {
     log.info('initialising the embedded PostgreSQL cluster', { dataDir: pgdata });
@@ -121,7 +113,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     await mkdir(pgdata, { mode: 0o700 });
     if (owner) await chown(pgdata, owner.uid, owner.gid);
     // initdb reads the password from a file it must be able to open: give it its own copy.
-    const initPasswordFile = path.join(pgdata, '..', `.initdb-password-${process.pid}`);
+    const initPasswordFile = path.join(path.dirname(pgdata), `.initdb-password-${process.pid}`);
     await writeFile(initPasswordFile, `${password}\n`, { mode: 0o600 });
     if (owner) await chown(initPasswordFile, owner.uid, owner.gid);
     try {
@@ -177,6 +169,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   let stopped: Promise<void> | undefined;
   return {
     url,
+    pgdata,
     stop: () => {
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
@@ -197,7 +190,9 @@ export async function findRunningEmbeddedPostgres(dataDirOption: string): Promis
   const owner = Number((await readFile(path.join(dataDir, 'owner.pid'), 'utf8').catch(() => '')).trim());
   if (!owner || owner === process.pid || !isAlive(owner)) return undefined;
   // postmaster.pid: pid, data directory, start time, port, ... one per line.
-  const port = Number((await readFile(path.join(dataDir, 'pgdata', 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[3]);
+  const lockFile = async (pgdata: string) => readFile(path.join(pgdata, 'postmaster.pid'), 'utf8');
+  const lock = await lockFile(path.join(dataDir, 'pgdata')).catch(() => lockFile(relocatedClusterDir(dataDir))).catch(() => '');
+  const port = Number(lock.split('\n')[3]);
   if (!Number.isInteger(port) || port <= 0) return undefined;
   const password = (await readFile(path.join(dataDir, 'pg-password'), 'utf8')).trim();
   return databaseUrl(`postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`, DATABASE_NAME);
