@@ -79,6 +79,7 @@ import { TopicPolicies } from './topics/topic-policies.ts';
 import { TopicSchemas } from './topics/topic-schemas.ts';
 import { topicsRoutes } from './topics/topics.routes.ts';
 import { TopicsService } from './topics/topics.service.ts';
+import { Teardown } from './teardown.ts';
 import { ensurePartitions } from './upkeep/partition-upkeep.ts';
 import { startUpkeep, type Upkeep } from './upkeep/upkeep.ts';
 
@@ -103,14 +104,14 @@ export interface StartOptions {
 export async function startSwitchyard(config: Config, options: StartOptions): Promise<Switchyard> {
   const { log } = options;
   const has = (role: Role) => config.roles.includes(role);
-  const cleanup: (() => Promise<void>)[] = []; // undone in reverse if start-up fails half way
+  const teardown = new Teardown(); // unwound by stop(), or at once if start-up fails half way
 
   try {
     // The database: external, or embedded in the data folder.
     let embedded: EmbeddedPostgres | undefined;
     if (!config.databaseUrl) {
       embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: log.child({ component: 'postgres' }) });
-      cleanup.push(() => embedded!.stop());
+      teardown.push('embedded PostgreSQL', () => embedded!.stop());
     }
     const databaseUrl = config.databaseUrl ?? embedded!.url;
     if (options.migrate ?? true) {
@@ -124,10 +125,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     };
     const pool = createPool({ ...poolOptions, applicationName: `switchyard:${config.roles.join(',')}` }, log);
     const db = createDb(pool);
-    cleanup.push(() => db.destroy());
+    teardown.push('pool', () => db.destroy());
     // Stage batches, receives and acks commit without waiting for the disk: see db/database.ts.
     const relaxedDb = createDb(createPool({ ...poolOptions, applicationName: 'switchyard:relaxed', synchronousCommit: false }, log));
-    cleanup.push(() => relaxedDb.destroy());
+    teardown.push('relaxed pool', () => relaxedDb.destroy());
     // Stage runners have connections of their own: at most one per stage worker, never waiting
     // behind receivers for a connection, with the stage session settings.
     const stageCount = (['routing', 'persistence', 'analytics'] as const).filter(has).length;
@@ -135,14 +136,14 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       ...poolOptions, max: Math.max(1, stageCount * config.stages.maxWorkers), applicationName: 'switchyard:stages',
       synchronousCommit: false, settings: STAGE_SESSION_SETTINGS,
     }, log));
-    cleanup.push(() => stageDb.destroy());
+    teardown.push('stage pool', () => stageDb.destroy());
 
     await ensurePartitions(db, config.retention.partitionsAheadDays);
     const adminToken = await resolveAdminToken(db, config.adminToken);
 
     const signals = new Signals({ url: databaseUrl, pool, log, coalesceMs: config.notifyCoalesceMs });
     await signals.listen();
-    cleanup.push(() => signals.close());
+    teardown.push('listener', () => signals.close());
 
     // Who may do what: cached in each process; a change anywhere signals config <kind>:<key>.
     const membership = new GroupMembership(db, config.authCacheMs);
@@ -307,11 +308,14 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         publisherStatsRetentionDays: config.retention.publisherStatsDays,
         analyticsRetentionDays: config.retention.analyticsDays,
       }, log.child({ component: 'upkeep' }));
-      cleanup.push(() => upkeep!.stop());
+      teardown.push('scheduler', () => upkeep!.stop());
     }
 
+    // Delivery statistics still in memory are written after the workers stop, before the pools close.
+    teardown.push('delivery statistics', () => recorder.flush(relaxedDb));
     for (const worker of workers) worker.start();
-    cleanup.push(() => Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs))).then(() => undefined));
+    teardown.push('workers', () => Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs))));
+    teardown.push('dashboard', () => dashboard.stop());
 
     const server = await listen(app.fetch, config.port, config.host);
     const address = server.address() as AddressInfo;
@@ -322,8 +326,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const stop = () => (stopping ??= (async () => {
       log.info('shutting down');
       draining = true;
-      // Accept nothing new, commit everything accepted, end waits and streams, then stop the
-      // workers (each finishes its batch), the scheduler, the listener, the pool, the database.
+      // Accept nothing new, commit everything accepted, end waits and streams, then unwind the
+      // rest: the workers (each finishes its batch), the scheduler, the listener, the pools, the database.
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       await messages.drain();
       shutdown.abort();
@@ -334,21 +338,14 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       await serverClosed;
       clearInterval(sweep);
       clearTimeout(force);
-      await dashboard.stop();
-      await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
-      await recorder.flush(relaxedDb).catch((error: unknown) => log.warn('could not flush delivery statistics', { error }));
-      await upkeep?.stop();
-      await signals.close();
-      await relaxedDb.destroy();
-      await db.destroy();
-      await embedded?.stop();
+      await teardown.run(log);
       log.info('stopped');
     })());
 
     const routes = () => [...new Map(app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
     return { url, databaseUrl, generatedAdminToken: adminToken.generated, db, routes, stop };
   } catch (error) {
-    for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
+    await teardown.run(log);
     throw error;
   }
 }
