@@ -10,6 +10,7 @@ import { UsageError } from './cli/usage-error.ts';
 import { rotateAdminToken } from './clients/admin-token.ts';
 import { ConfigError, loadConfig, ROLES, type Config } from './config.ts';
 import type { Db } from './db/database.ts';
+import { EmbeddedPostgresAccessError } from './db/embedded-postgres-root.ts';
 import {
   createMigrationFiles, migrateDown, migrateToLatest, migrateUp, migrationStatus, withMigrationDb,
 } from './db/migrate.ts';
@@ -165,7 +166,7 @@ function parseCommandLine(argv: string[]) {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    if (error instanceof ApiError) {
+    if (error instanceof ApiError || error instanceof EmbeddedPostgresAccessError) {
       process.stderr.write(`switchyard: ${error.message}\n`);
       process.exit(1);
     }

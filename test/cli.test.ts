@@ -1,7 +1,7 @@
 // The switchyard command: configuration errors stop it before anything opens, naming the variable;
 // migrate status/down/up work against a real database; the admin helpers (clients, dlq, stats)
 // do what they say, on DATABASE_URL or on the embedded database a running service holds.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -40,6 +40,33 @@ describe('configuration', () => {
     const result = await cli(['frobnicate'], { DATABASE_URL: 'postgres://nowhere.invalid/x' });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('usage: switchyard');
+  });
+});
+
+describe('the entry point', () => {
+  const ENTRY = path.resolve(import.meta.dirname, '../src/switchyard.js');
+  // An older Node to try it with: the machine's own (Debian's is 20), unless told otherwise.
+  const oldNode = process.env.SWITCHYARD_OLD_NODE ?? '/usr/bin/node';
+  const versionOf = (node: string) => {
+    try {
+      return execFileSync(node, ['--version']).toString().trim();
+    } catch {
+      return undefined;
+    }
+  };
+  const oldVersion = versionOf(oldNode);
+  const tooOld = oldVersion !== undefined && /^v(\d+)\.(\d+)/.exec(oldVersion)!.slice(1).map(Number).reduce((major, minor) => major * 1000 + minor) < 22_018;
+  if (!tooOld) process.stderr.write(`test/cli.test.ts: no Node older than 22.18 at ${oldNode} (${oldVersion ?? 'none'}): the old-Node check is skipped\n`);
+
+  test('runs the command on this Node', async () => {
+    const { stdout } = await run(process.execPath, [ENTRY, '--help']);
+    expect(stdout).toContain('usage: switchyard');
+  });
+
+  test.skipIf(!tooOld)('on a Node older than 22.18 it says in one line which Node it needs, with no stack trace', async () => {
+    const result = await run(oldNode, [ENTRY, 'serve']).then(() => ({ code: 0, stderr: '' }), (error: { code: number; stderr: string }) => error);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringContaining('needs Node.js 22.18 or newer')]);
   });
 });
 

@@ -23,7 +23,7 @@ afterAll(async () => {
 
 test('a stopped service has closed every connection it opened and logged nothing at warning level', async () => {
   const lines: { level: string; msg: string }[] = [];
-  const log = createLogger('warn', {}, (line) => void lines.push(JSON.parse(line) as { level: string; msg: string }));
+  const log = createLogger('warn', {}, (line) => lines.push(JSON.parse(line) as { level: string; msg: string }) > 0);
   const config = loadConfig({
     DATABASE_URL: database.url, PORT: '0', SWITCHYARD_ADMIN_TOKEN: TEST_ADMIN_TOKEN,
     SWITCHYARD_STAGE_POLL_MS: '200', SWITCHYARD_INBOX_POLL_MS: '200', SWITCHYARD_SHUTDOWN_TIMEOUT_MS: '5000',

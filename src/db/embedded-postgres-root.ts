@@ -51,9 +51,11 @@ export function userCan(user: PostgresUser, mode: '-x' | '-r' | '-w', file: stri
   }
 }
 
-/** Fails with the one sentence a person needs when the relocation itself is impossible. */
+/** A start that cannot be helped from here: its message is the one sentence a person needs. */
+export class EmbeddedPostgresAccessError extends Error {}
+
 function cannotRelocate(what: string, error: unknown): Error {
-  return new Error(
+  return new EmbeddedPostgresAccessError(
     `the embedded PostgreSQL runs as the user "postgres", which cannot reach ${what}, and ${RELOCATED_BASE} ` +
     `could not be prepared for it (${(error as Error).message}): set SWITCHYARD_DATA_DIR to a folder that ` +
     'user can enter, or set DATABASE_URL to a PostgreSQL of your own',
