@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { adminConnection, withDatabase } from './cli/cli-database.ts';
 import { clientsCommand } from './cli/clients.command.ts';
 import { dlqCommand } from './cli/dlq.command.ts';
+import { psqlCommand } from './cli/psql.command.ts';
 import { statsCommand } from './cli/stats.command.ts';
 import { UsageError } from './cli/usage-error.ts';
 import { rotateAdminToken } from './clients/admin-token.ts';
@@ -39,6 +40,7 @@ const USAGE = `usage: switchyard <command>
                           batches with a progress bar; purge without a filter needs --all
   stats [--once] [--interval SECONDS] [--top N]
                           a live view of queues and stages, redrawn until Ctrl-C
+  psql [--command SQL]    a psql session on the service's database (the embedded one too)
 
 Configuration comes from the environment; see README.md. Without DATABASE_URL an embedded
 PostgreSQL keeps its data in SWITCHYARD_DATA_DIR (default ./.switchyard).`;
@@ -94,6 +96,9 @@ async function main(argv: string[]): Promise<number> {
         sub, client: values.client, error: values.error, since: values.since, until: values.until, limit: values.limit,
         batchSize: values['batch-size'], all: values.all,
       }, process.stdout));
+    case 'psql':
+      if (sub) throw new UsageError(`unknown psql argument "${sub}" (SQL goes in --command)`);
+      return psqlCommand({ command: values.command }, config, process.stderr);
     case 'stats':
       if (sub) throw new UsageError(`unknown stats argument "${sub}"`);
       return admin(statsCommand({ once: values.once, interval: values.interval, top: values.top }, config, process.stdout));
@@ -108,7 +113,7 @@ async function serve(config: Config, log: Logger, migrate: boolean): Promise<num
   if (service.generatedAdminToken) {
     process.stderr.write(`Admin token (shown only this once; \`switchyard admin-token rotate\` makes a new one):\n  ${service.generatedAdminToken}\n\n`);
   } else if (!config.adminToken) {
-    process.stderr.write('Admin token: the one printed on the first start (`switchyard admin-token rotate` makes a new one)\n\n');
+    process.stderr.write('Admin token: the one printed on the first start (`npx switchyard admin-token rotate` makes a new one)\n\n');
   }
   return new Promise((resolve) => {
     let signalled = false;
@@ -155,6 +160,7 @@ function parseCommandLine(argv: string[]) {
         once: { type: 'boolean', default: false },
         interval: { type: 'string' },
         top: { type: 'string' },
+        command: { type: 'string' },
       },
     });
   } catch (error) {

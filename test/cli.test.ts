@@ -231,6 +231,16 @@ describe('admin commands', () => {
   });
 });
 
+const hasPsql = (() => {
+  try {
+    execFileSync('psql', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    process.stderr.write('test/cli.test.ts: no psql on PATH: `switchyard psql` is not tried\n');
+    return false;
+  }
+})();
+
 describe('admin commands next to a running service on the embedded database', () => {
   let dataDir: string;
   beforeAll(async () => {
@@ -240,7 +250,7 @@ describe('admin commands next to a running service on the embedded database', ()
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  test('use the database the service runs instead of refusing its busy data folder', async () => {
+  test('use the database the service runs instead of refusing its busy data folder, psql included', async () => {
     const { spawn } = await import('node:child_process');
     const env = { PATH: process.env.PATH ?? '', SWITCHYARD_DATA_DIR: dataDir, SWITCHYARD_EMBEDDED_PG_PORT: '0', LOG_LEVEL: 'warn' };
     const child = spawn(process.execPath, [CLI, 'serve', '--roles', 'router'], { env: { ...env, PORT: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -257,6 +267,12 @@ describe('admin commands next to a running service on the embedded database', ()
       const created = await cli(['clients', 'create', 'fay'], env);
       expect(created.code, created.stderr).toBe(0);
       expect((await cli(['clients', 'list'], env)).stdout).toContain('fay');
+      if (hasPsql) {
+        // The README's way into the embedded database: no port or password file to dig out.
+        const psql = await cli(['psql', '--command', 'select name from switchyard.client'], env);
+        expect(psql.code, psql.stderr).toBe(0);
+        expect(psql.stdout).toContain('fay');
+      }
     } finally {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

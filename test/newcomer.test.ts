@@ -1,5 +1,7 @@
 // The README's curl story, as HTTP calls: register two clients, publish to a topic both listen to,
 // receive by long poll on one and over SSE on the other, ack, and see nothing delivered again.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { publish, registerClient, type TestClient } from './helpers/factories.ts';
@@ -32,7 +34,8 @@ describe('the newcomer story', () => {
   });
 
   test('a topic message reaches a long poll on one client and an SSE stream on the other, once', async () => {
-    const stream = await openEventStream(`${service.url}/v1/inbox/stream`, { token: bob.token });
+    // As in the README: Bob copies his receipt by hand, so his stream asks for a ten-minute lease.
+    const stream = await openEventStream(`${service.url}/v1/inbox/stream?visibility=600`, { token: bob.token });
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(stream.headers.get('cache-control')).toBe('no-cache');
@@ -59,6 +62,24 @@ describe('the newcomer story', () => {
     expect(await stream.next(1_500)).toBeUndefined();
     expect(stream.comments).toContain('heartbeat');
     stream.close();
+  });
+
+  test('the README shows the stream command as the story runs it, and the event fields in the order they arrive', async () => {
+    const readme = await readFile(path.resolve(import.meta.dirname, '../README.md'), 'utf8');
+    expect(readme).toContain('curl -N "$SY/v1/inbox/stream?visibility=600" -H "Authorization: Bearer $BOB"');
+    const shown = /Bob's stream shows an event at once:\n\n```\n([\s\S]*?)```/.exec(readme)?.[1];
+    const fieldsOf = (block: string) => block.split('\n').filter((line) => /^[a-z]+: /.test(line)).map((line) => line.split(':')[0]);
+
+    const response = await fetch(`${service.url}/v1/inbox/stream?visibility=600`, { headers: { authorization: `Bearer ${bob.token}` } });
+    await publish(alice, { to: 'topic:news', type: 'greeting', payload: { text: 'hello' } });
+    const reader = response.body!.getReader();
+    let raw = '';
+    while (!/event: message\n[\s\S]*?\n\n/.test(raw)) raw += new TextDecoder().decode((await reader.read()).value);
+    await reader.cancel();
+    const arrived = /event: message\n[\s\S]*?\n\n/.exec(raw)![0];
+    expect(fieldsOf(shown ?? '')).toEqual(fieldsOf(arrived));
+    await drain(bob);
+    await drain(alice);
   });
 
   test('a long poll answers as soon as a message arrives, long before its wait ends', async () => {

@@ -24,13 +24,20 @@ export function adminConnection(config: Config): Connect {
 }
 
 export async function withDatabase(config: Config, log: Logger, connect: Connect, fn: (db: Db) => Promise<void>): Promise<number> {
+  return withDatabaseUrl(config, async (url) => {
+    await connect(url, log, fn);
+    return 0;
+  });
+}
+
+/** Runs `fn` with the URL of the database to work on, starting the embedded one for it if none runs. */
+export async function withDatabaseUrl<T>(config: Config, fn: (url: string) => Promise<T>): Promise<T> {
   const running = config.databaseUrl ? undefined : await findRunningEmbeddedPostgres(config.dataDir);
   const embedded = config.databaseUrl || running
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: createLogger('warn') });
   try {
-    await connect(config.databaseUrl ?? running ?? embedded!.url, log, fn);
-    return 0;
+    return await fn(config.databaseUrl ?? running ?? embedded!.url);
   } finally {
     await embedded?.stop();
   }
