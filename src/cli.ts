@@ -111,7 +111,7 @@ async function serve(config: Config, log: Logger, migrate: boolean): Promise<num
   const service = await startSwitchyard(config, { log, migrate });
   process.stderr.write(`\nSwitchyard is listening on ${service.url}\n`);
   if (service.generatedAdminToken) {
-    process.stderr.write(`Admin token (shown only this once; \`switchyard admin-token rotate\` makes a new one):\n  ${service.generatedAdminToken}\n\n`);
+    process.stderr.write(`Admin token (shown only this once; \`npx switchyard admin-token rotate\` makes a new one):\n  ${service.generatedAdminToken}\n\n`);
   } else if (!config.adminToken) {
     process.stderr.write('Admin token: the one printed on the first start (`npx switchyard admin-token rotate` makes a new one)\n\n');
   }
