@@ -36,3 +36,26 @@ function replaceErrors(_key: string, value: unknown): unknown {
   }
   return value;
 }
+
+/**
+ * A logger for events that come in storms (a database outage fails every request and drops every
+ * connection at once): the first line of each message goes out, then at most one per intervalMs,
+ * carrying how many were held back meanwhile.
+ */
+export function stormProof(log: Logger, intervalMs = 5_000, now = Date.now): Logger {
+  const last = new Map<string, { at: number; held: number }>();
+  const gate = (emit: (msg: string, fields?: Fields) => void) => (msg: string, fields?: Fields) => {
+    const seen = last.get(msg);
+    const at = now();
+    if (seen && at - seen.at < intervalMs) {
+      seen.held += 1;
+      return;
+    }
+    last.set(msg, { at, held: 0 });
+    emit(msg, seen?.held ? { ...fields, held_back: seen.held } : fields);
+  };
+  return {
+    debug: gate(log.debug), info: gate(log.info), warn: gate(log.warn), error: gate(log.error),
+    child: (fields) => stormProof(log.child(fields), intervalMs, now),
+  };
+}

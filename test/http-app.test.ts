@@ -11,6 +11,9 @@ function appWithRoutes(lines: string[] = [], corsOrigins: string[] = []) {
   const routes = createRouter();
   routes.get('/things', (c) => c.json({ things: [] }));
   routes.post('/things', (c) => c.json({ created: true }, 201));
+  routes.get('/unreachable', () => {
+    throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  });
   routes.get('/boom', () => {
     throw new Error('secret detail: password=hunter2');
   });
@@ -34,8 +37,22 @@ describe('errors', () => {
     expect(body.detail).toContain(body.request_id);
     expect(JSON.stringify(body)).not.toContain('hunter2');
     expect(response.headers.get('x-request-id')).toBe(body.request_id);
-    const logged = lines.map((line) => JSON.parse(line)).find((entry) => entry.msg === 'unexpected error');
-    expect(logged).toMatchObject({ request_id: body.request_id, error: { message: 'secret detail: password=hunter2' } });
+    const errors = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level === 'error');
+    expect(errors).toHaveLength(1); // one line per failure, the error in it
+    expect(errors[0]).toMatchObject({ msg: 'request failed', request_id: body.request_id, status: 500, error: { message: 'secret detail: password=hunter2' } });
+  });
+
+  test('a database that cannot be reached is a 503 DatabaseUnavailable with Retry-After, logged once per storm', async () => {
+    const lines: string[] = [];
+    const app = appWithRoutes(lines);
+    const answers = await Promise.all(Array.from({ length: 20 }, () => app.request('/v1/unreachable')));
+    for (const response of answers) {
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
+      expect((await problem(response)).code).toBe('DatabaseUnavailable');
+    }
+    const logged = lines.map((line) => JSON.parse(line)).filter((entry) => entry.level !== 'debug');
+    expect(logged).toEqual([expect.objectContaining({ level: 'warn', msg: 'database unreachable: answering 503' })]);
   });
 
   test('an unknown route is 404 RouteNotFound', async () => {

@@ -12,7 +12,8 @@
 import { createHash } from 'node:crypto';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import type { Logger } from '../log.ts';
+import { stormProof, type Logger } from '../log.ts';
+import { countHandOuts, withDeadConnectionRetry } from './dead-connection-retry.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -44,12 +45,16 @@ export function createPool(options: PoolOptions, log: Logger): pg.Pool {
     connectionTimeoutMillis: 10_000,
   });
   // A connection that dies (server restart, pg_terminate_backend) must not crash the process: the
-  // query in flight fails with the error, and the pool replaces the connection on demand.
-  pool.on('error', (error) => log.warn('idle database connection lost', { error: error.message }));
+  // query in flight fails with the error, and the pool replaces the connection on demand. One line
+  // per lost idle connection (the pool reports those), and few during an outage that drops them all;
+  // a busy connection's loss is reported by the query that fails on it.
+  const lostLog = stormProof(log);
+  pool.on('error', (error) => lostLog.warn('idle database connection lost', { error: error.message }));
   pool.on('connect', (client) => {
-    client.on('error', (error) => log.warn('database connection lost', { error: error.message }));
+    client.on('error', () => undefined);
     prepareMarkedStatements(client);
   });
+  countHandOuts(pool);
   return pool;
 }
 
@@ -78,5 +83,5 @@ function prepareMarkedStatements(client: pg.PoolClient): void {
 }
 
 export function createDb(pool: pg.Pool): Db {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: withDeadConnectionRetry(pool) }) });
 }

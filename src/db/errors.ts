@@ -13,6 +13,21 @@ const TRANSIENT_SQLSTATE_PREFIXES = [
 
 const TRANSIENT_MESSAGES = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|connection error|timeout exceeded when trying to connect|Client was closed/i;
 
+/** SQLSTATEs that mean the connection or the server went away, not that the statement was wrong. */
+const CONNECTION_LOST_SQLSTATE = /^(08|57P0[1-3]|53300)/; // connection exceptions, shutdowns, too many connections
+const CONNECTION_LOST_MESSAGES = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|not queryable|timeout exceeded when trying to connect|Client was closed|the database system is (starting up|shutting down|in recovery)/i;
+
+/**
+ * The database cannot be reached (down, restarting, refusing connections, or it dropped ours):
+ * worth answering 503 with Retry-After and retrying soon, unlike an error caused by the statement.
+ */
+export function isDatabaseUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string' && CONNECTION_LOST_SQLSTATE.test(code)) return true;
+  return CONNECTION_LOST_MESSAGES.test(error.message);
+}
+
 export function isTransientDatabaseError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;

@@ -6,7 +6,8 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
-import type { Logger } from '../log.ts';
+import { isDatabaseUnreachable } from '../db/errors.ts';
+import { stormProof, type Logger } from '../log.ts';
 import { limitBody } from './body-limit.ts';
 import { corsAllowlist } from './cors.ts';
 import type { AppEnv } from './env.ts';
@@ -23,8 +24,13 @@ export interface AppOptions {
 
 const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 
+/** How long a client should wait before retrying while the database cannot be reached. */
+export const DATABASE_RETRY_AFTER_SECONDS = 2;
+
 export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
+  // During an outage every request fails the same way: say so once every few seconds, not per request.
+  const outageLog = stormProof(o.log);
 
   app.use(requestId({ headerName: 'X-Request-Id' }));
   app.use(async (c, next) => {
@@ -37,7 +43,9 @@ export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
     o.onResponse?.(c, elapsed / 1000);
     // Paths only: query strings may carry an access_token.
     const fields = { method: c.req.method, path: c.req.path, status, ms: Math.round(elapsed) };
-    if (status >= 500) log.error('request failed', fields);
+    // One line per failed request, with the error that caused it; none for a known outage.
+    if (status >= 500 && c.var.unexpectedError !== undefined) log.error('request failed', { ...fields, error: c.var.unexpectedError });
+    else if (status >= 500 && status !== 503) log.error('request failed', fields);
     else log.debug('request', fields);
   });
 
@@ -59,7 +67,7 @@ export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
   });
   app.use('/v1/*', limitBody(o.maxBodyBytes));
 
-  app.onError((error, c) => problemResponse(c, toApiError(error, c)));
+  app.onError((error, c) => problemResponse(c, toApiError(error, c, outageLog)));
   app.notFound((c) => problemResponse(c, new ApiError('RouteNotFound', `no route for ${c.req.method} ${c.req.path}`)));
   return app;
 }
@@ -78,7 +86,7 @@ const HTTP_STATUS_CODES: Record<number, ErrorCode> = {
   409: 'Conflict', 413: 'PayloadTooLarge', 415: 'UnsupportedMediaType',
 };
 
-function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
+function toApiError(error: unknown, c: Context<AppEnv>, outageLog: Logger): ApiError {
   if (error instanceof ApiError) return error;
   if (error instanceof HTTPException) {
     if (error.status === 400 && /malformed json/i.test(error.message)) {
@@ -87,8 +95,14 @@ function toApiError(error: unknown, c: Context<AppEnv>): ApiError {
     const code = HTTP_STATUS_CODES[error.status];
     if (code) return new ApiError(code, error.message || undefined);
   }
-  // Details stay in the log; the client gets the request id to quote.
-  (c.var.log ?? console).error('unexpected error', { error });
+  if (isDatabaseUnreachable(error)) {
+    outageLog.warn('database unreachable: answering 503', { error: (error as Error).message });
+    return new ApiError('DatabaseUnavailable', 'the database cannot be reached right now; retry after the time in Retry-After', {
+      headers: { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+    });
+  }
+  // Details stay in the log (the request's one line); the client gets the request id to quote.
+  c.set('unexpectedError', error);
   return new ApiError('InternalError', `an unexpected error occurred; quote request id ${c.var.requestId ?? 'unknown'}`);
 }
 

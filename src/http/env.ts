@@ -13,5 +13,7 @@ export interface AppEnv {
     rateLimitHeaders: Record<string, string>;
     /** Set when the dashboard's admin session (not the token) let this request in: when it ends, ms since the epoch. */
     adminSessionEndsAt: number;
+    /** An error that became a 500, kept for the request's one log line. */
+    unexpectedError: unknown;
   };
 }

@@ -41,6 +41,7 @@ export const ERROR_CODES = {
   Backpressure: 429,
   ReplyTimeout: 504,
   ShuttingDown: 503,
+  DatabaseUnavailable: 503,
   InternalError: 500,
 } as const;
 
@@ -83,6 +84,7 @@ const TITLES: Record<ErrorCode, string> = {
   Backpressure: 'A stage is too far behind to take more messages now',
   ReplyTimeout: 'No reply came in time',
   ShuttingDown: 'The service is shutting down',
+  DatabaseUnavailable: 'The database cannot be reached; nothing was changed by this request',
   InternalError: 'Internal error',
 };
 

@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import pgListen from 'pg-listen';
-import type { Logger } from '../log.ts';
+import { stormProof, type Logger } from '../log.ts';
 import { ALL_KEYS, CHANNELS, decodePayload, encodePayload, MAX_KEYS_PER_NOTIFY, type ChannelName } from './channels.ts';
 
 /** keys undefined: every key (a wake-all). */
@@ -46,7 +46,9 @@ export class Signals {
     const subscriber = pgListen.default({ connectionString: this.#o.url, application_name: 'switchyard:listen' }, {
       parse: (payload: string) => payload,
       paranoidChecking: 10_000,
-      retryInterval: (attempt: number) => Math.min(5_000, 250 * 2 ** attempt),
+      // At most a second between attempts: every stage and waiter is woken on reconnect, so this is
+      // how late work accepted just before an outage can start again after it.
+      retryInterval: (attempt: number) => Math.min(1_000, 250 * 2 ** attempt),
       retryTimeout: 0, // never give up; stages keep polling meanwhile
     });
     let connectedOnce = false;
@@ -57,8 +59,9 @@ export class Signals {
       }
       connectedOnce = true;
     });
-    subscriber.events.on('reconnect', (attempt: number) => log.warn('listener connection lost, reconnecting', { attempt }));
-    subscriber.events.on('error', (error: Error) => log.error('listener error', { error: error.message }));
+    const outageLog = stormProof(log);
+    subscriber.events.on('reconnect', (attempt: number) => outageLog.warn('listener connection lost, reconnecting', { attempt }));
+    subscriber.events.on('error', (error: Error) => outageLog.error('listener error', { error: error.message }));
     subscriber.events.on('notification', ({ channel, payload }: { channel: string; payload?: string }) => {
       const name = (Object.keys(CHANNELS) as ChannelName[]).find((key) => CHANNELS[key] === channel);
       if (!name) return;

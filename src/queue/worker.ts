@@ -4,7 +4,15 @@
 // first: NOTIFY is only a hint, the poll is the floor. Wake-ups during a run are coalesced into one
 // more run. A worker nobody waits on can take wakeDelayMs after it has caught up, so that one run
 // takes everything that arrived meanwhile. Tests call runOnce() directly and never start the loop.
-import type { Logger } from '../log.ts';
+import { isDatabaseUnreachable } from '../db/errors.ts';
+import { stormProof, type Logger } from '../log.ts';
+
+/**
+ * Backoff cap while the database cannot be reached: the outage ends when it ends, and a worker that
+ * sleeps 10 s past it delays every message accepted just before (the listener's reconnect also
+ * wakes it). Failures caused by the data back off up to maxBackoffMs as before.
+ */
+export const UNREACHABLE_BACKOFF_CAP_MS = 1_000;
 
 export interface RunResult {
   /** Items handled in this run (rows, messages). */
@@ -48,10 +56,12 @@ export class Worker {
   #stopping = false;
   #woken = false;
   #wakeSleeper: (() => void) | undefined;
+  readonly #outageLog: Logger;
 
   constructor(options: WorkerOptions) {
     this.name = options.name;
     this.#options = options;
+    this.#outageLog = stormProof(options.log);
   }
 
   runOnce(): Promise<RunResult> {
@@ -105,9 +115,13 @@ export class Worker {
         caughtUp = !result.more;
       } catch (error) {
         failures += 1;
-        const backoff = Math.min(maxBackoffMs, minBackoffMs * 2 ** (failures - 1));
-        log.error('worker run failed', { worker: this.name, error, failures, retryInMs: backoff });
-        await this.#sleep(backoff, false); // a failing run is not retried sooner because of a wake-up
+        const unreachable = isDatabaseUnreachable(error);
+        const backoff = Math.min(unreachable ? UNREACHABLE_BACKOFF_CAP_MS : maxBackoffMs, minBackoffMs * 2 ** (failures - 1));
+        if (unreachable) this.#outageLog.warn('worker cannot reach the database', { worker: this.name, error: (error as Error).message, failures, retryInMs: backoff });
+        else log.error('worker run failed', { worker: this.name, error, failures, retryInMs: backoff });
+        // A run that failed on its data is not retried sooner because of a wake-up; one that failed
+        // because the database was away is (the wake-up after the listener reconnects says it is back).
+        await this.#sleep(backoff, unreachable);
         continue;
       }
       if (result.more || this.#woken) continue;

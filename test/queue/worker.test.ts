@@ -59,3 +59,42 @@ test('with a wake delay, a backlog still runs back to back without waiting', asy
   await eventually(async () => (backlog.left === 0 ? true : undefined), 500, 'the backlog to drain');
   expect(runs.length).toBe(20);
 });
+
+function failingWorker(error: Error, failuresBeforeSuccess: number) {
+  const runs: number[] = [];
+  worker = new Worker({
+    name: 'failing', pollMs: 60_000, log: createLogger('silent'), minBackoffMs: 100, maxBackoffMs: 10_000,
+    runOnce: async (): Promise<RunResult> => {
+      runs.push(performance.now());
+      if (runs.length <= failuresBeforeSuccess) throw error;
+      return { processed: 1, more: false };
+    },
+  });
+  return runs;
+}
+
+const unreachable = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+
+test('while the database is unreachable a worker retries at least every second, and at once when woken', async () => {
+  const runs = failingWorker(unreachable(), 6);
+  worker!.start();
+  // Backoffs 100, 200, 400, 800, then capped at 1000 (uncapped: 1600, 3200).
+  await eventually(async () => (runs.length === 6 ? true : undefined), 5_000, 'six failed runs');
+  const gaps = runs.slice(1).map((at, i) => at - runs[i]!);
+  expect(Math.max(...gaps)).toBeLessThan(1_500);
+  // The seventh would come a second later; a wake-up (the listener reconnected) brings it now.
+  const wokenAt = performance.now();
+  worker!.wake();
+  await eventually(async () => (runs.length === 7 ? true : undefined), 5_000, 'the run after the wake-up');
+  expect(runs[6]! - wokenAt).toBeLessThan(500);
+});
+
+test('a run that failed on its data backs off without being cut short by wake-ups', async () => {
+  const runs = failingWorker(Object.assign(new Error('invalid input syntax'), { code: '22P02' }), 4);
+  worker!.start();
+  await eventually(async () => (runs.length === 4 ? true : undefined), 5_000, 'four failed runs');
+  const wokenAt = performance.now();
+  worker!.wake(); // the fifth run waits its 800 ms backoff all the same
+  await eventually(async () => (runs.length === 5 ? true : undefined), 5_000, 'the fifth run');
+  expect(runs[4]! - wokenAt).toBeGreaterThan(400);
+});
