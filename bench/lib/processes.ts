@@ -26,10 +26,12 @@ export interface RunningService {
   /** Resident set size of the service process, in bytes (Linux /proc). */
   rss(): number;
   stop(): Promise<void>;
+  /** Sends a signal (SIGKILL in the fault suite) and resolves once the process has exited. */
+  kill(signal: NodeJS.Signals): Promise<void>;
 }
 
 export async function startService(databaseUrl: string, roles: string, env: Record<string, string> = {}): Promise<RunningService> {
-  const child = track(spawn(process.execPath, [path.join(ROOT, 'src/cli.ts'), 'serve', '--no-migrate', '--roles', roles], {
+  const child = track(spawn(process.execPath, [path.join(ROOT, 'src/switchyard.js'), 'serve', '--no-migrate', '--roles', roles], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -58,6 +60,11 @@ export async function startService(databaseUrl: string, roles: string, env: Reco
     pid: child.pid!,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
     stop: () => stopChild(child),
+    kill: (signal) => new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill(signal);
+    }),
   };
 }
 
