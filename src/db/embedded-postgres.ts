@@ -29,9 +29,13 @@ export interface EmbeddedPostgresOptions {
 
 export interface EmbeddedPostgres {
   url: string;
+  /**
+   * Stops the server: `fast` (the default) rolls back open transactions and checkpoints;
+   * `immediate` quits at once, as a crash would, and recovers from the WAL at the next start.
+   */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
   /** The cluster's folder: inside the data folder, or relocated when running as root (embedded-postgres-root.ts). */
   pgdata: string;
-  stop(): Promise<void>;
 }
 
 const DATABASE_NAME = 'switchyard';
@@ -170,11 +174,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   return {
     url,
     pgdata,
-    stop: () => {
+    stop: (mode = 'fast') => {
       stopped ??= new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
         child.once('exit', () => resolve());
-        child.kill('SIGINT'); // "fast" shutdown: roll back open transactions, checkpoint, exit
+        child.kill(mode === 'fast' ? 'SIGINT' : 'SIGQUIT'); // PostgreSQL's signals for the two shutdown modes
       }).then(() => rm(ownerFile, { force: true }));
       return stopped;
     },

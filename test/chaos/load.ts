@@ -5,6 +5,8 @@
 
 export interface Ledger {
   accepted: Set<string>;
+  /** When each 202 came (performance.now()), in order: the longest gap is the outage clients saw. */
+  acceptedAt: number[];
   /** Per consumer: message id -> the receive counts it was received with, in order. */
   received: Map<string, Map<string, number[]>>;
   /** Client-visible failures by status ("network": no answer), publishes and receives alike. */
@@ -12,10 +14,10 @@ export interface Ledger {
 }
 
 export function newLedger(): Ledger {
-  return { accepted: new Set(), received: new Map(), errors: new Map() };
+  return { accepted: new Set(), acceptedAt: [], received: new Map(), errors: new Map() };
 }
 
-function countError(ledger: Ledger, status: string): void {
+export function countError(ledger: Ledger, status: string): void {
   ledger.errors.set(status, (ledger.errors.get(status) ?? 0) + 1);
 }
 
@@ -59,6 +61,7 @@ export async function publishLoop(o: PublisherOptions): Promise<number> {
       }).then(async (r) => ({ status: r.status, body: await r.json().catch(() => undefined) as { id?: string } | undefined }), () => undefined);
       if (reply?.status === 202 && reply.body?.id) {
         o.ledger.accepted.add(reply.body.id);
+        o.ledger.acceptedAt.push(performance.now());
         break;
       }
       countError(o.ledger, reply === undefined ? 'network' : String(reply.status));
@@ -168,6 +171,14 @@ export interface Accounting {
   /** Redeliveries per consumer. */
   redeliveredTo: Record<string, number>;
   errors: Record<string, number>;
+}
+
+/** The longest stretch without any 202, in seconds: how long publishing was out for clients. */
+export function longestOutageSeconds(ledger: Ledger): number {
+  const at = [...ledger.acceptedAt].sort((a, b) => a - b);
+  let longest = 0;
+  for (let i = 1; i < at.length; i++) longest = Math.max(longest, at[i]! - at[i - 1]!);
+  return longest / 1000;
 }
 
 export function account(ledger: Ledger): Accounting {
