@@ -3,7 +3,7 @@
 // token, publishes on 127.0.0.1 unless told otherwise, keeps the all-in-one service out of the
 // roles profile, lets the scaled roles run several replicas, and its balancer sends every route to
 // a role that serves it. `haproxy -c` checks the balancer's file where Debian's haproxy is installed.
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -120,6 +120,21 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.yml with the Compose command, where one is installed (no engine needed)', () => {
+  const composeCommand = findComposeCommand();
+  if (!composeCommand) console.log('skipping `docker compose config`: neither the Compose v2 plugin nor docker-compose is installed');
+  const run = (env: Record<string, string>, args: string[]) => promisify(execFile)(composeCommand![0]!, [...composeCommand!.slice(1), ...args], {
+    cwd: PROJECT_DIR, env: { PATH: process.env.PATH ?? '', ...env },
+  });
+
+  test.skipIf(!composeCommand)('config accepts the file with a token and refuses it without one, naming the variable', async () => {
+    const { stdout } = await run(TOKEN, ['config']);
+    expect(stdout).toContain('127.0.0.1'); // v1 prints ports as 127.0.0.1:3000:3000/tcp, v2 as host_ip: 127.0.0.1
+    expect(stdout).not.toContain('0.0.0.0');
+    await expect(run({}, ['config', '-q'])).rejects.toMatchObject({ stderr: expect.stringContaining('SWITCHYARD_ADMIN_TOKEN') });
+  });
+});
+
 describe('deploy/haproxy.cfg', () => {
   const frontend = section(haproxy, 'frontend');
 
@@ -187,3 +202,10 @@ describe('the balancer and the roles agree on every route', () => {
     }
   });
 });
+
+/** `docker compose` when the v2 plugin answers, else Debian's `docker-compose` (v1), else undefined. */
+function findComposeCommand(): string[] | undefined {
+  const plugin = spawnSync('docker', ['compose', 'version'], { stdio: 'ignore' });
+  if (plugin.status === 0) return ['docker', 'compose'];
+  return spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0 ? ['docker-compose'] : undefined;
+}
