@@ -93,6 +93,29 @@ export const IDEMPOTENCY_WINDOW_SECONDS_DEFAULT = 24 * 3600;
 export const DASHBOARD_PUSH_MS_DEFAULT = 2_000; // as often as queues are counted (QUEUE_STATS_MS_DEFAULT)
 export const DASHBOARD_SESSION_HOURS_DEFAULT = 12;
 
+/**
+ * Tokens anyone can know: examples published with Switchyard (the compose file's old default among
+ * them). They pass the length check, so without this list a copied example becomes a real password.
+ */
+export const PUBLISHED_PLACEHOLDER_TOKENS: readonly string[] = ['change-me-to-a-secret-of-32-characters-or-more'];
+/** Words a token starts with when it asks to be replaced (compared without case or punctuation). */
+const PLACEHOLDER_PREFIXES = ['changeme', 'changethis', 'replaceme', 'replacethis', 'yoursecret', 'yourtoken', 'youradmintoken', 'placeholder', 'insertsecret'];
+/** A token of so few distinct characters (xxxx..., 0000...) is typed, not generated. */
+const PLACEHOLDER_MAX_DISTINCT_CHARACTERS = 4;
+
+export function isPlaceholderToken(token: string): boolean {
+  const words = token.toLowerCase().replace(/[^a-z0-9]/g, '');
+  return PUBLISHED_PLACEHOLDER_TOKENS.includes(token)
+    || PLACEHOLDER_PREFIXES.some((prefix) => words.startsWith(prefix))
+    || new Set(token).size <= PLACEHOLDER_MAX_DISTINCT_CHARACTERS;
+}
+
+/** A bearer secret from the environment: long enough, and not a placeholder. The value is never echoed. */
+const secretToken = z
+  .string()
+  .min(32, 'must be at least 32 characters')
+  .refine((token) => !isPlaceholderToken(token), 'is a placeholder that anyone can know: set a secret of your own, e.g. from `openssl rand -hex 32`');
+
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
@@ -140,7 +163,7 @@ const EnvSchema = z.object({
   SWITCHYARD_EMBEDDED_PG_PORT: int(0, 65535, EMBEDDED_PG_PORT_DEFAULT), // 0: any free port
   PORT: int(0, 65535, PORT_DEFAULT),
   HOST: z.string().min(1).default(HOST_DEFAULT),
-  SWITCHYARD_ADMIN_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  SWITCHYARD_ADMIN_TOKEN: secretToken.optional(),
   SWITCHYARD_ROLES: rolesList,
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   SWITCHYARD_POOL_MAX: int(2, 500, POOL_MAX_DEFAULT),
@@ -201,7 +224,7 @@ const EnvSchema = z.object({
   SWITCHYARD_DASHBOARD_SESSION_HOURS: int(1, 24 * 7, DASHBOARD_SESSION_HOURS_DEFAULT),
   SWITCHYARD_PUBLISHER_STATS_RETENTION_DAYS: int(1, 3650, PUBLISHER_STATS_RETENTION_DAYS_DEFAULT),
   SWITCHYARD_ANALYTICS_RETENTION_DAYS: int(1, 3650, ANALYTICS_RETENTION_DAYS_DEFAULT),
-  SWITCHYARD_METRICS_TOKEN: z.string().min(32, 'must be at least 32 characters').optional(),
+  SWITCHYARD_METRICS_TOKEN: secretToken.optional(),
   SWITCHYARD_METRICS_CACHE_MS: int(0, 600_000, METRICS_CACHE_MS_DEFAULT),
   SWITCHYARD_METRICS_TOP_QUEUES: int(0, METRICS_TOP_QUEUES_MAX, METRICS_TOP_QUEUES_DEFAULT),
   SWITCHYARD_METRICS_ROWS_BEHIND_CAP: int(1, 1_000_000, METRICS_ROWS_BEHIND_CAP_DEFAULT),

@@ -36,6 +36,15 @@ describe('configuration', () => {
     expect(result.stderr).not.toContain('ECONNREFUSED');
   });
 
+  test('a published placeholder admin token stops serve with exit 2, naming the variable and not the value', async () => {
+    const placeholder = 'change-me-to-a-secret-of-32-characters-or-more'; // docker-compose.yml's default until it was removed
+    const result = await cli(['serve'], { SWITCHYARD_ADMIN_TOKEN: placeholder, DATABASE_URL: 'postgres://nowhere.invalid/x' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SWITCHYARD_ADMIN_TOKEN: is a placeholder');
+    expect(result.stderr).not.toContain(placeholder);
+    expect(result.stderr).not.toContain('ENOTFOUND'); // refused before any connection
+  });
+
   test('an unknown command prints the usage and exits 2', async () => {
     const result = await cli(['frobnicate'], { DATABASE_URL: 'postgres://nowhere.invalid/x' });
     expect(result.code).toBe(2);

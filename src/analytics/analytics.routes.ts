@@ -5,7 +5,7 @@ import type { Db } from '../db/database.ts';
 import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
 import { listAnalyticsMinutes } from './analytics.repository.ts';
-import { bucketQuantile } from './delivery-recorder.ts';
+import { latencyQuantile } from './latency-quantile.ts';
 
 const AnalyticsQuery = z.object({
   address: z.string().max(140).optional().openapi({ description: 'one address (direct messages: user:*); all when absent' }),
@@ -27,7 +27,7 @@ const MinuteSchema = z
       p90: z.number().nullable(),
       p99: z.number().nullable(),
       max: z.number().nullable(),
-    }).openapi({ description: 'publish to first receipt; percentiles are bucket upper bounds' }),
+    }).openapi({ description: 'publish to first receipt; percentiles are estimated from latency buckets (interpolated within a bucket, never above max)' }),
   })
   .openapi('AnalyticsMinute');
 
@@ -62,9 +62,9 @@ export function analyticsRoutes(auth: Authenticator, db: Db) {
             dead_lettered: Number(row.dead_lettered),
             latency_ms: {
               mean: delivered > 0 ? Number(row.latency_ms_sum) / delivered : null,
-              p50: bucketQuantile(buckets, 0.5),
-              p90: bucketQuantile(buckets, 0.9),
-              p99: bucketQuantile(buckets, 0.99),
+              p50: latencyQuantile(buckets, 0.5, row.latency_ms_max),
+              p90: latencyQuantile(buckets, 0.9, row.latency_ms_max),
+              p99: latencyQuantile(buckets, 0.99, row.latency_ms_max),
               max: delivered > 0 ? row.latency_ms_max : null,
             },
           };

@@ -89,15 +89,3 @@ export function createDeliveryStatsFlushWorker(recorder: DeliveryRecorder, db: D
     runOnce: async () => ({ processed: await recorder.flush(db), more: false }),
   });
 }
-
-/** The latency below which `quantile` of the counted deliveries fall, by bucket upper bound. */
-export function bucketQuantile(buckets: number[], quantile: number): number | null {
-  const total = buckets.reduce((a, b) => a + b, 0);
-  if (total === 0) return null;
-  let seen = 0;
-  for (const [i, n] of buckets.entries()) {
-    seen += n;
-    if (seen >= quantile * total) return LATENCY_BUCKET_BOUNDS_MS[i]!;
-  }
-  return LATENCY_BUCKET_BOUNDS_MS.at(-1)!;
-}
