@@ -261,7 +261,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       // An attempt holds its Idempotency-Key at most this long before a retry may take over: longer
       // than any statement of the publish can run.
       const idempotencyLeaseSeconds = Math.max(60, Math.ceil((2 * config.db.statementTimeoutMs) / 1000));
-      const idempotency = new IdempotencyKeys(db, config.idempotencyWindowSeconds, idempotencyLeaseSeconds);
+      const idempotency = new IdempotencyKeys(db, config.idempotencyWindowSeconds, idempotencyLeaseSeconds, signals.origin);
       app.route('/v1', messagesRoutes(auth, messages, idempotency, config.limits));
       const clients = new ClientsService(db, membership, policies, (clientId) => signals.signal('config', [`client:${clientId}`]));
       app.route('/v1', clientsRoutes(auth, clients, config.limits));

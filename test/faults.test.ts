@@ -85,7 +85,7 @@ describe('idle connections killed under the service', () => {
       const killed = await sql<{ pid: number }>`
         select pid from pg_stat_activity
         where datname = current_database() and state = 'idle' and application_name like 'switchyard:%'
-          and application_name not in ('switchyard:test', 'switchyard:listen') and pg_terminate_backend(pid)`.execute(database.db);
+          and application_name <> 'switchyard:test' and application_name not like 'switchyard:listen:%' and pg_terminate_backend(pid)`.execute(database.db);
       expect(killed.rows.length).toBeGreaterThan(0);
       const statuses = (await burst()).map((reply) => reply.status);
       expect(statuses.filter((status) => status !== 202)).toEqual([]);

@@ -39,11 +39,19 @@ async function messageCount(): Promise<number> {
 }
 
 /** A key row as an attempt of alice's left it. */
-async function insertKeyRow(key: string, body: unknown, ids: string[], o: { lockedForSeconds: number; expiresInSeconds?: number; path?: string }) {
+async function insertKeyRow(key: string, body: unknown, ids: string[], o: { lockedForSeconds: number; expiresInSeconds?: number; path?: string; holder?: string }) {
   await sql`
-    insert into switchyard.idempotency_key (client_id, key, fingerprint, state, message_ids, response_status, response_body, locked_until, expires_at)
+    insert into switchyard.idempotency_key (client_id, key, fingerprint, state, message_ids, response_status, response_body, locked_until, expires_at, holder)
     values (${alice.id}, ${key}, ${fingerprintRequest('POST', o.path ?? '/v1/messages', body)}, 'in_progress', ${ids}::uuid[], 202, ${JSON.stringify(ids.map((id) => ({ id, duplicate: false })))}::jsonb,
-            now() + make_interval(secs => ${o.lockedForSeconds}), now() + make_interval(secs => ${o.expiresInSeconds ?? 3600}))`.execute(database.db);
+            now() + make_interval(secs => ${o.lockedForSeconds}), now() + make_interval(secs => ${o.expiresInSeconds ?? 3600}), ${o.holder ?? null})`.execute(database.db);
+}
+
+/** The instance id of the running test service: its listener session is named after it. */
+async function liveHolder(): Promise<string> {
+  const result = await sql<{ name: string }>`
+    select application_name as name from pg_stat_activity
+    where datname = current_database() and application_name like 'switchyard:listen:%'`.execute(database.db);
+  return result.rows[0]!.name.slice('switchyard:listen:'.length);
 }
 
 describe('a retry with the same key', () => {
@@ -108,6 +116,24 @@ describe('while the first attempt is running, and after it died', () => {
     const reply = await alice.api.post('/v1/messages', message, { 'idempotency-key': key });
     expectProblem(reply, 409, 'IdempotencyKeyInFlight');
     expect(reply.headers.get('retry-after')).toBe('1');
+  });
+
+  test('an attempt whose process is gone is taken over at once, though its lease has a minute to run', async () => {
+    const key = newKey();
+    const message = { to: 'topic:news', payload: 'holder was SIGKILLed' };
+    const chosen = uuidv7();
+    await insertKeyRow(key, message, [chosen], { lockedForSeconds: 60, holder: 'a-process-that-is-gone' });
+    const retry = await alice.api.post('/v1/messages', message, { 'idempotency-key': key });
+    expect(retry.status).toBe(202);
+    expect(retry.body.id).toBe(chosen);
+    expect(await messagesWithIds([chosen])).toBe(1);
+  });
+
+  test('an attempt whose process is alive stays in flight until its lease runs out', async () => {
+    const key = newKey();
+    const message = { to: 'topic:news', payload: 'holder still working' };
+    await insertKeyRow(key, message, [uuidv7()], { lockedForSeconds: 60, holder: await liveHolder() });
+    expectProblem(await alice.api.post('/v1/messages', message, { 'idempotency-key': key }), 409, 'IdempotencyKeyInFlight');
   });
 
   test('an attempt that died after its commit: the retry finds its messages and returns them', async () => {

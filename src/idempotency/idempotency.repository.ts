@@ -11,6 +11,8 @@ export interface IdempotencyClaim {
   responseBody: unknown;
   leaseSeconds: number;
   windowSeconds: number;
+  /** The claiming process's instance id (Signals.origin): while its listener is connected, it is alive. */
+  holder: string;
 }
 
 /**
@@ -20,14 +22,14 @@ export interface IdempotencyClaim {
 export async function claimIdempotencyKey(db: Db, claim: IdempotencyClaim): Promise<boolean> {
   const result = await sql`
     insert into switchyard.idempotency_key as k (client_id, key, fingerprint, state, message_ids, response_status, response_body,
-                                                 locked_until, expires_at)
+                                                 locked_until, expires_at, holder)
     values (${claim.clientId}, ${claim.key}, ${claim.fingerprint}, ${IDEMPOTENCY_STATES.inProgress}, ${claim.messageIds}::uuid[],
             ${claim.responseStatus}, ${JSON.stringify(claim.responseBody)}::jsonb,
-            now() + make_interval(secs => ${claim.leaseSeconds}), now() + make_interval(secs => ${claim.windowSeconds}))
+            now() + make_interval(secs => ${claim.leaseSeconds}), now() + make_interval(secs => ${claim.windowSeconds}), ${claim.holder})
     on conflict (client_id, key) do update
       set fingerprint = excluded.fingerprint, state = excluded.state, message_ids = excluded.message_ids,
           response_status = excluded.response_status, response_body = excluded.response_body,
-          locked_until = excluded.locked_until, created_at = now(), expires_at = excluded.expires_at
+          locked_until = excluded.locked_until, created_at = now(), expires_at = excluded.expires_at, holder = excluded.holder
       where k.expires_at <= now()
     returning 1`.execute(db);
   return result.rows.length > 0;
@@ -39,25 +41,27 @@ export interface IdempotencyRecord {
   message_ids: string[];
   response_status: number;
   response_body: unknown;
-  /** in_progress only: the attempt holding it may be dead, another may take over. */
+  /** in_progress only: the attempt holding it may be dead (its lease ran out, or its process is gone), another may take over. */
   lock_expired: boolean;
 }
 
 /** The live (unexpired) row for the key, if any. */
 export async function findIdempotencyKey(db: Db, clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
   const result = await sql<IdempotencyRecord>`
-    select fingerprint, state, message_ids, response_status, response_body, coalesce(locked_until <= now(), false) as lock_expired
+    select fingerprint, state, message_ids, response_status, response_body,
+           coalesce(locked_until <= now() or switchyard.idempotency_holder_gone(holder), false) as lock_expired
     from switchyard.idempotency_key
     where client_id = ${clientId} and key = ${key} and expires_at > now()`.execute(db);
   return result.rows[0];
 }
 
-/** Takes over an in-progress key whose lock ran out; false when another attempt got there first. */
-export async function takeOverIdempotencyKey(db: Db, clientId: string, key: string, leaseSeconds: number): Promise<boolean> {
+/** Takes over an in-progress key whose lock ran out or whose holder is gone; false when another attempt got there first. */
+export async function takeOverIdempotencyKey(db: Db, clientId: string, key: string, leaseSeconds: number, holder: string): Promise<boolean> {
   const result = await sql`
     update switchyard.idempotency_key
-    set locked_until = now() + make_interval(secs => ${leaseSeconds})
-    where client_id = ${clientId} and key = ${key} and state = ${IDEMPOTENCY_STATES.inProgress} and locked_until <= now()
+    set locked_until = now() + make_interval(secs => ${leaseSeconds}), holder = ${holder}
+    where client_id = ${clientId} and key = ${key} and state = ${IDEMPOTENCY_STATES.inProgress}
+      and (locked_until <= now() or switchyard.idempotency_holder_gone(holder))
     returning 1`.execute(db);
   return result.rows.length > 0;
 }

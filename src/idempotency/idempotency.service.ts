@@ -4,8 +4,8 @@
 // IdempotencyKeyInFlight. Keys are per client and kept for SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS.
 //
 // Exactly once across crashes: the message ids are chosen before the publish and stored with the
-// claim. An attempt that dies leaves its key in progress until its lease runs out (at once if it
-// failed cleanly); the next retry then takes the key over and looks in the log: if the ids are
+// claim. An attempt that dies leaves its key in progress until its lease runs out, or until its
+// process is seen gone (at once if it failed cleanly); the next retry then takes the key over and looks in the log: if the ids are
 // there the first attempt committed and its result is returned, otherwise it publishes the same
 // messages under the same ids, so even a very late commit of the first attempt cannot duplicate.
 import { createHash } from 'node:crypto';
@@ -52,12 +52,18 @@ export class IdempotencyKeys {
   readonly #db: Db;
   readonly #windowSeconds: number;
   readonly #leaseSeconds: number;
+  readonly #holder: string;
 
-  /** leaseSeconds: how long an attempt may hold a key before a retry may take over; longer than any attempt can take. */
-  constructor(db: Db, windowSeconds: number, leaseSeconds: number) {
+  /**
+   * leaseSeconds: how long an attempt may hold a key before a retry may take over; longer than any
+   * attempt can take. holder: this process's instance id, whose listener connection tells others
+   * it is alive: a retry takes over at once from a holder that died (SIGKILL, crash).
+   */
+  constructor(db: Db, windowSeconds: number, leaseSeconds: number, holder: string) {
     this.#db = db;
     this.#windowSeconds = windowSeconds;
     this.#leaseSeconds = leaseSeconds;
+    this.#holder = holder;
   }
 
   /**
@@ -76,7 +82,7 @@ export class IdempotencyKeys {
       const body = respond(ids);
       const claimed = await claimIdempotencyKey(this.#db, {
         clientId, key, fingerprint, messageIds: ids, responseStatus: status, responseBody: body,
-        leaseSeconds: this.#leaseSeconds, windowSeconds: this.#windowSeconds,
+        leaseSeconds: this.#leaseSeconds, windowSeconds: this.#windowSeconds, holder: this.#holder,
       });
       if (claimed) {
         const committed = await this.#commitUnderKey(scope, items, commit);
@@ -89,7 +95,7 @@ export class IdempotencyKeys {
       }
       const stored = { status: existing.response_status, body: existing.response_body };
       if (existing.state === IDEMPOTENCY_STATES.done) return { ...stored, replayed: true };
-      if (!existing.lock_expired || !(await takeOverIdempotencyKey(this.#db, clientId, key, this.#leaseSeconds))) {
+      if (!existing.lock_expired || !(await takeOverIdempotencyKey(this.#db, clientId, key, this.#leaseSeconds, this.#holder))) {
         throw inFlight(key);
       }
       // The earlier attempt is gone. Its messages are in the log if and only if it committed.

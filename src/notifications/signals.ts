@@ -29,6 +29,7 @@ export interface SignalsOptions {
 }
 
 export class Signals {
+  /** This process's instance id: tags its NOTIFYs, and names its listener session (switchyard:listen:<origin>). */
   readonly origin = randomBytes(6).toString('base64url');
   readonly #o: SignalsOptions;
   readonly #handlers = new Map<ChannelName, Set<SignalHandler>>();
@@ -43,7 +44,7 @@ export class Signals {
   /** Opens the LISTEN connection (with reconnect) on every channel. */
   async listen(): Promise<void> {
     const { log } = this.#o;
-    const subscriber = pgListen.default({ connectionString: this.#o.url, application_name: 'switchyard:listen' }, {
+    const subscriber = pgListen.default({ connectionString: this.#o.url, application_name: `switchyard:listen:${this.origin}` }, {
       parse: (payload: string) => payload,
       paranoidChecking: 10_000,
       // At most a second between attempts: every stage and waiter is woken on reconnect, so this is

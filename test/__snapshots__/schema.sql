@@ -143,6 +143,7 @@ table switchyard.idempotency_key (
   locked_until timestamp with time zone,
   created_at timestamp with time zone not null default now(),
   expires_at timestamp with time zone not null,
+  holder text,
   constraint idempotency_key_client_id_fkey FOREIGN KEY (client_id) REFERENCES switchyard.client(id) ON DELETE CASCADE,
   constraint idempotency_key_key_check CHECK (((length(key) >= 1) AND (length(key) <= 255))),
   constraint idempotency_key_pkey PRIMARY KEY (client_id, key),
@@ -457,6 +458,16 @@ begin
   end loop;
   return created;
 end
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.idempotency_holder_gone(holder text)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+ SET search_path TO 'pg_catalog'
+AS $function$
+  select holder is not null and not exists (
+    select 1 from pg_stat_activity where application_name = 'switchyard:listen:' || holder)
 $function$;
 
 CREATE OR REPLACE FUNCTION switchyard.is_valid_address(address text)

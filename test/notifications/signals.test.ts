@@ -64,7 +64,7 @@ test('when the listening connection is lost, it comes back and wakes every handl
   const admin = new pg.Client({ connectionString: database.url });
   await admin.connect();
   await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity
-                     where application_name = 'switchyard:listen' and datname = current_database()`);
+                     where application_name like 'switchyard:listen:%' and datname = current_database()`);
   await admin.end();
   await eventually(async () => (woken.includes(undefined) ? true : undefined), 15_000, 'a wake-all after reconnect');
   // And notifications flow again afterwards.
