@@ -43,25 +43,31 @@ export interface IdempotencyRecord {
   response_body: unknown;
   /** in_progress only: the attempt holding it may be dead (its lease ran out, or its process is gone), another may take over. */
   lock_expired: boolean;
+  /** The process that holds it (in_progress), if known. */
+  holder: string | null;
 }
 
 /** The live (unexpired) row for the key, if any. */
 export async function findIdempotencyKey(db: Db, clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
   const result = await sql<IdempotencyRecord>`
-    select fingerprint, state, message_ids, response_status, response_body,
+    select fingerprint, state, message_ids, response_status, response_body, holder,
            coalesce(locked_until <= now() or switchyard.idempotency_holder_gone(holder), false) as lock_expired
     from switchyard.idempotency_key
     where client_id = ${clientId} and key = ${key} and expires_at > now()`.execute(db);
   return result.rows[0];
 }
 
-/** Takes over an in-progress key whose lock ran out or whose holder is gone; false when another attempt got there first. */
-export async function takeOverIdempotencyKey(db: Db, clientId: string, key: string, leaseSeconds: number, holder: string): Promise<boolean> {
+/**
+ * Takes over an in-progress key whose lock ran out or whose holder is gone, or that `holder` itself
+ * holds with no attempt running (`ownIdle`: its attempt failed and could not release the key, as when
+ * the database went away); false when another attempt got there first.
+ */
+export async function takeOverIdempotencyKey(db: Db, clientId: string, key: string, leaseSeconds: number, holder: string, ownIdle: boolean): Promise<boolean> {
   const result = await sql`
     update switchyard.idempotency_key
     set locked_until = now() + make_interval(secs => ${leaseSeconds}), holder = ${holder}
     where client_id = ${clientId} and key = ${key} and state = ${IDEMPOTENCY_STATES.inProgress}
-      and (locked_until <= now() or switchyard.idempotency_holder_gone(holder))
+      and (locked_until <= now() or switchyard.idempotency_holder_gone(holder) or (${ownIdle}::boolean and holder = ${holder}))
     returning 1`.execute(db);
   return result.rows.length > 0;
 }

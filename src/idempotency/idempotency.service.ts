@@ -53,6 +53,8 @@ export class IdempotencyKeys {
   readonly #windowSeconds: number;
   readonly #leaseSeconds: number;
   readonly #holder: string;
+  /** Keys this process has an attempt running for ("clientId key"). */
+  readonly #running = new Set<string>();
 
   /**
    * leaseSeconds: how long an attempt may hold a key before a retry may take over; longer than any
@@ -95,7 +97,10 @@ export class IdempotencyKeys {
       }
       const stored = { status: existing.response_status, body: existing.response_body };
       if (existing.state === IDEMPOTENCY_STATES.done) return { ...stored, replayed: true };
-      if (!existing.lock_expired || !(await takeOverIdempotencyKey(this.#db, clientId, key, this.#leaseSeconds, this.#holder))) {
+      // Held by this very process with no attempt running: the attempt failed and could not release
+      // the key (the database was away); this retry may take over now.
+      const ownIdle = existing.holder === this.#holder && !this.#running.has(`${clientId} ${key}`);
+      if (!(existing.lock_expired || ownIdle) || !(await takeOverIdempotencyKey(this.#db, clientId, key, this.#leaseSeconds, this.#holder, ownIdle))) {
         throw inFlight(key);
       }
       // The earlier attempt is gone. Its messages are in the log if and only if it committed.
@@ -111,12 +116,16 @@ export class IdempotencyKeys {
 
   async #commitUnderKey<T>(scope: IdempotencyScope, items: T[], commit: (items: T[]) => Promise<unknown>): Promise<unknown> {
     let committed: unknown;
+    const running = `${scope.clientId} ${scope.key}`;
+    this.#running.add(running);
     try {
       committed = await commit(items);
     } catch (error) {
       // Whether it committed is unknown (a lost connection); the next retry finds out from the log.
       await expireIdempotencyLock(this.#db, scope.clientId, scope.key).catch(() => undefined);
       throw error;
+    } finally {
+      this.#running.delete(running);
     }
     await completeIdempotencyKey(this.#db, scope.clientId, scope.key, committed);
     return committed;
