@@ -2,6 +2,7 @@
 // under the same key is 422; a request still in flight is 409; a retry after a crashed attempt
 // publishes exactly once; keys are per client and expire after the window.
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { deleteExpiredKeys, fingerprintRequest } from '../src/idempotency/idempotency.service.ts';
 import { uuidv7 } from '../src/messages/message-id.ts';
@@ -46,12 +47,11 @@ async function insertKeyRow(key: string, body: unknown, ids: string[], o: { lock
             now() + make_interval(secs => ${o.lockedForSeconds}), now() + make_interval(secs => ${o.expiresInSeconds ?? 3600}), ${o.holder ?? null})`.execute(database.db);
 }
 
-/** The instance id of the running test service: its listener session is named after it. */
-async function liveHolder(): Promise<string> {
-  const result = await sql<{ name: string }>`
-    select application_name as name from pg_stat_activity
-    where datname = current_database() and application_name like 'switchyard:listen:%'`.execute(database.db);
-  return result.rows[0]!.name.slice('switchyard:listen:'.length);
+/** Another live process, as the service sees one: a session named like a listener. Returns its end. */
+async function anotherLiveProcess(instance: string): Promise<() => Promise<void>> {
+  const session = new pg.Client({ connectionString: database.url, application_name: `switchyard:listen:${instance}` });
+  await session.connect();
+  return () => session.end();
 }
 
 describe('a retry with the same key', () => {
@@ -132,8 +132,13 @@ describe('while the first attempt is running, and after it died', () => {
   test('an attempt whose process is alive stays in flight until its lease runs out', async () => {
     const key = newKey();
     const message = { to: 'topic:news', payload: 'holder still working' };
-    await insertKeyRow(key, message, [uuidv7()], { lockedForSeconds: 60, holder: await liveHolder() });
-    expectProblem(await alice.api.post('/v1/messages', message, { 'idempotency-key': key }), 409, 'IdempotencyKeyInFlight');
+    const end = await anotherLiveProcess('still-working');
+    try {
+      await insertKeyRow(key, message, [uuidv7()], { lockedForSeconds: 60, holder: 'still-working' });
+      expectProblem(await alice.api.post('/v1/messages', message, { 'idempotency-key': key }), 409, 'IdempotencyKeyInFlight');
+    } finally {
+      await end();
+    }
   });
 
   test('an attempt that died after its commit: the retry finds its messages and returns them', async () => {
