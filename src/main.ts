@@ -38,6 +38,7 @@ import { dashboardDataRoutes } from './dashboard/dashboard-data.routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { createDb, createPool, type Db } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.ts';
+import { isDataError } from './db/errors.ts';
 import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { GroupMembership } from './groups/membership.ts';
@@ -53,7 +54,7 @@ import { createQueueStatsWorker } from './inbox/queue-stats.ts';
 import { queuePolicyRoutes } from './inbox/queue-policy.routes.ts';
 import type { Logger } from './log.ts';
 import { Backpressure } from './messages/backpressure.ts';
-import { insertMessages, type NewMessage } from './messages/messages.repository.ts';
+import { insertMessages, newMessageBytes, type NewMessage } from './messages/messages.repository.ts';
 import { messagesRoutes } from './messages/messages.routes.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { Signals } from './notifications/signals.ts';
@@ -224,6 +225,13 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const commit = new GroupCommit<NewMessage, string>({
       maxBatch: config.ingest.maxBatch,
       maxConcurrent: config.ingest.concurrentFlushes,
+      // A value PostgreSQL refuses fails only its own publish (the flush is split), and what
+      // waits is bounded: above a limit publishes are refused at once (admission control).
+      isolate: isDataError,
+      maxQueuedItems: config.ingest.maxQueuedMessages,
+      maxQueuedBytes: config.ingest.maxQueuedBytes,
+      maxWaitMs: config.ingest.maxWaitMs,
+      sizeOf: newMessageBytes,
       flush: async (rows) => {
         const started = performance.now();
         const ids = await insertMessages(db, rows, config.delivery.dedupWindowSeconds);

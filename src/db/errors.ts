@@ -30,3 +30,13 @@ export function describeError(error: unknown): string {
   }
   return String(error).slice(0, 1000);
 }
+
+/**
+ * A statement refused because of a value it was given: SQLSTATE class 22 (data exception: a bad
+ * date, number or text) or 23 (integrity constraint). Retrying the same rows fails again; rows
+ * without the bad value succeed.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+}
