@@ -12,7 +12,13 @@ import { RE2JS } from 're2js';
 /** ajv's `code.regExp`: compiles a schema pattern to RE2. Throws on syntax RE2 does not support. */
 export const linearRegExp: RegExpEngine = Object.assign(
   (pattern: string, _flags: string) => {
-    const re = RE2JS.compile(RE2JS.translateRegExp(pattern));
+    let re: RE2JS;
+    try {
+      re = RE2JS.compile(RE2JS.translateRegExp(pattern));
+    } catch (error) {
+      const why = error instanceof Error ? error.message : String(error);
+      throw new Error(`pattern "${pattern}" is not a regular expression that runs in linear time (RE2): ${why}`);
+    }
     // ajv keys compiled patterns by toString(): each must differ, as RegExp's do.
     return { test: (text: string) => re.test(text), toString: () => `/${pattern}/re2` };
   },
