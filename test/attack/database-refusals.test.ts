@@ -1,6 +1,7 @@
 // Values JavaScript accepts and PostgreSQL refuses: dates in year 0000, UTC offsets of 16 hours,
 // U+0000 in text, numbers beyond a double. Each is a 400 naming the field wherever it is sent,
 // never a 500, and never the failure of other clients' publishes that share its group commit.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { eventually, publish, registerClient, type TestClient } from '../helpers/factories.ts';
@@ -91,5 +92,24 @@ describe('text and times other endpoints hand to SQL', () => {
   test('a well-formed page cursor is still accepted', async () => {
     const reply = await mallory.api.get(`/v1/inbox/dead-letters?before=${encodeURIComponent('2026-01-01T00:00:00.000000Z~1~01890a5d-ac96-774b-bcce-b302099a8057')}`);
     expect(reply.status, JSON.stringify(reply.body)).toBe(200);
+  });
+});
+
+describe('a value the router lets through and PostgreSQL refuses', () => {
+  test('fails only its own publish, with a 400 ValueRefused; the publishes sharing its flush are committed', async () => {
+    // A stand-in for whatever validation may still miss: a rule only the database knows.
+    await sql`alter table switchyard.message add constraint test_refused_type check (type is distinct from 'refused-by-the-database')`.execute(database.db);
+    try {
+      const before = await countRows(database.db);
+      const innocent = others.flatMap((client) => Array.from({ length: 4 }, (_, i) => client.api.post('/v1/messages', { to: 'topic:shared', payload: i, type: 'fine' })));
+      const hostile = mallory.api.post('/v1/messages/batch', { messages: [{ to: 'topic:shared', payload: 1 }, { to: 'topic:shared', payload: 2, type: 'refused-by-the-database' }] });
+      const [bad, ...good] = await Promise.all([hostile, ...innocent]);
+      expectProblem(bad!, 400, 'ValueRefused');
+      expect(bad!.body.detail).toContain('test_refused_type');
+      expect(good.map((reply) => reply.status)).toEqual(good.map(() => 202));
+      expect((await countRows(database.db)).messages).toBe(before.messages + good.length); // none of the bad batch
+    } finally {
+      await sql`alter table switchyard.message drop constraint test_refused_type`.execute(database.db);
+    }
   });
 });
