@@ -17,8 +17,7 @@
 //   operations     /metrics, scaling, /docs      ops/metrics.ts, ops/ops-snapshot.ts, ops/scaling.ts
 //
 // Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
-import type { ServerType } from '@hono/node-server';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { z } from '@hono/zod-openapi';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -251,6 +250,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     if (has('router')) {
       workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
       metrics.trackBackpressure(() => backpressure.lagging !== undefined);
+      metrics.trackIngestQueue(commit);
     }
     const messages = new MessagesService(membership, policies, schemas, backpressure, commit);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
@@ -361,10 +361,20 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   }
 }
 
+/**
+ * Connections the kernel holds for us before Node accepts them. Node's default, 511, overflowed
+ * under a burst of single publishes from many connections: dropped SYNs come back only after
+ * the client's retransmit timer (1 s, 3 s, ...), which looks like a timeout. Admission control
+ * answers quickly once a request is read, so a deeper queue costs little. The kernel caps it at
+ * net.core.somaxconn (4096 on current Linux): raise that too for more.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server: ServerType = serve({ fetch, port, hostname }, () => resolve(server as Server));
+    const server = createAdaptorServer({ fetch, hostname }) as Server;
     server.once('error', reject);
-    answerClientErrors(server as Server);
+    answerClientErrors(server);
+    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
 }

@@ -37,7 +37,9 @@ export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
     o.onResponse?.(c, elapsed / 1000);
     // Paths only: query strings may carry an access_token.
     const fields = { method: c.req.method, path: c.req.path, status, ms: Math.round(elapsed) };
-    if (status >= 500) log.error('request failed', fields);
+    // A 503 is a refusal the service chose (Overloaded, ShuttingDown), counted in the HTTP metrics:
+    // logging each as an error would add work exactly while the service is overloaded.
+    if (status >= 500 && status !== 503) log.error('request failed', fields);
     else log.debug('request', fields);
   });
 
