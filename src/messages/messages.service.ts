@@ -54,6 +54,10 @@ export class MessagesService {
   /** Authorizes and checks the messages and gives them ids; writes nothing. */
   async prepare(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<NewMessage[]> {
     this.#assertAccepting();
+    // Refused before any lookup or Idempotency-Key round trip when the commit queue is full now:
+    // an overloaded router's refusals must cost it next to nothing.
+    const full = this.#commit.refusal(inputs.length);
+    if (full) throw commitProblem(new GroupCommitFull(full));
     await this.#authorize(sender, inputs, paths);
     await this.#checkSchemas(inputs, paths);
     inputs.forEach((input, i) => this.#backpressure.check(input.to, fieldPath(paths[i]!, 'to')));

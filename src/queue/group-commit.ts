@@ -128,6 +128,11 @@ export class GroupCommit<T, R> {
     }
   }
 
+  /** The limit a submit of this many items and bytes would break now, if any (it would be refused). */
+  refusal(items: number, bytes = 0): GroupCommitLimit | undefined {
+    return this.#overLimit(items, bytes);
+  }
+
   #overLimit(items: number, bytes: number): GroupCommitLimit | undefined {
     // An empty queue takes anyone: a single request larger than a limit is not refused forever.
     if (this.#queue.length === 0) return undefined;

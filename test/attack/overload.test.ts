@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { eventually, registerClient, type TestClient } from '../helpers/factories.ts';
-import { expectProblem } from '../helpers/problems.ts';
+import { countRows, expectProblem } from '../helpers/problems.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
 let database: TestDatabase;
@@ -79,7 +79,11 @@ describe('a full group-commit queue', () => {
       await untilQueued(2);
       const started = performance.now();
       const refused = await alice.api.post('/v1/messages', { to: 'topic:load', payload: 'one too many' });
-      return { accepted: Promise.all([first, ...waiting]), refused, refusedMs: performance.now() - started };
+      const refusedMs = performance.now() - started;
+      // With an Idempotency-Key too, before the key is claimed: a retry later publishes it.
+      expectProblem(await alice.api.post('/v1/messages', { to: 'topic:load', payload: 'keyed' }, { 'idempotency-key': 'overloaded-1' }), 503, 'Overloaded');
+      expect((await countRows(database.db)).idempotency_keys).toBe(0);
+      return { accepted: Promise.all([first, ...waiting]), refused, refusedMs };
     });
     expectProblem(refused, 503, 'Overloaded');
     expect(refused.headers.get('retry-after')).toBe('1');

@@ -81,6 +81,8 @@ describe('admission control', () => {
     await settle(); // the first one is in the flush now, not waiting
     const waiting = [commit.submit([2, 3]), commit.submit([4])];
     expect(commit.queued).toBe(3);
+    expect(commit.refusal(0)).toBeUndefined();
+    expect(commit.refusal(1)).toBe('items');
     await expect(commit.submit([5])).rejects.toMatchObject({ name: 'GroupCommitFull', limit: 'items' });
     gated.open();
     expect(await inFlight).toEqual([10]);
