@@ -38,5 +38,10 @@ export function describeError(error: unknown): string {
  */
 export function isDataError(error: unknown): boolean {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && /^2[23][0-9A-Z]{3}$/.test(code);
+  if (typeof code !== 'string' || !/^2[23][0-9A-Z]{3}$/.test(code)) return false;
+  // A missing log partition is a check violation too (23514), but every row fails it, whoever
+  // sent it: the fault of upkeep, not of a caller's value.
+  return !MISSING_PARTITION.test((error as Error).message);
 }
+
+const MISSING_PARTITION = /^no partition of relation/;

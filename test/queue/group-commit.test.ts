@@ -58,6 +58,20 @@ describe('a flush that fails on data', () => {
     expect(written.rows.map((r) => r.id).sort()).toEqual(good.sort());
   });
 
+  test('a missing partition is no fault of a caller: the flush fails whole, without retries', async () => {
+    let flushes = 0;
+    const commit = new GroupCommit<number, number>({
+      maxBatch: 100, maxConcurrent: 1, isolate: isDataError,
+      flush: async () => {
+        flushes += 1;
+        throw Object.assign(new Error('no partition of relation "message" found for row'), { code: '23514' });
+      },
+    });
+    const results = await Promise.allSettled([commit.submit([1]), commit.submit([2]), commit.submit([3])]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(flushes).toBe(1);
+  });
+
   test('an error that is not about data fails the whole flush, without retries', async () => {
     let flushes = 0;
     const commit = new GroupCommit<number, number>({
