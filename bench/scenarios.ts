@@ -197,6 +197,7 @@ export interface OverloadResult {
   rssMb: number;
   lost: number;
   lateCommits: number;
+  drainSeconds: number;
 }
 
 /** Clients abandon a publish not answered this long after it was due. */
@@ -204,14 +205,15 @@ const OVERLOAD_CLIENT_TIMEOUT_MS = 10_000;
 const OVERLOAD_CONNECTIONS = 256;
 
 /**
- * Single publishes offered at 1.5x what the router sustains (measured first, closed loop, in the
+ * Single publishes offered at 1.5x what the router (with routing in the same process) sustains (measured first, closed loop, in the
  * same run), open loop from many connections, rate limits off: how much is accepted and refused,
  * whether any client times out, the p99 of accepted publishes, the service's peak RSS, and
- * afterwards whether every accepted message is in the log (lost) and how many were committed for a
- * client that had given up (lateCommits).
+ * afterwards whether every accepted message is in the log (lost), how many were committed for a
+ * client that had given up (lateCommits), and how long routing took to pass all of it after the
+ * load stopped (drainSeconds).
  */
 export async function overload(db: FreshDatabase, scale: Scale): Promise<OverloadResult> {
-  const service = await startService(db.url, 'router');
+  const service = await startService(db.url, 'router,routing');
   try {
     const token = await register(service, 'publisher');
     const body = JSON.stringify({ to: 'topic:bench', payload: PAYLOAD });
@@ -242,6 +244,14 @@ export async function overload(db: FreshDatabase, scale: Scale): Promise<Overloa
       stored = now;
     }
     const written = stored - before;
+    const loadEnded = performance.now();
+    const drained = async () => Number((await db.query(`
+      select count(*) filter (where oldest_pending_at is not null)::int as behind from switchyard.stage_lag() where stage = 'routing'`)).rows[0].behind) === 0;
+    while (!(await drained())) {
+      if (performance.now() - loadEnded > 600_000) throw new Error('routing did not drain the overload backlog in 10 minutes');
+      await sleep(100);
+    }
+    const drainSeconds = (performance.now() - loadEnded) / 1000;
     return {
       sustainedPerSecond,
       offeredPerSecond: result.sent / result.offeredSeconds,
@@ -253,6 +263,7 @@ export async function overload(db: FreshDatabase, scale: Scale): Promise<Overloa
       rssMb: rss / 1024 / 1024,
       lost: Math.max(0, result.accepted - written),
       lateCommits: Math.max(0, written - result.accepted),
+      drainSeconds,
     };
   } finally {
     await service.stop();
