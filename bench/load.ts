@@ -1,6 +1,7 @@
 // Load generators, each run in its own process by bench/run.ts: `node bench/load.ts <kind> <json>`.
 // The last stdout line is the JSON result; lines starting with "progress " are passed along.
 import autocannon from 'autocannon';
+import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { summarizeLatencies } from './lib/stats.ts';
 
 const [kind, rawArgs] = process.argv.slice(2);
@@ -147,7 +148,57 @@ async function idleSse() {
   return { open, failed };
 }
 
-const kinds: Record<string, () => Promise<unknown>> = { http, 'receive-ack': receiveAck, 'sse-latency': sseLatency, 'idle-sse': idleSse };
+/**
+ * Open loop: POSTs at a fixed `rate` for `durationSeconds` over at most `connections` keep-alive
+ * connections, whatever the answers take, as independent clients would; a request not answered
+ * `timeoutMs` after it was due is abandoned (its connection closed) and counted as a timeout.
+ */
+async function openLoop() {
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: args.connections });
+  const url = new URL(args.url + args.path);
+  const headers = { ...auth(args.token), 'content-length': String(Buffer.byteLength(args.body)) };
+  const counts = { sent: 0, accepted: 0, refused: 0, timeouts: 0, failed: 0 };
+  const latencies: number[] = [];
+  const send = (due: number) => new Promise<void>((resolve) => {
+    const signal = AbortSignal.timeout(Math.max(1, Math.round(args.timeoutMs - (performance.now() - due))));
+    const request = httpRequest(url, { method: 'POST', agent, headers, signal }, (response) => {
+      response.resume();
+      response.once('end', () => {
+        const status = response.statusCode ?? 0;
+        if (status === 202) {
+          counts.accepted += 1;
+          latencies.push(performance.now() - due);
+        } else if (status === 503 || status === 429) counts.refused += 1;
+        else counts.failed += 1;
+        resolve();
+      });
+    });
+    request.once('error', () => {
+      if (signal.aborted) counts.timeouts += 1;
+      else counts.failed += 1;
+      resolve();
+    });
+    request.end(args.body);
+  });
+  const intervalMs = 1000 / args.rate;
+  const started = performance.now();
+  const end = started + args.durationSeconds * 1000;
+  const inFlight: Promise<void>[] = [];
+  for (let due = started; due < end; due += intervalMs) {
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+    inFlight.push(send(due));
+    counts.sent += 1;
+  }
+  const offeredSeconds = (performance.now() - started) / 1000;
+  await Promise.all(inFlight);
+  agent.destroy();
+  return { ...counts, offeredSeconds, latencyMs: summarizeLatencies(latencies) };
+}
+
+const kinds: Record<string, () => Promise<unknown>> = {
+  http, 'receive-ack': receiveAck, 'sse-latency': sseLatency, 'idle-sse': idleSse, 'open-loop': openLoop,
+};
 const run = kinds[kind ?? ''];
 if (!run) {
   process.stderr.write(`unknown load ${kind}\n`);

@@ -185,3 +185,87 @@ export async function idleStreams(db: FreshDatabase, scale: Scale, progress: (li
     await service.stop();
   }
 }
+
+export interface OverloadResult {
+  sustainedPerSecond: number;
+  offeredPerSecond: number;
+  acceptedPerSecond: number;
+  refusedPerSecond: number;
+  timeouts: number;
+  failed: number;
+  p99: number;
+  rssMb: number;
+  lost: number;
+  lateCommits: number;
+  drainSeconds: number;
+}
+
+/** Clients abandon a publish not answered this long after it was due. */
+const OVERLOAD_CLIENT_TIMEOUT_MS = 10_000;
+const OVERLOAD_CONNECTIONS = 256;
+
+/**
+ * Single publishes offered at 1.5x what the router (with routing in the same process) sustains (measured first, closed loop, in the
+ * same run), open loop from many connections, rate limits off: how much is accepted and refused,
+ * whether any client times out, the p99 of accepted publishes, the service's peak RSS, and
+ * afterwards whether every accepted message is in the log (lost), how many were committed for a
+ * client that had given up (lateCommits), and how long routing took to pass all of it after the
+ * load stopped (drainSeconds).
+ */
+export async function overload(db: FreshDatabase, scale: Scale): Promise<OverloadResult> {
+  const service = await startService(db.url, 'router,routing');
+  try {
+    const token = await register(service, 'publisher');
+    const body = JSON.stringify({ to: 'topic:bench', payload: PAYLOAD });
+    const sustained = await runLoad<{ ok: number; durationSeconds: number }>('http', {
+      url: service.url, path: '/v1/messages', token, body, connections: 50, durationSeconds: scale.seconds,
+    });
+    const sustainedPerSecond = sustained.ok / sustained.durationSeconds;
+    const before = await count(db, 'switchyard.message');
+    let rss = service.rss();
+    const sampler = setInterval(() => (rss = Math.max(rss, service.rss())), 200);
+    let result;
+    try {
+      result = await runLoad<{
+        sent: number; accepted: number; refused: number; timeouts: number; failed: number; offeredSeconds: number; latencyMs: { p99: number };
+      }>('open-loop', {
+        url: service.url, path: '/v1/messages', token, body, rate: Math.max(10, Math.round(sustainedPerSecond * 1.5)),
+        durationSeconds: scale.seconds * 3, connections: OVERLOAD_CONNECTIONS, timeoutMs: OVERLOAD_CLIENT_TIMEOUT_MS,
+      });
+    } finally {
+      clearInterval(sampler);
+    }
+    // Everything accepted was committed before its 202; wait for what is still in flight to settle.
+    let stored = await count(db, 'switchyard.message');
+    for (let stable = 0; stable < 3; stable += 1) {
+      await sleep(200);
+      const now = await count(db, 'switchyard.message');
+      if (now !== stored) stable = -1;
+      stored = now;
+    }
+    const written = stored - before;
+    const loadEnded = performance.now();
+    const drained = async () => Number((await db.query(`
+      select count(*) filter (where oldest_pending_at is not null)::int as behind from switchyard.stage_lag() where stage = 'routing'`)).rows[0].behind) === 0;
+    while (!(await drained())) {
+      if (performance.now() - loadEnded > 600_000) throw new Error('routing did not drain the overload backlog in 10 minutes');
+      await sleep(100);
+    }
+    const drainSeconds = (performance.now() - loadEnded) / 1000;
+    return {
+      sustainedPerSecond,
+      offeredPerSecond: result.sent / result.offeredSeconds,
+      acceptedPerSecond: result.accepted / result.offeredSeconds,
+      refusedPerSecond: result.refused / result.offeredSeconds,
+      timeouts: result.timeouts,
+      failed: result.failed,
+      p99: result.latencyMs.p99,
+      rssMb: rss / 1024 / 1024,
+      lost: Math.max(0, result.accepted - written),
+      lateCommits: Math.max(0, written - result.accepted),
+      drainSeconds,
+    };
+  } finally {
+    await service.stop();
+  }
+}

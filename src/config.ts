@@ -29,6 +29,12 @@ export const STAGE_BATCH_WAIT_MS_DEFAULT = 50;
 export const STAGE_RETRY_LIMIT_DEFAULT = 5;
 export const INGEST_MAX_BATCH_DEFAULT = 1_000;
 export const INGEST_CONCURRENT_FLUSHES_DEFAULT = 4;
+// Admission control: what may wait for a group-commit flush before publishes are refused with
+// 503 Overloaded. The wait bound is far below the timeouts HTTP clients use (10-30 s), so an
+// overloaded router refuses quickly instead of letting requests time out.
+export const INGEST_MAX_QUEUED_MESSAGES_DEFAULT = 20_000;
+export const INGEST_MAX_QUEUED_BYTES_DEFAULT = 64 * 1024 * 1024;
+export const INGEST_MAX_WAIT_MS_DEFAULT = 2_000;
 export const INBOX_POLL_MS_DEFAULT = 1_000;
 export const LONG_POLL_MAX_WAIT_SECONDS = 20;
 export const VISIBILITY_DEFAULT_SECONDS = 30;
@@ -178,6 +184,9 @@ const EnvSchema = z.object({
   SWITCHYARD_STAGE_RETRY_LIMIT: int(1, 100, STAGE_RETRY_LIMIT_DEFAULT),
   SWITCHYARD_INGEST_MAX_BATCH: int(1, 10_000, INGEST_MAX_BATCH_DEFAULT),
   SWITCHYARD_INGEST_CONCURRENT_FLUSHES: int(1, 64, INGEST_CONCURRENT_FLUSHES_DEFAULT),
+  SWITCHYARD_INGEST_MAX_QUEUED_MESSAGES: int(1, 10_000_000, INGEST_MAX_QUEUED_MESSAGES_DEFAULT),
+  SWITCHYARD_INGEST_MAX_QUEUED_BYTES: int(1024, 4 * 1024 * 1024 * 1024, INGEST_MAX_QUEUED_BYTES_DEFAULT),
+  SWITCHYARD_INGEST_MAX_WAIT_MS: int(1, 600_000, INGEST_MAX_WAIT_MS_DEFAULT),
   SWITCHYARD_INBOX_POLL_MS: int(10, 60_000, INBOX_POLL_MS_DEFAULT),
   SWITCHYARD_SSE_HEARTBEAT_MS: int(100, 300_000, SSE_HEARTBEAT_MS_DEFAULT),
   SWITCHYARD_SSE_RETRY_MS: int(0, 300_000, SSE_RETRY_MS_DEFAULT),
@@ -272,7 +281,7 @@ export interface Config {
     dedupWindowSeconds: number;
     deadLetterRetentionDays: number;
   };
-  ingest: { maxBatch: number; concurrentFlushes: number };
+  ingest: { maxBatch: number; concurrentFlushes: number; maxQueuedMessages: number; maxQueuedBytes: number; maxWaitMs: number };
   inbox: { pollMs: number; heartbeatMs: number; retryMs: number; writeTimeoutMs: number };
   analyticsFlushMs: number;
   backpressure: { lagSeconds: number; stages: string[] };
@@ -367,7 +376,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       dedupWindowSeconds: e.SWITCHYARD_DEDUP_WINDOW_SECONDS,
       deadLetterRetentionDays: e.SWITCHYARD_DEAD_LETTER_RETENTION_DAYS,
     },
-    ingest: { maxBatch: e.SWITCHYARD_INGEST_MAX_BATCH, concurrentFlushes: e.SWITCHYARD_INGEST_CONCURRENT_FLUSHES },
+    ingest: {
+      maxBatch: e.SWITCHYARD_INGEST_MAX_BATCH, concurrentFlushes: e.SWITCHYARD_INGEST_CONCURRENT_FLUSHES,
+      maxQueuedMessages: e.SWITCHYARD_INGEST_MAX_QUEUED_MESSAGES, maxQueuedBytes: e.SWITCHYARD_INGEST_MAX_QUEUED_BYTES,
+      maxWaitMs: e.SWITCHYARD_INGEST_MAX_WAIT_MS,
+    },
     inbox: {
       pollMs: e.SWITCHYARD_INBOX_POLL_MS, heartbeatMs: e.SWITCHYARD_SSE_HEARTBEAT_MS, retryMs: e.SWITCHYARD_SSE_RETRY_MS,
       writeTimeoutMs: e.SWITCHYARD_SSE_WRITE_TIMEOUT_MS,

@@ -17,8 +17,7 @@
 //   operations     /metrics, scaling, /docs      ops/metrics.ts, ops/ops-snapshot.ts, ops/scaling.ts
 //
 // Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
-import type { ServerType } from '@hono/node-server';
-import { serve } from '@hono/node-server';
+import { createAdaptorServer } from '@hono/node-server';
 import { z } from '@hono/zod-openapi';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -38,6 +37,7 @@ import { dashboardDataRoutes } from './dashboard/dashboard-data.routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { createDb, createPool, type Db } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.ts';
+import { isDataError } from './db/errors.ts';
 import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { GroupMembership } from './groups/membership.ts';
@@ -53,7 +53,7 @@ import { createQueueStatsWorker } from './inbox/queue-stats.ts';
 import { queuePolicyRoutes } from './inbox/queue-policy.routes.ts';
 import type { Logger } from './log.ts';
 import { Backpressure } from './messages/backpressure.ts';
-import { insertMessages, type NewMessage } from './messages/messages.repository.ts';
+import { insertMessages, newMessageBytes, type NewMessage } from './messages/messages.repository.ts';
 import { messagesRoutes } from './messages/messages.routes.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { Signals } from './notifications/signals.ts';
@@ -225,6 +225,13 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const commit = new GroupCommit<NewMessage, string>({
       maxBatch: config.ingest.maxBatch,
       maxConcurrent: config.ingest.concurrentFlushes,
+      // A value PostgreSQL refuses fails only its own publish (the flush is split), and what
+      // waits is bounded: above a limit publishes are refused at once (admission control).
+      isolate: isDataError,
+      maxQueuedItems: config.ingest.maxQueuedMessages,
+      maxQueuedBytes: config.ingest.maxQueuedBytes,
+      maxWaitMs: config.ingest.maxWaitMs,
+      sizeOf: newMessageBytes,
       flush: async (rows) => {
         const started = performance.now();
         const ids = await insertMessages(db, rows, config.delivery.dedupWindowSeconds);
@@ -244,6 +251,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     if (has('router')) {
       workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
       metrics.trackBackpressure(() => backpressure.lagging !== undefined);
+      metrics.trackIngestQueue(commit);
     }
     const messages = new MessagesService(membership, policies, schemas, backpressure, commit);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
@@ -350,10 +358,20 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
   }
 }
 
+/**
+ * Connections the kernel holds for us before Node accepts them. Node's default, 511, overflowed
+ * under a burst of single publishes from many connections: dropped SYNs come back only after
+ * the client's retransmit timer (1 s, 3 s, ...), which looks like a timeout. Admission control
+ * answers quickly once a request is read, so a deeper queue costs little. The kernel caps it at
+ * net.core.somaxconn (4096 on current Linux): raise that too for more.
+ */
+export const LISTEN_BACKLOG = 4096;
+
 function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server: ServerType = serve({ fetch, port, hostname }, () => resolve(server as Server));
+    const server = createAdaptorServer({ fetch, hostname }) as Server;
     server.once('error', reject);
-    answerClientErrors(server as Server);
+    answerClientErrors(server);
+    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
   });
 }

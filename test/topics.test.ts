@@ -40,6 +40,25 @@ describe('grants', () => {
   });
 });
 
+describe('grants against a hostile pattern', () => {
+  // As a backtracking RegExp this took seconds; a longer name, hours.
+  test('*a*a*a*a*a*a*b against a long name that almost matches answers at once', () => {
+    const matcher = grantsMatcher(['*a*a*a*a*a*a*b']);
+    const started = performance.now();
+    expect(matcher.test('a'.repeat(64))).toBe(false);
+    expect(matcher.test(`${'a'.repeat(63)}b`)).toBe(true);
+    expect(performance.now() - started).toBeLessThan(50);
+  });
+
+  test('stars match any run of name characters between the pieces, in order', () => {
+    expect(grantsMatcher(['a*b*c']).test('a-x-b-y-c')).toBe(true);
+    expect(grantsMatcher(['a*b*c']).test('a-c-b')).toBe(false);
+    expect(grantsMatcher(['ab*ba']).test('aba')).toBe(false); // the pieces may not overlap
+    expect(grantsMatcher(['a**b']).test('ab')).toBe(true);
+    expect(grantsMatcher(['*']).test('a b')).toBe(false); // a space is no name character
+  });
+});
+
 describe('topic policies', () => {
   test('without a policy a topic is open; with one, only granted clients publish', async () => {
     await publish(alice, { to: 'topic:alerts', payload: 'open' });
@@ -141,6 +160,7 @@ describe('topic schemas', () => {
     ['a wrong type name', { type: 'text' }, /must be equal to one of the allowed values/],
     ['a regular expression that does not compile', { type: 'string', pattern: '(' }, /regular expression/i],
     ['a remote $ref, never fetched', { $ref: 'https://example.com/schema.json' }, /can't resolve reference/],
+    ['a backreference, which no linear-time engine runs', { type: 'string', pattern: '^(a+)\\1$' }, /linear time/],
     ['an unknown format', { type: 'string', format: 'colour' }, /unknown format/],
     ['another dialect', { $schema: 'http://json-schema.org/draft-04/schema#' }, /2020-12|draft-07/],
   ])('%s is a 400 SchemaInvalid saying why, and nothing is stored', async (_name, schema, why) => {
@@ -148,6 +168,26 @@ describe('topic schemas', () => {
     expectProblem(reply, 400, 'SchemaInvalid');
     expect(reply.body.detail).toMatch(why);
     expectProblem(await service.admin.get('/v1/admin/topics/broken/schema'), 404, 'NotFound');
+  });
+
+  test('a pattern that backtracks catastrophically in JavaScript answers at once on a 29+ character payload', async () => {
+    expect((await service.admin.put('/v1/admin/topics/words/schema', { type: 'string', pattern: '^(\\w+\\s?)*$' })).status).toBe(200);
+    const started = performance.now();
+    const reply = await alice.api.post('/v1/messages', { to: 'topic:words', payload: `${'a'.repeat(29)}!` }); // 48 s with a backtracking RegExp
+    expectProblem(reply, 422, 'SchemaViolation', 'payload');
+    expect(performance.now() - started).toBeLessThan(2_000);
+    await publish(alice, { to: 'topic:words', payload: 'hello big world' });
+  });
+
+  test('uniqueItems on a 10,000-item array answers at once, and still finds equal objects with keys in another order', async () => {
+    expect((await service.admin.put('/v1/admin/topics/sets/schema', { type: 'array', uniqueItems: true })).status).toBe(200);
+    const items = Array.from({ length: 10_000 }, (_, i) => ({ i, tags: [i % 7] }));
+    const started = performance.now();
+    await publish(alice, { to: 'topic:sets', payload: items });
+    expect(performance.now() - started).toBeLessThan(2_000);
+    const reply = await alice.api.post('/v1/messages', { to: 'topic:sets', payload: [{ a: 1, b: [2] }, 3, { b: [2], a: 1 }] });
+    expectProblem(reply, 422, 'SchemaViolation', 'payload');
+    expect(reply.body.errors[0].message).toContain('items ## 0 and 2');
   });
 
   test('DELETE removes the schema', async () => {

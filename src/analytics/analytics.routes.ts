@@ -4,11 +4,12 @@ import type { Authenticator } from '../clients/authenticator.ts';
 import type { Db } from '../db/database.ts';
 import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
+import { storableText } from '../http/sql-values.schemas.ts';
 import { listAnalyticsMinutes } from './analytics.repository.ts';
 import { latencyQuantile } from './latency-quantile.ts';
 
 const AnalyticsQuery = z.object({
-  address: z.string().max(140).optional().openapi({ description: 'one address (direct messages: user:*); all when absent' }),
+  address: storableText(z.string().max(140)).optional().openapi({ description: 'one address (direct messages: user:*); all when absent' }),
   minutes: z.coerce.number().int().min(1).max(7 * 24 * 60).default(60).openapi({ description: 'how far back' }),
 });
 

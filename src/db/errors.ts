@@ -45,3 +45,18 @@ export function describeError(error: unknown): string {
   }
   return String(error).slice(0, 1000);
 }
+
+/**
+ * A statement refused because of a value it was given: SQLSTATE class 22 (data exception: a bad
+ * date, number or text) or 23 (integrity constraint). Retrying the same rows fails again; rows
+ * without the bad value succeed.
+ */
+export function isDataError(error: unknown): boolean {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  if (typeof code !== 'string' || !/^2[23][0-9A-Z]{3}$/.test(code)) return false;
+  // A missing log partition is a check violation too (23514), but every row fails it, whoever
+  // sent it: the fault of upkeep, not of a caller's value.
+  return !MISSING_PARTITION.test((error as Error).message);
+}
+
+const MISSING_PARTITION = /^no partition of relation/;

@@ -43,7 +43,9 @@ export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
     o.onResponse?.(c, elapsed / 1000);
     // Paths only: query strings may carry an access_token.
     const fields = { method: c.req.method, path: c.req.path, status, ms: Math.round(elapsed) };
-    // One line per failed request, with the error that caused it; none for a known outage.
+    // One line per failed request, with the error that caused it. A 503 is a refusal the service
+    // chose (Overloaded, ShuttingDown; DatabaseUnavailable is logged apart, storm-proof), counted in
+    // the HTTP metrics: logging each as an error would add work exactly while the service is overloaded.
     if (status >= 500 && c.var.unexpectedError !== undefined) log.error('request failed', { ...fields, error: c.var.unexpectedError });
     else if (status >= 500 && status !== 503) log.error('request failed', fields);
     else log.debug('request', fields);

@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   AddressTooLong: 400,
   TooManyListenTo: 400,
   SchemaInvalid: 400,
+  ValueRefused: 400,
   TokenMissing: 401,
   TokenInvalid: 401,
   Forbidden: 403,
@@ -42,6 +43,7 @@ export const ERROR_CODES = {
   ReplyTimeout: 504,
   ShuttingDown: 503,
   DatabaseUnavailable: 503,
+  Overloaded: 503,
   InternalError: 500,
 } as const;
 
@@ -63,6 +65,7 @@ const TITLES: Record<ErrorCode, string> = {
   AddressTooLong: 'An address is too long',
   TooManyListenTo: 'The listen-to list is too long',
   SchemaInvalid: 'The JSON Schema is not valid',
+  ValueRefused: 'The database refused a value of the request',
   TokenMissing: 'A bearer token is required',
   TokenInvalid: 'The bearer token is not valid',
   Forbidden: 'Not allowed',
@@ -85,6 +88,7 @@ const TITLES: Record<ErrorCode, string> = {
   ReplyTimeout: 'No reply came in time',
   ShuttingDown: 'The service is shutting down',
   DatabaseUnavailable: 'The database cannot be reached; nothing was changed by this request',
+  Overloaded: 'The service has more work waiting than it takes now',
   InternalError: 'Internal error',
 };
 

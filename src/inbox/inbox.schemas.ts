@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { LONG_POLL_MAX_WAIT_SECONDS, SSE_PREFETCH_DEFAULT, VISIBILITY_DEFAULT_SECONDS } from '../config.ts';
 import { ClientIdSchema } from '../clients/clients.schemas.ts';
 import { JsonValueSchema } from '../http/openapi.ts';
+import { storableText, storableTime } from '../http/sql-values.schemas.ts';
 
 export const RECEIVE_MAX = 100;
 export const VISIBILITY_MAX_SECONDS = 12 * 3600;
@@ -69,7 +70,7 @@ export const NackSchema = z
     receipts: Receipts,
     delay_seconds: z.number().int().min(0).max(VISIBILITY_MAX_SECONDS).optional()
       .openapi({ description: 'visible again after this long; default: exponential backoff with jitter' }),
-    reason: z.string().max(1000).optional().openapi({ description: 'kept as the last error, shown in dead letters' }),
+    reason: storableText(z.string().max(1000)).optional().openapi({ description: 'kept as the last error, shown in dead letters' }),
   })
   .openapi('Nack');
 
@@ -121,11 +122,20 @@ export const DeadLetterPageSchema = z
 /** A page's next_before: where it ended, dead_at to the microsecond, then the client and message ids. */
 export const DEAD_LETTER_CURSOR = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z)~(\d{1,19})~([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
+const BIGINT_MAX = 2n ** 63n - 1n;
+const StorableTime = storableTime();
+
+/** A next_before whose time and client id PostgreSQL can parse, not only shaped like one. */
+function isDeadLetterCursor(value: string): boolean {
+  const parts = DEAD_LETTER_CURSOR.exec(value);
+  return parts !== null && StorableTime.safeParse(parts[1]).success && BigInt(parts[2]!) <= BIGINT_MAX;
+}
+
 export const DeadLetterQuery = z.object({
-  error: z.string().max(200).optional().openapi({ description: 'text found in the last error' }),
-  since: z.iso.datetime({ offset: true }).optional(),
-  until: z.iso.datetime({ offset: true }).optional(),
-  before: z.union([z.iso.datetime({ offset: true }), z.string().regex(DEAD_LETTER_CURSOR)]).optional()
+  error: storableText(z.string().max(200)).optional().openapi({ description: 'text found in the last error' }),
+  since: storableTime().optional(),
+  until: storableTime().optional(),
+  before: z.union([storableTime(), z.string().refine(isDeadLetterCursor, 'not a page cursor')]).optional()
     .openapi({ description: 'the next_before of the page before, or a time: only dead letters from before it' }),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
@@ -138,9 +148,9 @@ export const REDRIVE_BATCH_MAX = 10_000;
 
 export const RedriveSchema = z
   .strictObject({
-    error: z.string().max(200).optional(),
-    since: z.iso.datetime({ offset: true }).optional(),
-    until: z.iso.datetime({ offset: true }).optional(),
+    error: storableText(z.string().max(200)).optional(),
+    since: storableTime().optional(),
+    until: storableTime().optional(),
     batch_size: z.number().int().min(1).max(REDRIVE_BATCH_MAX).default(1000),
     max_batches: z.number().int().min(1).max(100_000).default(1000).openapi({ description: 'stop after this many batches; call again to go on' }),
     max_seconds: z.number().min(0.1).max(60).default(10).openapi({ description: 'stop after the batch that passes this; call again to go on' }),

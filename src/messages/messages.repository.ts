@@ -20,6 +20,11 @@ export interface NewMessage {
   reply_to: string | null;
 }
 
+/** Bytes a message occupies while it waits for a flush, roughly: its JSON as sent to the server. */
+export function newMessageBytes(message: NewMessage): number {
+  return JSON.stringify(message).length;
+}
+
 const INPUT = sql.raw(`r(id uuid, sender_id bigint, sender text, to_address text, type text, payload jsonb, headers jsonb,
   priority smallint, delay_seconds integer, deliver_at timestamptz, ttl_seconds integer, group_id text, dedup_id text,
   correlation_id text, reply_to text)`);

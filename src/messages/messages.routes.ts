@@ -22,7 +22,7 @@ export function messagesRoutes(auth: Authenticator, messages: MessagesService, i
   /** Prepares (authorizes, checks), then commits once per Idempotency-Key, or at once without one. */
   async function publish(c: Context<AppEnv>, inputs: PublishInput[], paths: string[], body: unknown, key: string | undefined): Promise<Published[]> {
     const prepared = await messages.prepare(c.var.client, inputs, paths);
-    const commit = (rows: NewMessage[]) => messages.commit(rows);
+    const commit = (rows: NewMessage[]) => messages.commit(rows, c.req.raw.signal);
     if (key === undefined) return commit(prepared);
     const fingerprint = fingerprintRequest(c.req.method, c.req.path, body);
     const result = await idempotency.run({ clientId: c.var.client.id, key, fingerprint }, prepared, commit, 202,

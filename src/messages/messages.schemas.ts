@@ -1,15 +1,13 @@
 import { z } from '@hono/zod-openapi';
 import type { Limits } from '../config.ts';
-import { findJsonProblem, isStorableText, jsonByteLength, UNSTORABLE_TEXT_MESSAGE } from '../http/json-value.ts';
+import { findJsonProblem, jsonByteLength, NON_FINITE_NUMBER_MESSAGE, UNSTORABLE_TEXT_MESSAGE } from '../http/json-value.ts';
 import { isRecord, limitRefinement } from '../http/problem.ts';
+import { storableText as storable, storableTime } from '../http/sql-values.schemas.ts';
 import { addressSchema } from './address.ts';
 
 export const DELAY_MAX_SECONDS = 900;
 export const TTL_MAX_SECONDS = 14 * 24 * 3600;
 const TOKEN_MAX = 128;
-
-/** Text that PostgreSQL can store (see json-value.ts). */
-const storable = <T extends z.ZodString>(schema: T) => schema.refine(isStorableText, UNSTORABLE_TEXT_MESSAGE);
 
 const Token = storable(z.string().min(1).max(TOKEN_MAX));
 
@@ -30,6 +28,8 @@ function payloadSchema(limits: Limits) {
         ctx.addIssue({ code: 'custom', path: problem.path, message: `nested deeper than ${limits.payloadDepth} levels`, params: { code: 'PayloadTooDeep' } });
       } else if (problem?.kind === 'text') {
         ctx.addIssue({ code: 'custom', path: problem.path, message: UNSTORABLE_TEXT_MESSAGE });
+      } else if (problem?.kind === 'number') {
+        ctx.addIssue({ code: 'custom', path: problem.path, message: NON_FINITE_NUMBER_MESSAGE });
       } else if (jsonByteLength(value) > limits.payloadBytes) {
         ctx.addIssue({ code: 'custom', message: `larger than ${limits.payloadBytes} bytes as compact JSON`, params: { code: 'MessagePayloadTooLarge' } });
       }
@@ -63,8 +63,8 @@ export function publishFields(limits: Limits) {
     headers: headersSchema(limits).optional(),
     priority: z.number().int().min(0).max(9).optional().openapi({ description: '0 (default) to 9' }),
     delay_seconds: z.number().int().min(0).max(DELAY_MAX_SECONDS).optional(),
-    deliver_at: z.iso.datetime({ offset: true }).optional()
-      .openapi({ description: `deliver at this time instead of at once; at most ${DELAY_MAX_SECONDS} s ahead` }),
+    deliver_at: storableTime().optional()
+      .openapi({ description: `deliver at this time instead of at once; at most ${DELAY_MAX_SECONDS} s ahead; a past time means now` }),
     ttl_seconds: z.number().int().min(1).max(TTL_MAX_SECONDS).optional(),
     group_id: Token.optional().openapi({ description: 'messages of one group are delivered in order, one at a time' }),
     dedup_id: Token.optional().openapi({ description: 'a repeat from the same sender within the deduplication window is not published again; the answer carries the first id' }),

@@ -7,8 +7,9 @@
 // leaves no trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
 import type { ClientRecord } from '../clients/clients.repository.ts';
 import type { GroupMembership } from '../groups/membership.ts';
+import { isDataError } from '../db/errors.ts';
 import { ApiError, fieldProblem, type ErrorCode, type FieldError } from '../http/problem.ts';
-import type { GroupCommit } from '../queue/group-commit.ts';
+import { GroupCommitAborted, GroupCommitFull, type GroupCommit } from '../queue/group-commit.ts';
 import type { TopicPolicies } from '../topics/topic-policies.ts';
 import type { TopicSchemas } from '../topics/topic-schemas.ts';
 import { parseAddress, userAddress, type AddressKind } from './address.ts';
@@ -46,13 +47,17 @@ export class MessagesService {
    * Publishes the messages all together or not at all; resolves once they are committed.
    * `paths` name each input in errors (e.g. "messages.3").
    */
-  async publish(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<Published[]> {
-    return this.commit(await this.prepare(sender, inputs, paths));
+  async publish(sender: ClientRecord, inputs: PublishInput[], paths: string[], signal?: AbortSignal): Promise<Published[]> {
+    return this.commit(await this.prepare(sender, inputs, paths), signal);
   }
 
   /** Authorizes and checks the messages and gives them ids; writes nothing. */
   async prepare(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<NewMessage[]> {
     this.#assertAccepting();
+    // Refused before any lookup or Idempotency-Key round trip when the commit queue is full now:
+    // an overloaded router's refusals must cost it next to nothing.
+    const full = this.#commit.refusal(inputs.length);
+    if (full) throw commitProblem(new GroupCommitFull(full));
     await this.#authorize(sender, inputs, paths);
     await this.#checkSchemas(inputs, paths);
     inputs.forEach((input, i) => this.#backpressure.check(input.to, fieldPath(paths[i]!, 'to')));
@@ -61,11 +66,18 @@ export class MessagesService {
 
   /**
    * Commits prepared messages (all or none); resolves once they are in the log, with each one's
-   * id: its own, or an earlier message's when its dedup_id repeated one.
+   * id: its own, or an earlier message's when its dedup_id repeated one. Refused at once with
+   * 503 Overloaded when too much already waits; dropped unwritten if `signal` (the request's)
+   * aborts before the messages join a flush.
    */
-  async commit(messages: NewMessage[]): Promise<Published[]> {
+  async commit(messages: NewMessage[], signal?: AbortSignal): Promise<Published[]> {
     this.#assertAccepting();
-    const ids = await this.#commit.submit(messages);
+    let ids: string[];
+    try {
+      ids = await this.#commit.submit(messages, signal);
+    } catch (error) {
+      throw commitProblem(error);
+    }
     return messages.map((message, i) => ({ id: ids[i]!, duplicate: ids[i] !== message.id }));
   }
 
@@ -107,6 +119,27 @@ export class MessagesService {
     }
     if (errors.length > 0) throw fieldProblem('SchemaViolation', errors);
   }
+}
+
+/** Seconds a refused publisher is asked to wait: the queue drains in well under a second. */
+const OVERLOADED_RETRY_AFTER_SECONDS = 1;
+
+/** The answer for a commit that failed: overload and give-ups are expected, data errors are the caller's. */
+function commitProblem(error: unknown): unknown {
+  if (error instanceof GroupCommitFull) {
+    return new ApiError('Overloaded', `too many publishes are waiting to be committed (${error.limit} limit); nothing was written, retry later`, {
+      headers: { 'Retry-After': String(OVERLOADED_RETRY_AFTER_SECONDS) },
+    });
+  }
+  if (error instanceof GroupCommitAborted) {
+    return new ApiError('RequestTimeout', 'the request was closed before its messages were committed; nothing was written');
+  }
+  if (isDataError(error)) {
+    // Group commit has isolated it to this request: the router's validation let a value through
+    // that PostgreSQL refuses. Its message names the value; the other publishes went through.
+    return new ApiError('ValueRefused', `nothing was written: ${(error as Error).message}`);
+  }
+  return error;
 }
 
 /** Answers of `look` for each distinct name of this kind among the messages' addresses. */

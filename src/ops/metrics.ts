@@ -96,6 +96,7 @@ export class Metrics {
   // In-process state.
   readonly #stageWorkers = new Map<string, () => number>();
   #backpressure: (() => boolean) | undefined;
+  #ingestQueue: { readonly queued: number; readonly oldestWaitMs: number } | undefined;
   #snapshotFailed = false;
 
   constructor(options: MetricsOptions) {
@@ -131,6 +132,11 @@ export class Metrics {
     this.#backpressure = active;
   }
 
+  /** What waits for a group commit in this router: admission control refuses beyond its limits. */
+  trackIngestQueue(queue: { readonly queued: number; readonly oldestWaitMs: number }): void {
+    this.#ingestQueue = queue;
+  }
+
   contentType(): string {
     return this.registry.contentType;
   }
@@ -159,6 +165,22 @@ export class Metrics {
       collect: () => {
         backpressure.reset();
         if (this.#backpressure) backpressure.set(this.#backpressure() ? 1 : 0);
+      },
+    });
+    const ingestQueued = new Gauge({
+      name: 'switchyard_ingest_queued_messages', help: 'Messages waiting for a group commit in this router (limit SWITCHYARD_INGEST_MAX_QUEUED_MESSAGES)',
+      registers: [this.registry],
+      collect: () => {
+        ingestQueued.reset();
+        if (this.#ingestQueue) ingestQueued.set(this.#ingestQueue.queued);
+      },
+    });
+    const ingestWait = new Gauge({
+      name: 'switchyard_ingest_oldest_wait_seconds', help: 'How long the oldest message waiting for a group commit has waited (limit SWITCHYARD_INGEST_MAX_WAIT_MS)',
+      registers: [this.registry],
+      collect: () => {
+        ingestWait.reset();
+        if (this.#ingestQueue) ingestWait.set(this.#ingestQueue.oldestWaitMs / 1000);
       },
     });
   }

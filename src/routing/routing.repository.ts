@@ -10,7 +10,9 @@ export const MAX_NAMED_RECIPIENTS = 500;
  * message). Returns the recipients' client ids, or undefined when there were more than
  * MAX_NAMED_RECIPIENTS. A row that exists already (a batch redone after a crash) is left alone.
  * sort_key = when it becomes visible, moved earlier by priority * agingMs: a priority-0 message
- * waits at most 9 * agingMs behind higher priorities (DESIGN principle 4).
+ * waits at most 9 * agingMs behind higher priorities (DESIGN principle 4). A deliver_at in the past
+ * counts as the time of publish: taken as given it would jump ahead of every priority.
+ * (greatest() skips nulls: no deliver_at is the time of publish too.)
  */
 export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: number): Promise<string[] | undefined> {
   const result = await sql<{ client_id: string }>`${PREPARED}
@@ -25,8 +27,8 @@ export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: num
     inserted as (
       insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at)
       select s.client_id, m.id,
-             coalesce(m.deliver_at, m.created_at) - make_interval(secs => m.priority * ${agingMs / 1000}::float8),
-             coalesce(m.deliver_at, now()), m.priority, m.group_id, m.expires_at
+             greatest(m.deliver_at, m.created_at) - make_interval(secs => m.priority * ${agingMs / 1000}::float8),
+             greatest(m.deliver_at, now()), m.priority, m.group_id, m.expires_at
       from m
       join switchyard.subscription s on s.address = m.to_address
       on conflict (client_id, message_id) do nothing

@@ -17,15 +17,43 @@ export type TopicPolicy = Record<TopicAction, string[] | null>;
 
 interface CachedPolicy {
   policy: TopicPolicy;
-  matchers: Record<TopicAction, RegExp | null>;
+  matchers: Record<TopicAction, GrantsMatcher | null>;
   expiresAt: number;
 }
 
-/** The grants as one anchored expression; names are [A-Za-z0-9_.-], so * never crosses anything else. */
-export function grantsMatcher(grants: string[]): RegExp {
-  if (grants.length === 0) return /(?!)/;
-  const alternatives = grants.map((grant) => grant.replace(/\./g, '\\.').replace(/\*/g, '[A-Za-z0-9_.-]*'));
-  return new RegExp(`^(?:${alternatives.join('|')})$`);
+export interface GrantsMatcher {
+  test(name: string): boolean;
+}
+
+/** Characters a * stands for: those of client names. */
+const NAME_CHARACTERS = /^[A-Za-z0-9_.-]*$/;
+
+/**
+ * Whether a name matches any of the grants. Not a RegExp: `*a*a*a*a*a*a*b` compiled to one
+ * backtracks for seconds on a long name. Each grant is its literal pieces between stars instead:
+ * the first must start the name, the last end it, and the others are found in order, each at
+ * its leftmost place after the one before (leftmost is never worse), so a test costs at most
+ * name length x grant length, without backtracking.
+ */
+export function grantsMatcher(grants: string[]): GrantsMatcher {
+  const globs = grants.map((grant) => grant.split('*'));
+  return { test: (name) => NAME_CHARACTERS.test(name) && globs.some((pieces) => matchesGlob(pieces, name)) };
+}
+
+/** `pieces` is a grant split at its stars: one piece means no star, an exact name. */
+function matchesGlob(pieces: string[], name: string): boolean {
+  const first = pieces[0]!;
+  if (pieces.length === 1) return name === first;
+  const last = pieces[pieces.length - 1]!;
+  if (name.length < first.length + last.length || !name.startsWith(first) || !name.endsWith(last)) return false;
+  let at = first.length;
+  const end = name.length - last.length;
+  for (const piece of pieces.slice(1, -1)) {
+    const found = name.indexOf(piece, at);
+    if (found < 0 || found + piece.length > end) return false;
+    at = found + piece.length;
+  }
+  return true;
 }
 
 /** The same grants as SQL LIKE patterns (default escape \), for set-based checks. */

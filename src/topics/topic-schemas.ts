@@ -7,8 +7,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
 import type { Db } from '../db/database.ts';
-import { findJsonProblem, UNSTORABLE_TEXT_MESSAGE } from '../http/json-value.ts';
+import { findJsonProblem, NON_FINITE_NUMBER_MESSAGE, UNSTORABLE_TEXT_MESSAGE } from '../http/json-value.ts';
 import { ApiError, FIELD_ERRORS_MAX, type FieldError } from '../http/problem.ts';
+import { linearRegExp, useLinearUniqueItems } from './linear-schema-keywords.ts';
 import { findTopicSchema } from './topics.repository.ts';
 
 // ajv-formats is CommonJS: its plugin is module.exports, typed as the default export's default.
@@ -31,6 +32,7 @@ const AJV_OPTIONS = {
   strictRequired: false,
   allowUnionTypes: true,
   logger: false,
+  code: { regExp: linearRegExp }, // patterns run in linear time (linear-schema-keywords.ts)
 } as const;
 
 /** Compiles a schema, or throws SchemaInvalid saying why. Remote $refs are never fetched. */
@@ -42,7 +44,7 @@ export function compileTopicSchema(schema: unknown): PayloadValidator {
   if (problem) {
     throw new ApiError('SchemaInvalid', problem.kind === 'depth'
       ? `the schema is nested deeper than ${SCHEMA_DEPTH_MAX} levels`
-      : `${['(schema)', ...problem.path].join('.')} ${UNSTORABLE_TEXT_MESSAGE}`);
+      : `${['(schema)', ...problem.path].join('.')} ${problem.kind === 'number' ? NON_FINITE_NUMBER_MESSAGE : UNSTORABLE_TEXT_MESSAGE}`);
   }
   const dialect = (schema as { $schema?: unknown }).$schema;
   let ajv: Ajv;
@@ -50,6 +52,7 @@ export function compileTopicSchema(schema: unknown): PayloadValidator {
   else if (typeof dialect === 'string' && DRAFT_07.test(dialect)) ajv = new Ajv(AJV_OPTIONS);
   else throw new ApiError('SchemaInvalid', '$schema must be JSON Schema 2020-12 (the default) or draft-07');
   addFormats(ajv);
+  useLinearUniqueItems(ajv);
   let validate: ValidateFunction;
   try {
     // A fresh instance per schema: nothing one schema defines ($id, $defs) leaks into another,

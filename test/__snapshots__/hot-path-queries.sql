@@ -118,8 +118,8 @@
     inserted as (
       insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at)
       select s.client_id, m.id,
-             coalesce(m.deliver_at, m.created_at) - make_interval(secs => m.priority * $8::float8),
-             coalesce(m.deliver_at, now()), m.priority, m.group_id, m.expires_at
+             greatest(m.deliver_at, m.created_at) - make_interval(secs => m.priority * $8::float8),
+             greatest(m.deliver_at, now()), m.priority, m.group_id, m.expires_at
       from m
       join switchyard.subscription s on s.address = m.to_address
       on conflict (client_id, message_id) do nothing

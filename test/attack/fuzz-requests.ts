@@ -118,6 +118,7 @@ function messageFields(l: FuzzLimits): Fields {
     correlation_id: badToken,
     priority: badInteger(0, 9),
     delay_seconds: badInteger(0, 900),
+    deliver_at: badDateTime,
     ttl_seconds: badInteger(1, 14 * 24 * 3600),
     headers: fc.oneof(
       wrongType('object'),
@@ -130,6 +131,7 @@ function messageFields(l: FuzzLimits): Fields {
     payload: fc.oneof(
       tooDeep(l.payloadDepth),
       unstorablePayload,
+      fc.constant({ n: Infinity }), // sent as 1e400 (see bodyText): a JSON number beyond a double
       fc.integer({ min: l.payloadBytes - 1, max: l.payloadBytes + 200 }).map((n) => 'p'.repeat(n)), // "p" x (n) is n + 2 bytes of JSON
     ),
   };
@@ -141,11 +143,17 @@ interface BodyShape {
   fields: Fields;
 }
 
+/** JSON text, except that ±Infinity is written 1e400 / -1e400: numbers JSON allows and a double does not hold. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, (_key, x: unknown) => (x === Infinity ? '\u0000+inf' : x === -Infinity ? '\u0000-inf' : x))
+    .replace(/"\\u0000\+inf"/g, '1e400').replace(/"\\u0000-inf"/g, '-1e400');
+}
+
 /** One thing broken in a valid body; the result is the JSON text to send. */
 function brokenBody(shape: BodyShape): fc.Arbitrary<{ body: string; mutation: string }> {
   const known = [...shape.required, ...Object.keys(shape.fields)];
   const setField = Object.keys(shape.fields).length === 0 ? fc.constant({ body: '', mutation: '' }) : fc.tuple(shape.valid, fc.constantFrom(...Object.keys(shape.fields)))
-    .chain(([body, field]) => shape.fields[field]!.map((value) => ({ body: JSON.stringify({ ...body, [field]: value }), mutation: `bad ${field}` })));
+    .chain(([body, field]) => shape.fields[field]!.map((value) => ({ body: jsonText({ ...body, [field]: value }), mutation: `bad ${field}` })));
   const missing = shape.required.length === 0 ? fc.constant({ body: '', mutation: '' }) : fc.tuple(shape.valid, fc.constantFrom(...shape.required))
     .map(([body, field]) => ({ body: JSON.stringify(Object.fromEntries(Object.entries(body).filter(([k]) => k !== field))), mutation: `missing ${field}` }));
   const unknown = fc.tuple(shape.valid, fc.oneof(fc.string({ maxLength: 12 }), fc.constantFrom('__proto__', 'constructor', 'prototype')).filter((k) => !known.includes(k)), fc.jsonValue({ maxDepth: 1 }))
@@ -253,8 +261,14 @@ const badReceipts = fc.oneof(
   fc.array(fc.oneof(fc.string({ maxLength: 50 }), fc.uuid().map((id) => `${id}.0`), INJECTIONS, wrongType('string')), { minLength: 1, maxLength: 3 }),
   fc.integer({ min: 101, max: 120 }).map((n) => Array.from({ length: n }, () => '01a20000-0000-7000-8000-000000000000.1')),
 );
-const badLongText = (max: number) => fc.oneof(wrongType('string'), fc.integer({ min: max + 1, max: max + 50 }).map((n) => 'r'.repeat(n)));
-const badDateTime = fc.oneof(wrongType('string'), fc.constantFrom('yesterday', '2026-13-01T00:00:00Z', '', '2026-01-01 00:00', 'x'.repeat(300)));
+const badLongText = (max: number) => fc.oneof(
+  wrongType('string'), fc.integer({ min: max + 1, max: max + 50 }).map((n) => 'r'.repeat(n)), fc.constantFrom('x\u0000', '\u0000', 'a\uD800'),
+);
+/** Not times, or times JavaScript parses and PostgreSQL refuses (year 0000, offsets from 16:00). */
+const badDateTime = fc.oneof(
+  wrongType('string'),
+  fc.constantFrom('yesterday', '2026-13-01T00:00:00Z', '', '2026-01-01 00:00', 'x'.repeat(300), '0000-06-01T00:00:00Z', '2026-01-01T00:00:00+16:00', '2026-01-01T00:00:00-20:30'),
+);
 const badClientIdValue = fc.constantFrom('0', '-1', '1.5', 'abc', '99999999999999999999', ' 1', '01', '');
 const deadLetterFilterFields = {
   error: badLongText(200),
@@ -406,3 +420,44 @@ export function fuzzTargets(): Record<string, Target> {
     'POST /v1/admin/clients/{id}/revoke': (c) => pathTarget('POST', 'admin', badClientId.map((id) => `/v1/admin/clients/${id}/revoke`))(c),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Publishes that look valid to the router's grammar, with values at the edge of what PostgreSQL
+// parses: some are valid, some the router must refuse, none may fail anyone else's publish.
+
+const twoDigits = (n: number) => String(n).padStart(2, '0');
+
+/** ISO 8601 times zod's datetime accepts: years 0000-9999, any offset up to ±23:59, 0-9 fraction digits. */
+const edgeTime = fc.record({
+  year: fc.oneof(fc.constantFrom(0, 1, 1969, 1970, 2000, 9999), fc.integer({ min: 0, max: 9999 })),
+  month: fc.integer({ min: 1, max: 12 }),
+  day: fc.integer({ min: 1, max: 28 }),
+  hour: fc.integer({ min: 0, max: 23 }),
+  minute: fc.integer({ min: 0, max: 59 }),
+  fraction: fc.option(fc.stringMatching(/^\.\d{1,9}$/), { nil: '' }),
+  offset: fc.oneof(
+    fc.constant('Z'),
+    fc.tuple(fc.constantFrom('+', '-'), fc.oneof(fc.constantFrom(0, 14, 15, 16, 23), fc.integer({ min: 0, max: 23 })), fc.constantFrom(0, 30, 59))
+      .map(([sign, h, m]) => `${sign}${twoDigits(h)}:${twoDigits(m)}`),
+  ),
+}).map((t) => `${String(t.year).padStart(4, '0')}-${twoDigits(t.month)}-${twoDigits(t.day)}T${twoDigits(t.hour)}:${twoDigits(t.minute)}:00${t.fraction}${t.offset}`);
+
+/** Text with what PostgreSQL refuses (U+0000, lone surrogates) mixed into what it takes. */
+const edgeText = fc.oneof(
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 12 }),
+  fc.tuple(alnum, fc.constantFrom('\u0000', '\uD800', '\uDFFF', '\uD83D\uDE00', '\u202E', '\uFFFF'), alnum).map(([a, b, c]) => a + b + c),
+);
+
+/** Numbers written as JSON text: beyond a double, at its edges, or more digits than it holds. */
+const edgeNumberText = fc.constantFrom('1e400', '-1e400', '1.7976931348623157e308', '5e-324', '1e-400', '-0', '123456789012345678901234567890', '0.1e-99999');
+
+export const edgeValuePublish: fc.Arbitrary<{ body: string; mutation: string }> = fc.oneof(
+  edgeTime.map((time) => ({ body: JSON.stringify({ to: 'topic:fuzz', payload: 1, deliver_at: time }), mutation: `deliver_at ${time}` })),
+  fc.tuple(fc.constantFrom('type', 'group_id', 'dedup_id', 'correlation_id'), edgeText)
+    .map(([field, text]) => ({ body: JSON.stringify({ to: 'topic:fuzz', payload: 1, [field]: text }), mutation: `${field} ${JSON.stringify(text)}` })),
+  edgeText.map((text) => ({ body: JSON.stringify({ to: 'topic:fuzz', payload: 1, headers: { h: text } }), mutation: `header ${JSON.stringify(text)}` })),
+  fc.tuple(edgeText, fc.boolean()).map(([text, asKey]) => ({
+    body: JSON.stringify({ to: 'topic:fuzz', payload: asKey ? { [text]: 1 } : [text] }), mutation: `payload text ${JSON.stringify(text)}${asKey ? ' as a key' : ''}`,
+  })),
+  edgeNumberText.map((n) => ({ body: `{"to":"topic:fuzz","payload":{"n":${n}}}`, mutation: `payload number ${n}` })),
+);

@@ -11,7 +11,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { registerClient, type TestClient } from '../helpers/factories.ts';
 import { countRows } from '../helpers/problems.ts';
 import { startTestService, TEST_ADMIN_TOKEN, type TestService } from '../helpers/service.ts';
-import { fuzzTargets, type FuzzLimits, type FuzzRequest } from './fuzz-requests.ts';
+import { edgeValuePublish, fuzzTargets, type FuzzLimits, type FuzzRequest } from './fuzz-requests.ts';
 
 const RUNS_PER_ENDPOINT = Number(process.env.FUZZ_RUNS ?? 250);
 const SEED = process.env.FUZZ_SEED === undefined ? Date.now() ^ (Math.random() * 2 ** 31) : Number(process.env.FUZZ_SEED);
@@ -20,6 +20,7 @@ const LIMITS: FuzzLimits = { batchMessages: 5, payloadBytes: 1024, payloadDepth:
 let database: TestDatabase;
 let service: TestService;
 let fuzzer: TestClient;
+let bystanders: TestClient[];
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -35,6 +36,7 @@ beforeAll(async () => {
   expect((await service.admin.put('/v1/admin/topics/closed/policy', { publish: [], subscribe: [] })).status).toBe(200);
   expect((await service.admin.put('/v1/admin/topics/shaped/schema', { type: 'object' })).status).toBe(200);
   fuzzer = await registerClient(service.admin, 'fuzzer', ['topic:fuzz']);
+  bystanders = await Promise.all(Array.from({ length: 4 }, (_, i) => registerClient(service.admin, `bystander${i}`)));
   process.stderr.write(`fuzz seed ${SEED}, ${RUNS_PER_ENDPOINT} runs per endpoint\n`);
 });
 
@@ -80,6 +82,31 @@ describe('every write endpoint refuses what is broken, and writes nothing', () =
         ...(process.env.FUZZ_PATH ? { path: process.env.FUZZ_PATH } : {}),
         endOnFailure: true, // report the first failure at once: shrinking over HTTP is slow
       },
+    );
+  });
+});
+
+describe("values at the edge of what PostgreSQL parses fail at most their own publish", () => {
+  // Each run sends one such publish together with publishes of other clients, so they share a
+  // group commit: whatever the router does with the odd value (202 or a 4xx naming it), every
+  // other client's publish is committed.
+  test('deliver_at, text and numbers beside concurrent publishes of other clients', async () => {
+    await fc.assert(
+      fc.asyncProperty(edgeValuePublish, async ({ body, mutation }) => {
+        const headers = { authorization: `Bearer ${fuzzer.token}`, 'content-type': 'application/json' };
+        const [odd, ...others] = await Promise.all([
+          send({ method: 'POST', path: '/v1/messages', headers, body, mutation }),
+          ...bystanders.map((client, i) => client.api.post('/v1/messages', { to: 'topic:bystanders', payload: i })),
+        ]);
+        const what = `${mutation}: ${odd!.status} ${JSON.stringify(odd!.body).slice(0, 300)}`;
+        expect(others.map((reply) => reply.status), what).toEqual(others.map(() => 202));
+        expect(odd!.status, what).toBeLessThan(500);
+        if (odd!.status !== 202) {
+          expect(odd!.contentType, what).toBe('application/problem+json');
+          expect(odd!.status, what).toBe(400);
+        }
+      }),
+      { numRuns: RUNS_PER_ENDPOINT, seed: SEED, endOnFailure: true },
     );
   });
 });

@@ -171,6 +171,13 @@ describe('priority', () => {
       'p5 sent 4 steps later: goes first', 'p9 sent 8.9 steps later: goes first', 'p0', 'p9 sent 9.1 steps later: waits',
     ]);
   });
+
+  test('a deliver_at in the past counts as the time of publish: it never jumps ahead of priority 9', async () => {
+    const [urgent] = await publishAndRoute(db, [newMessage(topic(), { priority: 9, payload: 'p9' })]);
+    const [backdated] = await publishAndRoute(db, [newMessage(topic(), { priority: 0, payload: 'p0 an hour ago', deliver_at: at(-3_600_000).toISOString() })]);
+    const order = (await receive(db, client, { max: 10 })).delivered.map((r) => r.id);
+    expect(order).toEqual([urgent, backdated]);
+  });
 });
 
 describe('delays and expiry', () => {

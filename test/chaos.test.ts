@@ -1,0 +1,19 @@
+// The fault suite at its tiny size (npm run chaos -- --tiny): every scenario, each with its own
+// PostgreSQL and service processes. Whatever the fault, nothing accepted is lost, nothing is
+// delivered twice except after a lease ran out, no client ever sees a 500, and it all drains.
+import { describe, expect, test } from 'vitest';
+import { SCENARIOS, TINY } from './chaos/scenarios.ts';
+
+describe('the fault suite, tiny', () => {
+  for (const [name, scenario] of Object.entries(SCENARIOS)) {
+    test(`${name}: nothing lost, nothing duplicated, no 500s, drained`, async () => {
+      const result = await scenario(TINY);
+      process.stderr.write(`chaos ${name}: ${JSON.stringify(result)}\n`);
+      expect(result.accepted).toBeGreaterThan(0);
+      expect(result.lost).toBe(0);
+      expect(result.duplicates).toBe(0);
+      expect(result.errors['500'] ?? 0).toBe(0);
+      expect(Number.isNaN(result.recoverySeconds)).toBe(false);
+    }, 300_000);
+  }
+});
