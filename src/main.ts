@@ -49,6 +49,7 @@ import { IdempotencyKeys } from './idempotency/idempotency.service.ts';
 import { createInboxPoller } from './inbox/inbox-poller.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
 import { InboxService } from './inbox/inbox.service.ts';
+import { FullQueues } from './inbox/full-queues.ts';
 import { createQueueStatsWorker } from './inbox/queue-stats.ts';
 import { queuePolicyRoutes } from './inbox/queue-policy.routes.ts';
 import type { Logger } from './log.ts';
@@ -201,11 +202,17 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       metrics.trackStageWorkers(stage.name, () => pool.size);
       stageWorkers.push(pool);
     };
+    // Full queues (reject policy): the router refuses direct messages to them, routing dead-letters
+    // their copies of topic and group messages. The router's backpressure worker refreshes them.
+    const fullQueues = new FullQueues(relaxedDb, queueDefaults);
     if (has('routing')) {
       addStage(createRoutingStage({
         priorityAgingMs: config.delivery.priorityAgingMs,
         onDelivered: (clientIds) => signals.signal('delivery', clientIds),
+        fullClients: () => fullQueues.clients(),
+        onOverflow: (perClient) => metrics.countOverflows('dead_lettered', perClient),
       }), 0); // receivers wait on routing: it runs the moment it is woken
+      if (!has('router')) workers.push(fullQueues.createRefreshWorker(config.delivery.statsMs, log));
     }
     if (has('persistence')) addStage(createPersistenceStage(), config.stages.batchWaitMs);
     if (has('analytics')) addStage(createAnalyticsStage(), config.stages.batchWaitMs);
@@ -216,7 +223,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       workers.push(createDeliveryStatsFlushWorker(recorder, relaxedDb, log, config.analyticsFlushMs));
     }
     if (has('upkeep')) {
-      workers.push(createQueueStatsWorker(relaxedDb, queueDefaults, config.delivery.statsMs, log, (moved) => metrics.deadLettered.overflow.inc(moved)));
+      workers.push(createQueueStatsWorker(relaxedDb, queueDefaults, config.delivery.statsMs, log, (moved) => metrics.countOverflows('dropped_oldest', moved)));
     }
 
     // Router: concurrent publishes share one INSERT; the stages (and requests waiting for a reply)
@@ -238,7 +245,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       },
     });
     const backpressure = new Backpressure(relaxedDb, {
-      queueDefaults, lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
+      fullQueues, onRefused: (clientIds) => metrics.countOverflows('refused', clientIds), lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
     });
     if (has('router')) {
       workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));

@@ -4,7 +4,8 @@ import { findJsonProblem, isStorableText, jsonByteLength, UNSTORABLE_TEXT_MESSAG
 import { isRecord, limitRefinement } from '../http/problem.ts';
 import { addressSchema } from './address.ts';
 
-export const DELAY_MAX_SECONDS = 900;
+/** The longest delay (delay_seconds, deliver_at): 365 days, as switchyard.publish() allows too. */
+export const DELAY_MAX_SECONDS = 365 * 24 * 3600;
 export const TTL_MAX_SECONDS = 14 * 24 * 3600;
 const TOKEN_MAX = 128;
 

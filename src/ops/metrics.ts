@@ -60,6 +60,12 @@ export class Metrics {
     max_receives: this.#deadLettered.labels('max_receives'),
     overflow: this.#deadLettered.labels('overflow'),
   } satisfies Record<DeadLetterReason, Counter.Internal>;
+  // Labelled by client: only clients whose queue overflowed get a series, so it stays few.
+  readonly #overflows = new Counter({
+    name: 'switchyard_queue_overflows_total',
+    help: 'Messages that met a full client queue, by client and what happened: refused (direct message, 429), dead_lettered (its copy), dropped_oldest (the oldest made room)',
+    labelNames: ['client_id', 'action'], registers: [this.registry],
+  });
 
   // Processing time.
   readonly ingestFlushSeconds = new Histogram({
@@ -124,6 +130,15 @@ export class Metrics {
   /** Reports a stage's current number of workers in this process. */
   trackStageWorkers(stage: string, size: () => number): void {
     this.#stageWorkers.set(stage, size);
+  }
+
+  /** Counts overflows of full queues per client id. */
+  countOverflows(action: 'refused' | 'dead_lettered' | 'dropped_oldest', perClient: Map<string, number> | string[]): void {
+    const entries: [string, number][] = Array.isArray(perClient) ? perClient.map((id) => [id, 1]) : [...perClient];
+    for (const [clientId, n] of entries) {
+      this.#overflows.labels(clientId, action).inc(n);
+      if (action !== 'refused') this.deadLettered.overflow.inc(n);
+    }
   }
 
   /** Reports whether this router refuses publishes for stage lag. */
