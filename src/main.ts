@@ -56,6 +56,7 @@ import type { Logger } from './log.ts';
 import { Backpressure } from './messages/backpressure.ts';
 import { insertMessages, type NewMessage } from './messages/messages.repository.ts';
 import { messagesRoutes } from './messages/messages.routes.ts';
+import { savePublishSettings } from './messages/publish-settings.repository.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { Signals } from './notifications/signals.ts';
 import { docsRoutes } from './ops/docs.routes.ts';
@@ -248,6 +249,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       fullQueues, onRefused: (clientIds) => metrics.countOverflows('refused', clientIds), lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
     });
     if (has('router')) {
+      await savePublishSettings(db, {
+        dedupWindowSeconds: config.delivery.dedupWindowSeconds, queueMaxLength: queueDefaults.maxLength, queueOverflow: queueDefaults.overflow,
+      });
       workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
       metrics.trackBackpressure(() => backpressure.lagging !== undefined);
     }

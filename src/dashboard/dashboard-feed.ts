@@ -7,10 +7,11 @@
 // per-minute analytics rollups between snapshots, averaged over a short window.
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';
+import { listProcessingTimes } from '../ops/processing-time.repository.ts';
 import { getDeadLetterTotals, getQueueTotals, listTrafficMinutes, type TrafficMinute } from '../ops/stats.repository.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';
 import { Worker } from '../queue/worker.ts';
-import type { DashboardSnapshot } from './dashboard.schemas.ts';
+import { PROCESSING_CLIENTS, type DashboardSnapshot } from './dashboard.schemas.ts';
 
 /** Rows behind are counted up to this many per lane: enough to see a backlog, cheap every few seconds. */
 export const STAGE_ROW_CAP = 1_000;
@@ -134,11 +135,12 @@ export class DashboardFeed {
 
   async #take(): Promise<DashboardSnapshot> {
     const at = Date.now();
-    const [totals, stages, deadLetters, minutes] = await Promise.all([
+    const [totals, stages, deadLetters, minutes, processing] = await Promise.all([
       getQueueTotals(this.#db),
       listStageLag(this.#db, STAGE_ROW_CAP),
       getDeadLetterTotals(this.#db),
       listTrafficMinutes(this.#db, TRAFFIC_MINUTES),
+      listProcessingTimes(this.#db, PROCESSING_CLIENTS),
     ]);
     const oldest = totals.oldest_enqueued_at?.getTime();
     const snapshot: DashboardSnapshot = {
@@ -160,6 +162,7 @@ export class DashboardFeed {
         rows_capped: row.rows_capped,
       })),
       dead_letters: { clients: deadLetters.client_dead_letters, by_reason: deadLetters.by_reason, stages: deadLetters.stage_dead_letters },
+      processing: processing.map(({ avg_ms: _avg, ...row }) => row),
     };
     this.#latest = snapshot;
     return snapshot;

@@ -219,6 +219,20 @@ export class Metrics {
     gauge('switchyard_dead_letters', 'Dead letters of all client queues, by reason', ['reason'],
       (g, s) => DEAD_LETTER_REASONS.forEach((reason) => g.labels(reason).set(s.deadLetters.by_reason[reason] ?? 0)));
 
+    const slowest = 'over the last 5 minutes of acks, for the SWITCHYARD_METRICS_TOP_QUEUES clients closest to their lease';
+    gauge('switchyard_processing_time_seconds', `Consumer processing time (receive to ack), true percentiles ${slowest}`, ['client_id', 'client', 'quantile'],
+      (g, s) => s.processing.forEach((p) => {
+        g.labels(p.client_id, p.client_name, '0.5').set(p.p50_ms / 1000);
+        g.labels(p.client_id, p.client_name, '0.95').set(p.p95_ms / 1000);
+        g.labels(p.client_id, p.client_name, '0.99').set(p.p99_ms / 1000);
+      }));
+    gauge('switchyard_processing_visibility_seconds', `Average lease (visibility timeout) of the acked deliveries ${slowest}`, ['client_id', 'client'],
+      (g, s) => s.processing.forEach((p) => g.labels(p.client_id, p.client_name).set(p.visibility_ms / 1000)));
+    gauge('switchyard_processing_at_risk', `1 when processing p99 passes half the lease ${slowest}`, ['client_id', 'client'],
+      (g, s) => s.processing.forEach((p) => g.labels(p.client_id, p.client_name).set(p.at_risk ? 1 : 0)));
+    gauge('switchyard_processing_recommended_visibility_seconds', `About six times the average processing time ${slowest}`, ['client_id', 'client'],
+      (g, s) => s.processing.forEach((p) => g.labels(p.client_id, p.client_name).set(p.recommended_visibility_seconds)));
+
     gauge('switchyard_stage_lag_seconds', 'Age of the oldest log entry the stage has not passed (the backpressure signal)', ['stage'],
       (g, s) => s.stages.forEach((st) => g.labels(st.stage).set(st.lagSeconds)));
     gauge('switchyard_stage_rows_behind', 'Log entries the stage has not passed, counted up to SWITCHYARD_METRICS_ROWS_BEHIND_CAP per lane', ['stage'],
