@@ -5,6 +5,9 @@ select client_id, message_id, sort_key, due_at, priority, group_id, expires_at, 
 on conflict (client_id, message_id) do nothing;
 drop table switchyard.delivery_pending;
 
+drop view switchyard.webhook_endpoints;
+drop table switchyard.webhook_endpoint;
+
 drop view switchyard.processing_time;
 drop index switchyard.delivery_receipt_acked;
 alter table switchyard.delivery_receipt drop column processing_ms, drop column visibility_ms;

@@ -136,3 +136,36 @@ begin
   return new_id;
 end
 $$;
+
+-- ---------------------------------------------------------------------------------------------
+-- Webhooks: a client's queue delivered by POST to an HTTPS endpoint, signed as Standard Webhooks
+-- says. One endpoint per client. The secret is kept to sign with (HMAC needs it in the clear) and
+-- shown once; after a rotation the previous one signs too until previous_secret_until. The circuit
+-- breaker lives in the push process; its state is mirrored here for SQL and the dashboard.
+-- ---------------------------------------------------------------------------------------------
+create table switchyard.webhook_endpoint (
+  client_id bigint primary key references switchyard.client (id) on delete cascade,
+  url text not null check (url ~ '^https?://'),
+  secret text not null,
+  previous_secret text,
+  previous_secret_until timestamptz,
+  batch_size integer not null default 1 check (batch_size between 1 and 100),
+  concurrency integer not null default 4 check (concurrency between 1 and 32),
+  timeout_ms integer not null default 10000 check (timeout_ms between 100 and 60000),
+  disabled_at timestamptz,
+  disabled_reason text,
+  circuit_state text not null default 'closed' check (circuit_state in ('closed', 'open', 'half_open')),
+  circuit_changed_at timestamptz,
+  last_error text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now()
+);
+
+-- Endpoints without their secrets, for operators.
+create view switchyard.webhook_endpoints as
+select w.client_id, c.name as client_name, w.url, w.batch_size, w.concurrency, w.timeout_ms,
+       w.disabled_at is null as enabled, w.disabled_at, w.disabled_reason,
+       w.circuit_state, w.circuit_changed_at, w.last_error,
+       w.previous_secret_until > now() as rotating
+from switchyard.webhook_endpoint w
+join switchyard.client c on c.id = w.client_id;

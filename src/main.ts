@@ -11,6 +11,8 @@
 //                    persistence (history)        persistence/persistence.stage.ts
 //                    analytics (rollups)          analytics/analytics.stage.ts
 //   4. delivery    long poll, SSE, ack           inbox/inbox.routes.ts -> inbox.service.ts
+//                    webhooks (circuit breakers)  webhooks/webhook-dispatcher.ts, webhooks/webhooks.routes.ts
+//                    long delays                  upkeep/delay-mover.ts (pending store -> queues)
 //   wake-ups       LISTEN/NOTIFY + in memory     notifications/signals.ts
 //   upkeep         partitions via pg-boss        upkeep/upkeep.ts
 //   dashboard      GET /dashboard, live numbers  dashboard/dashboard.routes.ts, dashboard-feed.ts
@@ -77,6 +79,11 @@ import { StageWorkerPool } from './queue/stage-worker-pool.ts';
 import { Waiters } from './queue/waiters.ts';
 import type { BackgroundWorker } from './queue/worker.ts';
 import { createRoutingStage } from './routing/routing.stage.ts';
+import { AddressGuard } from './webhooks/address-guard.ts';
+import { circuitMessage } from './webhooks/circuit-message.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
+import { WebhookSender } from './webhooks/webhook-sender.ts';
+import { webhooksRoutes } from './webhooks/webhooks.routes.ts';
 import { TopicPolicies } from './topics/topic-policies.ts';
 import { TopicSchemas } from './topics/topic-schemas.ts';
 import { topicsRoutes } from './topics/topics.routes.ts';
@@ -219,6 +226,33 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     if (has('analytics')) addStage(createAnalyticsStage(), config.stages.batchWaitMs);
     signals.on('log', () => stageWorkers.forEach((worker) => worker.wake()));
     workers.push(...stageWorkers);
+    // Webhooks: the push role delivers the queues of clients with an endpoint by POST, each endpoint
+    // behind its own circuit breaker; transitions are published on topic:switchyard.circuits.
+    const addressGuard = new AddressGuard(config.webhooks.allowHosts);
+    let webhooks: WebhookDispatcher | undefined;
+    let webhookSender: WebhookSender | undefined;
+    if (has('push')) {
+      webhookSender = new WebhookSender(addressGuard);
+      webhooks = new WebhookDispatcher({
+        db: relaxedDb, sender: webhookSender, pollMs: config.inbox.pollMs, log: log.child({ component: 'webhooks' }),
+        breaker: { failures: config.webhooks.breakerFailures, cooldownMs: config.webhooks.breakerCooldownMs },
+        policyDefaults: { maxReceives: config.delivery.maxReceives, backoffBaseMs: config.delivery.nackBackoffBaseMs, backoffCapMs: config.delivery.nackBackoffCapMs },
+        onOutcome: (clientId, outcome, n) => metrics.countWebhookOutcome(clientId, outcome, n),
+        onCircuit: async (event) => {
+          metrics.countCircuitTransition(event.client_id, event.state);
+          await insertMessages(db, [circuitMessage(event)], config.delivery.dedupWindowSeconds);
+          signals.signal('log');
+        },
+      });
+      metrics.trackCircuits(() => webhooks!.circuits());
+      const webhookWorker = webhooks.createWorker();
+      signals.on('delivery', () => webhookWorker.wake());
+      workers.push(webhookWorker);
+      cleanup.push(async () => {
+        await webhooks!.stop(config.shutdownTimeoutMs);
+        webhookSender!.close();
+      });
+    }
     if (has('push')) {
       workers.push(createInboxPoller(relaxedDb, waiters, config.inbox.pollMs, log));
       workers.push(createDeliveryStatsFlushWorker(recorder, relaxedDb, log, config.analyticsFlushMs));
@@ -282,6 +316,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
+      app.route('/v1', webhooksRoutes(auth, db, addressGuard));
       app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), config.limits, shutdown.signal));
       app.route('/', dashboardRoutes(auth));
       app.route('/v1', dashboardDataRoutes(auth, dashboard, relaxedDb, { retryMs: config.inbox.retryMs, shutdown: shutdown.signal }));
@@ -347,6 +382,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       clearTimeout(force);
       await dashboard.stop();
       await Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs)));
+      await webhooks?.stop(config.shutdownTimeoutMs);
+      webhookSender?.close();
       await recorder.flush(relaxedDb).catch((error: unknown) => log.warn('could not flush delivery statistics', { error }));
       await upkeep?.stop();
       await signals.close();

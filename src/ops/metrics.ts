@@ -132,6 +132,40 @@ export class Metrics {
     this.#stageWorkers.set(stage, size);
   }
 
+  // Webhooks: labelled by client, only clients with an endpoint get series.
+  readonly #webhookDeliveries = new Counter({
+    name: 'switchyard_webhook_deliveries_total', help: 'Messages POSTed to webhook endpoints, by client and outcome (acked, failed, gone)',
+    labelNames: ['client_id', 'outcome'], registers: [this.registry],
+  });
+  readonly #circuitTransitions = new Counter({
+    name: 'switchyard_webhook_circuit_transitions_total', help: 'Circuit breaker transitions of webhook endpoints, by client and new state',
+    labelNames: ['client_id', 'state'], registers: [this.registry],
+  });
+  #circuits: (() => { clientId: string; state: string }[]) | undefined;
+
+  countWebhookOutcome(clientId: string, outcome: string, messages: number): void {
+    this.#webhookDeliveries.labels(clientId, outcome).inc(messages);
+  }
+
+  countCircuitTransition(clientId: string, state: string): void {
+    this.#circuitTransitions.labels(clientId, state).inc();
+  }
+
+  /** The circuit state of every endpoint this process delivers to. */
+  trackCircuits(circuits: () => { clientId: string; state: string }[]): void {
+    if (this.#circuits === undefined) {
+      const gauge = new Gauge({
+        name: 'switchyard_webhook_circuit_state', help: '1 for the state each webhook endpoint\'s circuit breaker is in (closed, open, half_open)',
+        labelNames: ['client_id', 'state'], registers: [this.registry],
+        collect: () => {
+          gauge.reset();
+          for (const c of this.#circuits?.() ?? []) for (const s of ['closed', 'open', 'half_open']) gauge.labels(c.clientId, s).set(c.state === s ? 1 : 0);
+        },
+      });
+    }
+    this.#circuits = circuits;
+  }
+
   /** Counts overflows of full queues per client id. */
   countOverflows(action: 'refused' | 'dead_lettered' | 'dropped_oldest', perClient: Map<string, number> | string[]): void {
     const entries: [string, number][] = Array.isArray(perClient) ? perClient.map((id) => [id, 1]) : [...perClient];
