@@ -305,6 +305,32 @@ table switchyard.topic_schema (
 );
 CREATE UNIQUE INDEX topic_schema_pkey ON switchyard.topic_schema USING btree (topic);
 
+table switchyard.webhook_endpoint (
+  client_id bigint not null,
+  url text not null,
+  secret text not null,
+  previous_secret text,
+  previous_secret_until timestamp with time zone,
+  batch_size integer not null default 1,
+  concurrency integer not null default 4,
+  timeout_ms integer not null default 10000,
+  disabled_at timestamp with time zone,
+  disabled_reason text,
+  circuit_state text not null default 'closed'::text,
+  circuit_changed_at timestamp with time zone,
+  last_error text,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint webhook_endpoint_batch_size_check CHECK (((batch_size >= 1) AND (batch_size <= 100))),
+  constraint webhook_endpoint_circuit_state_check CHECK ((circuit_state = ANY (ARRAY['closed'::text, 'open'::text, 'half_open'::text]))),
+  constraint webhook_endpoint_client_id_fkey FOREIGN KEY (client_id) REFERENCES switchyard.client(id) ON DELETE CASCADE,
+  constraint webhook_endpoint_concurrency_check CHECK (((concurrency >= 1) AND (concurrency <= 32))),
+  constraint webhook_endpoint_pkey PRIMARY KEY (client_id),
+  constraint webhook_endpoint_timeout_ms_check CHECK (((timeout_ms >= 100) AND (timeout_ms <= 60000))),
+  constraint webhook_endpoint_url_check CHECK ((url ~ '^https?://'::text))
+);
+CREATE UNIQUE INDEX webhook_endpoint_pkey ON switchyard.webhook_endpoint USING btree (client_id);
+
 view switchyard.dead_letters as
  SELECT d.client_id,
     c.name AS client_name,
@@ -448,6 +474,23 @@ view switchyard.top_publishers as
   WHERE hour >= (date_trunc('hour'::text, now(), 'UTC'::text) - '23:00:00'::interval)
   GROUP BY sender
   ORDER BY (sum(published)) DESC, sender;
+
+view switchyard.webhook_endpoints as
+ SELECT w.client_id,
+    c.name AS client_name,
+    w.url,
+    w.batch_size,
+    w.concurrency,
+    w.timeout_ms,
+    w.disabled_at IS NULL AS enabled,
+    w.disabled_at,
+    w.disabled_reason,
+    w.circuit_state,
+    w.circuit_changed_at,
+    w.last_error,
+    w.previous_secret_until > now() AS rotating
+   FROM switchyard.webhook_endpoint w
+     JOIN switchyard.client c ON c.id = w.client_id;
 
 CREATE OR REPLACE FUNCTION switchyard.add_buckets(a bigint[], b bigint[])
  RETURNS bigint[]
