@@ -93,3 +93,23 @@ export async function hasVisibleDelivery(db: Db, clientId: string): Promise<bool
     select exists (select 1 from switchyard.delivery where client_id = ${clientId} and visible_at <= now()) as found`.execute(db);
   return result.rows[0]?.found ?? false;
 }
+
+export interface CircuitRow {
+  client_id: string;
+  client_name: string;
+  url: string;
+  enabled: boolean;
+  circuit_state: CircuitStateName;
+  circuit_changed_at: Date | null;
+  last_error: string | null;
+}
+
+/** Webhook endpoints for operators, the ones not closed first, at most `limit`. */
+export async function listWebhookCircuits(db: Db, limit: number): Promise<CircuitRow[]> {
+  const result = await sql<CircuitRow>`
+    select client_id::text, client_name, url, enabled, circuit_state, circuit_changed_at, last_error
+    from switchyard.webhook_endpoints
+    order by (circuit_state = 'closed' and enabled), circuit_changed_at desc nulls last, client_id
+    limit ${limit}`.execute(db);
+  return result.rows;
+}

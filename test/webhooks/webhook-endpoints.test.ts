@@ -103,5 +103,10 @@ test('a running service delivers to the endpoint, opens the breaker when the rec
   expect((await erin.api.get('/v1/clients/me/webhook')).body.circuit_state).toBe('open');
   const metrics = (await service.anonymous.get('/metrics')).body as string;
   expect(metrics).toContain(`switchyard_webhook_circuit_state{client_id="${erin.id}",state="open"} 1`);
+  const view = await sql<{ circuit_state: string }>`select circuit_state from switchyard.webhook_endpoints where client_id = ${erin.id}`.execute(service.db);
+  expect(view.rows).toEqual([{ circuit_state: 'open' }]);
+  const dashboard = await service.admin.get('/v1/admin/dashboard/snapshot');
+  expect(dashboard.body.circuits[0]).toMatchObject({ client_id: erin.id, client_name: 'erin', circuit_state: 'open', enabled: true });
+  expect(dashboard.body.processing.map((p: { client_name: string }) => p.client_name)).toContain('erin'); // the webhook's ack was timed
   await receiver.start(port);
 });
