@@ -57,6 +57,10 @@ export class WebhookDispatcher {
   readonly #o: WebhookDispatcherOptions;
   readonly #endpoints = new Map<string, Endpoint>();
   readonly #running = new Set<Promise<unknown>>();
+  /** Endpoints disabled by a 410 since the list was last read. */
+  readonly #gone = new Set<string>();
+  #rows: WebhookEndpointRow[] | undefined;
+  #refreshedAt = 0;
   #stopped = false;
 
   constructor(options: WebhookDispatcherOptions) {
@@ -68,14 +72,22 @@ export class WebhookDispatcher {
     return [...this.#endpoints.values()].map((e) => ({ clientId: e.row.client_id, state: stateName(e.breaker.state) }));
   }
 
-  /** Reads the endpoints and starts a sending loop in every free slot; returns how many it started. */
-  async runOnce(): Promise<number> {
+  /**
+   * Starts a sending loop in every free slot of every endpoint; returns how many it started. The
+   * endpoints are read again when `refresh` (a wake-up between polls uses the list it has, so a
+   * busy queue's wake-ups do not each cost a query).
+   */
+  async runOnce(refresh = true): Promise<number> {
     if (this.#stopped) return 0;
-    const rows = await listActiveWebhookEndpoints(this.#o.db);
-    const active = new Set(rows.map((row) => row.client_id));
-    for (const id of this.#endpoints.keys()) if (!active.has(id)) this.#endpoints.delete(id);
+    if (refresh || this.#rows === undefined) {
+      this.#rows = await listActiveWebhookEndpoints(this.#o.db);
+      this.#refreshedAt = Date.now();
+      const active = new Set(this.#rows.map((row) => row.client_id));
+      for (const id of this.#endpoints.keys()) if (!active.has(id)) this.#endpoints.delete(id);
+    }
     let started = 0;
-    for (const row of rows) {
+    for (const row of this.#rows) {
+      if (this.#gone.has(row.client_id)) continue; // disabled by a 410 since the list was read
       const endpoint = this.#endpoints.get(row.client_id) ?? this.#add(row);
       endpoint.row = row; // url, secrets and limits as they are now
       while (endpoint.slots < row.concurrency) {
@@ -84,6 +96,7 @@ export class WebhookDispatcher {
         this.#track(this.#slot(endpoint).finally(() => (endpoint.slots -= 1)));
       }
     }
+    if (refresh) this.#gone.clear();
     return started;
   }
 
@@ -97,7 +110,7 @@ export class WebhookDispatcher {
       name: 'push:webhooks',
       pollMs: this.#o.pollMs,
       log: this.#o.log,
-      runOnce: async () => ({ processed: await this.runOnce(), more: false }),
+      runOnce: async () => ({ processed: await this.runOnce(Date.now() - this.#refreshedAt >= this.#o.pollMs), more: false }),
     });
   }
 
@@ -161,6 +174,7 @@ export class WebhookDispatcher {
       if (error.status === 410) {
         await disableWebhookEndpoint(this.#o.db, row.client_id, 'the endpoint answered 410 Gone');
         this.#endpoints.delete(row.client_id);
+        this.#gone.add(row.client_id);
         this.#o.onOutcome?.(row.client_id, 'gone', leased.length);
         await this.#o.onCircuit?.(event(row, 'disabled', 'the endpoint answered 410 Gone'));
         return false;
