@@ -27,10 +27,3 @@ export async function movePendingDeliveries(db: Db, horizonSeconds: number, batc
     returning client_id`.execute(db);
   return result.rows.map((row) => row.client_id);
 }
-
-/** Pending deliveries: how many, and when the next is due (null when none). */
-export async function getPendingDeliveryTotals(db: Db): Promise<{ pending: number; next_due_at: Date | null }> {
-  const result = await sql<{ pending: number; next_due_at: Date | null }>`
-    select count(*)::int as pending, min(due_at) as next_due_at from switchyard.delivery_pending`.execute(db);
-  return result.rows[0] ?? { pending: 0, next_due_at: null };
-}
