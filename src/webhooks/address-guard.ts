@@ -3,9 +3,14 @@
 // The check is made on the address the socket connects to: the request's own DNS lookup goes
 // through guardedLookup, so a name that resolves to a public address when registered and to
 // 127.0.0.1 when delivered (DNS rebinding) is still refused. Plain http is accepted only for
-// allow-listed hosts (a receiver on the same machine or network, configured on purpose).
+// allow-listed hosts, and connects only to loopback addresses (a receiver on the same machine,
+// configured on purpose): nothing leaves the machine unencrypted.
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
+
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
 
 const REFUSED = new BlockList();
 for (const [network, prefix] of [
@@ -43,32 +48,40 @@ export class AddressGuard {
       throw new WebhookAddressError('must be https (http only for hosts in SWITCHYARD_WEBHOOK_ALLOW_HOSTS)');
     }
     if (url.username || url.password) throw new WebhookAddressError('must not carry credentials');
-    if (isIP(host)) this.checkAddress(host, host);
+    if (isIP(host)) this.checkAddress(host, host, url.protocol === 'http:');
     return url;
   }
 
-  /** Throws when `host` may not connect to `address`. */
-  checkAddress(host: string, address: string): void {
-    if (this.isAllowListed(host) || this.isAllowListed(address)) return;
-    const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
+  /** Throws when `host` may not connect to `address` (over plain http: `plain`). */
+  checkAddress(host: string, address: string, plain = false): void {
+    const family: 'ipv4' | 'ipv6' = isIP(address) === 6 ? 'ipv6' : 'ipv4';
     const mapped = family === 'ipv6' ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] : undefined;
-    if (REFUSED.check(mapped ?? address, mapped ? 'ipv4' : family)) {
+    const [ip, ipFamily]: [string, 'ipv4' | 'ipv6'] = mapped ? [mapped, 'ipv4'] : [address, family];
+    if (plain && !LOOPBACK.check(ip, ipFamily)) {
+      throw new WebhookAddressError(`${host} resolves to ${address}: plain http goes to loopback addresses only`);
+    }
+    if (this.isAllowListed(host) || this.isAllowListed(address)) return;
+    if (REFUSED.check(ip, ipFamily)) {
       throw new WebhookAddressError(`${host} resolves to ${address}, a private, loopback or link-local address (SWITCHYARD_WEBHOOK_ALLOW_HOSTS allows it)`);
     }
   }
 
-  /** A lookup for http.request: resolves, refuses what checkAddress refuses, connects to what it checked. */
-  readonly lookup: LookupFunction = (hostname, options, callback) => {
+  /** A lookup for https requests: resolves, refuses what checkAddress refuses, connects to what it checked. */
+  readonly lookup: LookupFunction = (hostname, options, callback) => this.#lookup(false, hostname, options, callback);
+  /** The same for plain http requests: loopback only. */
+  readonly plainLookup: LookupFunction = (hostname, options, callback) => this.#lookup(true, hostname, options, callback);
+
+  #lookup(plain: boolean, ...[hostname, options, callback]: Parameters<LookupFunction>): void {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, '', 0);
       try {
         if (addresses.length === 0) throw new WebhookAddressError(`${hostname} has no address`);
-        for (const a of addresses) this.checkAddress(hostname, a.address);
+        for (const a of addresses) this.checkAddress(hostname, a.address, plain);
       } catch (refused) {
         return callback(refused as NodeJS.ErrnoException, '', 0);
       }
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0]!.address, addresses[0]!.family);
     });
-  };
+  }
 }

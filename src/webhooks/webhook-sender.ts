@@ -38,8 +38,9 @@ export class WebhookSender {
   async send(target: WebhookTarget, id: string, body: string, nowSeconds: number): Promise<number> {
     const url = new URL(target.url);
     const host = url.hostname.replace(/^\[|\]$/g, '');
+    const secure = url.protocol === 'https:';
     try {
-      if (isIP(host)) this.#guard.checkAddress(host, host); // a literal address skips the lookup
+      if (isIP(host)) this.#guard.checkAddress(host, host, !secure); // a literal address skips the lookup
     } catch (error) {
       throw new WebhookDeliveryError((error as Error).message);
     }
@@ -49,10 +50,9 @@ export class WebhookSender {
       'user-agent': 'switchyard-webhooks',
       ...signWebhook(target.secrets, id, nowSeconds, body),
     };
-    const secure = url.protocol === 'https:';
     const { status, excerpt } = await new Promise<{ status: number; excerpt: string }>((resolve, reject) => {
       const request = (secure ? https : http).request(url, {
-        method: 'POST', headers, agent: secure ? this.#agents.https : this.#agents.http, lookup: this.#guard.lookup,
+        method: 'POST', headers, agent: secure ? this.#agents.https : this.#agents.http, lookup: secure ? this.#guard.lookup : this.#guard.plainLookup,
         signal: AbortSignal.timeout(target.timeoutMs),
       }, (response) => {
         const chunks: Buffer[] = [];

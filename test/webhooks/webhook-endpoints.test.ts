@@ -82,6 +82,12 @@ test('the address is checked where the connection goes: a name that resolves to 
   expect(() => guard.checkAddress('x', '::ffff:10.0.0.1')).toThrow(WebhookAddressError); // IPv4-mapped IPv6
   expect(() => guard.checkAddress('x', '93.184.215.14')).not.toThrow();
   expect(() => new AddressGuard(['localhost']).checkAddress('localhost', '127.0.0.1')).not.toThrow();
+  // Plain http, even allow-listed, connects to loopback only.
+  const allowing = new AddressGuard(['10.0.0.5', 'intranet.example']);
+  expect(() => allowing.checkAddress('10.0.0.5', '10.0.0.5')).not.toThrow();
+  expect(() => allowing.checkAddress('intranet.example', '10.0.0.5', true)).toThrow(/loopback addresses only/);
+  expect(() => allowing.checkUrl('http://10.0.0.5/hook')).toThrow(/loopback addresses only/);
+  expect(() => new AddressGuard(['127.0.0.1']).checkUrl('http://127.0.0.1:8080/hook')).not.toThrow();
 });
 
 test('a running service delivers to the endpoint, opens the breaker when the receiver goes away and says so on topic:switchyard.circuits', async () => {
