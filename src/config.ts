@@ -180,7 +180,7 @@ const EnvSchema = z.object({
   SWITCHYARD_DEDUP_WINDOW_SECONDS: int(1, 7 * 86_400, DEDUP_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_DEAD_LETTER_RETENTION_DAYS: int(1, 3650, DEAD_LETTER_RETENTION_DAYS_DEFAULT),
   // Hosts (names or IP addresses) webhooks may reach although they are private, loopback or
-  // link-local, and may reach over plain http.
+  // link-local, and over plain http when they are loopback.
   SWITCHYARD_WEBHOOK_ALLOW_HOSTS: z.string().default('').transform((value) => [...new Set(value.split(',').map((h) => h.trim()).filter(Boolean))]),
   SWITCHYARD_WEBHOOK_BREAKER_FAILURES: int(1, 1000, WEBHOOK_BREAKER_FAILURES_DEFAULT),
   SWITCHYARD_WEBHOOK_BREAKER_COOLDOWN_MS: int(10, 3_600_000, WEBHOOK_BREAKER_COOLDOWN_MS_DEFAULT),
