@@ -75,7 +75,7 @@ test('two movers running at once move every pending delivery exactly once', asyn
   expect(due.delivered.map((row) => row.id).sort()).toEqual([...ids].sort());
 });
 
-test(`HTTP accepts delays up to ${DELAY_MAX_SECONDS} s (365 days) and refuses one second more; a restart in between loses nothing`, async () => {
+test(`HTTP accepts delays up to ${DELAY_MAX_SECONDS} s (365 days) and refuses one second more; a restart in between loses nothing; revoking empties them`, async () => {
   let service: TestService | undefined = await startTestService(database.url, { SWITCHYARD_ROLES: 'router,routing,push' });
   try {
     const alice = await registerClient(service.admin, 'alice');
@@ -98,6 +98,10 @@ test(`HTTP accepts delays up to ${DELAY_MAX_SECONDS} s (365 days) and refuses on
     const delivered = await receive(db, bob.id, { now: at(2 * DAY_MS + 1_000) });
     expect(delivered.delivered.map((row) => [row.id, row.payload])).toEqual([[twoDays, 'in two days']]);
     expect(await where(bob.id, longest)).toEqual({ claimed: 0, pending: 1 });
+
+    // Revoking bob empties his pending deliveries too: nobody can ever read them.
+    expect((await service.admin.post(`/v1/admin/clients/${bob.id}/revoke`)).status).toBe(200);
+    expect(await where(bob.id, longest)).toEqual({ claimed: 0, pending: 0 });
   } finally {
     await service?.stop();
   }
