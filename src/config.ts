@@ -64,6 +64,8 @@ export const QUEUE_OVERFLOW_DEFAULT = 'reject';
 export const QUEUE_STATS_MS_DEFAULT = 2_000;
 export const DEDUP_WINDOW_SECONDS_DEFAULT = 300;
 export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
+export const WEBHOOK_BREAKER_FAILURES_DEFAULT = 5;
+export const WEBHOOK_BREAKER_COOLDOWN_MS_DEFAULT = 5_000;
 export const BACKPRESSURE_LAG_SECONDS_DEFAULT = 300;
 export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence,analytics';
 export const PUBLISHER_STATS_RETENTION_DAYS_DEFAULT = 7;
@@ -209,6 +211,11 @@ const EnvSchema = z.object({
   SWITCHYARD_QUEUE_STATS_MS: int(100, 600_000, QUEUE_STATS_MS_DEFAULT),
   SWITCHYARD_DEDUP_WINDOW_SECONDS: int(1, 7 * 86_400, DEDUP_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_DEAD_LETTER_RETENTION_DAYS: int(1, 3650, DEAD_LETTER_RETENTION_DAYS_DEFAULT),
+  // Hosts (names or IP addresses) webhooks may reach although they are private, loopback or
+  // link-local, and over plain http when they are loopback.
+  SWITCHYARD_WEBHOOK_ALLOW_HOSTS: z.string().default('').transform((value) => [...new Set(value.split(',').map((h) => h.trim()).filter(Boolean))]),
+  SWITCHYARD_WEBHOOK_BREAKER_FAILURES: int(1, 1000, WEBHOOK_BREAKER_FAILURES_DEFAULT),
+  SWITCHYARD_WEBHOOK_BREAKER_COOLDOWN_MS: int(10, 3_600_000, WEBHOOK_BREAKER_COOLDOWN_MS_DEFAULT),
   SWITCHYARD_BACKPRESSURE_LAG_SECONDS: int(0, 86_400, BACKPRESSURE_LAG_SECONDS_DEFAULT), // 0: off
   SWITCHYARD_BACKPRESSURE_STAGES: z.string().default(BACKPRESSURE_STAGES_DEFAULT).transform((value, ctx) => {
     const names = value.split(',').map((name) => name.trim()).filter(Boolean);
@@ -282,6 +289,7 @@ export interface Config {
     deadLetterRetentionDays: number;
   };
   ingest: { maxBatch: number; concurrentFlushes: number; maxQueuedMessages: number; maxQueuedBytes: number; maxWaitMs: number };
+  webhooks: { allowHosts: string[]; breakerFailures: number; breakerCooldownMs: number };
   inbox: { pollMs: number; heartbeatMs: number; retryMs: number; writeTimeoutMs: number };
   analyticsFlushMs: number;
   backpressure: { lagSeconds: number; stages: string[] };
@@ -380,6 +388,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxBatch: e.SWITCHYARD_INGEST_MAX_BATCH, concurrentFlushes: e.SWITCHYARD_INGEST_CONCURRENT_FLUSHES,
       maxQueuedMessages: e.SWITCHYARD_INGEST_MAX_QUEUED_MESSAGES, maxQueuedBytes: e.SWITCHYARD_INGEST_MAX_QUEUED_BYTES,
       maxWaitMs: e.SWITCHYARD_INGEST_MAX_WAIT_MS,
+    },
+    webhooks: {
+      allowHosts: e.SWITCHYARD_WEBHOOK_ALLOW_HOSTS,
+      breakerFailures: e.SWITCHYARD_WEBHOOK_BREAKER_FAILURES,
+      breakerCooldownMs: e.SWITCHYARD_WEBHOOK_BREAKER_COOLDOWN_MS,
     },
     inbox: {
       pollMs: e.SWITCHYARD_INBOX_POLL_MS, heartbeatMs: e.SWITCHYARD_SSE_HEARTBEAT_MS, retryMs: e.SWITCHYARD_SSE_RETRY_MS,

@@ -11,6 +11,8 @@
 //                    persistence (history)        persistence/persistence.stage.ts
 //                    analytics (rollups)          analytics/analytics.stage.ts
 //   4. delivery    long poll, SSE, ack           inbox/inbox.routes.ts -> inbox.service.ts
+//                    webhooks (circuit breakers)  webhooks/webhook-dispatcher.ts, webhooks/webhooks.routes.ts
+//                    long delays                  upkeep/delay-mover.ts (pending store -> queues)
 //   wake-ups       LISTEN/NOTIFY + in memory     notifications/signals.ts
 //   upkeep         partitions via pg-boss        upkeep/upkeep.ts
 //   dashboard      GET /dashboard, live numbers  dashboard/dashboard.routes.ts, dashboard-feed.ts
@@ -49,12 +51,14 @@ import { IdempotencyKeys } from './idempotency/idempotency.service.ts';
 import { createInboxPoller } from './inbox/inbox-poller.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
 import { InboxService } from './inbox/inbox.service.ts';
+import { FullQueues } from './inbox/full-queues.ts';
 import { createQueueStatsWorker } from './inbox/queue-stats.ts';
 import { queuePolicyRoutes } from './inbox/queue-policy.routes.ts';
 import type { Logger } from './log.ts';
 import { Backpressure } from './messages/backpressure.ts';
 import { insertMessages, newMessageBytes, type NewMessage } from './messages/messages.repository.ts';
 import { messagesRoutes } from './messages/messages.routes.ts';
+import { savePublishSettings } from './messages/publish-settings.repository.ts';
 import { MessagesService } from './messages/messages.service.ts';
 import { Signals } from './notifications/signals.ts';
 import { docsRoutes } from './ops/docs.routes.ts';
@@ -75,6 +79,11 @@ import { StageWorkerPool } from './queue/stage-worker-pool.ts';
 import { Waiters } from './queue/waiters.ts';
 import type { BackgroundWorker } from './queue/worker.ts';
 import { createRoutingStage } from './routing/routing.stage.ts';
+import { AddressGuard } from './webhooks/address-guard.ts';
+import { circuitMessage } from './webhooks/circuit-message.ts';
+import { WebhookDispatcher } from './webhooks/webhook-dispatcher.ts';
+import { WebhookSender } from './webhooks/webhook-sender.ts';
+import { webhooksRoutes } from './webhooks/webhooks.routes.ts';
 import { TopicPolicies } from './topics/topic-policies.ts';
 import { TopicSchemas } from './topics/topic-schemas.ts';
 import { topicsRoutes } from './topics/topics.routes.ts';
@@ -202,22 +211,56 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       metrics.trackStageWorkers(stage.name, () => pool.size);
       stageWorkers.push(pool);
     };
+    // Full queues (reject policy): the router refuses direct messages to them, routing dead-letters
+    // their copies of topic and group messages. The router's backpressure worker refreshes them.
+    const fullQueues = new FullQueues(relaxedDb, queueDefaults);
     if (has('routing')) {
       addStage(createRoutingStage({
         priorityAgingMs: config.delivery.priorityAgingMs,
         onDelivered: (clientIds) => signals.signal('delivery', clientIds),
+        fullClients: () => fullQueues.clients(),
+        onOverflow: (perClient) => metrics.countOverflows('dead_lettered', perClient),
       }), 0); // receivers wait on routing: it runs the moment it is woken
+      if (!has('router')) workers.push(fullQueues.createRefreshWorker(config.delivery.statsMs, log));
     }
     if (has('persistence')) addStage(createPersistenceStage(), config.stages.batchWaitMs);
     if (has('analytics')) addStage(createAnalyticsStage(), config.stages.batchWaitMs);
     signals.on('log', () => stageWorkers.forEach((worker) => worker.wake()));
     workers.push(...stageWorkers);
+    // Webhooks: the push role delivers the queues of clients with an endpoint by POST, each endpoint
+    // behind its own circuit breaker; transitions are published on topic:switchyard.circuits.
+    const addressGuard = new AddressGuard(config.webhooks.allowHosts);
+    let webhooks: WebhookDispatcher | undefined;
+    let webhookSender: WebhookSender | undefined;
+    if (has('push')) {
+      webhookSender = new WebhookSender(addressGuard);
+      webhooks = new WebhookDispatcher({
+        db: relaxedDb, sender: webhookSender, pollMs: config.inbox.pollMs, log: log.child({ component: 'webhooks' }),
+        breaker: { failures: config.webhooks.breakerFailures, cooldownMs: config.webhooks.breakerCooldownMs },
+        policyDefaults: { maxReceives: config.delivery.maxReceives, backoffBaseMs: config.delivery.nackBackoffBaseMs, backoffCapMs: config.delivery.nackBackoffCapMs },
+        onOutcome: (clientId, outcome, n) => metrics.countWebhookOutcome(clientId, outcome, n),
+        onCircuit: async (event) => {
+          metrics.countCircuitTransition(event.client_id, event.state);
+          await insertMessages(db, [circuitMessage(event)], config.delivery.dedupWindowSeconds);
+          signals.signal('log');
+        },
+      });
+      metrics.trackCircuits(() => webhooks!.circuits());
+      const webhookWorker = webhooks.createWorker();
+      signals.on('delivery', () => webhookWorker.wake());
+      workers.push(webhookWorker);
+      // Unwound after the workers (pushed later) have stopped.
+      teardown.push('webhooks', async () => {
+        await webhooks!.stop(config.shutdownTimeoutMs);
+        webhookSender!.close();
+      });
+    }
     if (has('push')) {
       workers.push(createInboxPoller(relaxedDb, waiters, config.inbox.pollMs, log));
       workers.push(createDeliveryStatsFlushWorker(recorder, relaxedDb, log, config.analyticsFlushMs));
     }
     if (has('upkeep')) {
-      workers.push(createQueueStatsWorker(relaxedDb, queueDefaults, config.delivery.statsMs, log, (moved) => metrics.deadLettered.overflow.inc(moved)));
+      workers.push(createQueueStatsWorker(relaxedDb, queueDefaults, config.delivery.statsMs, log, (moved) => metrics.countOverflows('dropped_oldest', moved)));
     }
 
     // Router: concurrent publishes share one INSERT; the stages (and requests waiting for a reply)
@@ -246,9 +289,12 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       },
     });
     const backpressure = new Backpressure(relaxedDb, {
-      queueDefaults, lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
+      fullQueues, onRefused: (clientIds) => metrics.countOverflows('refused', clientIds), lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
     });
     if (has('router')) {
+      await savePublishSettings(db, {
+        dedupWindowSeconds: config.delivery.dedupWindowSeconds, queueMaxLength: queueDefaults.maxLength, queueOverflow: queueDefaults.overflow,
+      });
       workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
       metrics.trackBackpressure(() => backpressure.lagging !== undefined);
       metrics.trackIngestQueue(commit);
@@ -280,6 +326,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
+      app.route('/v1', webhooksRoutes(auth, db, addressGuard));
       app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), config.limits, shutdown.signal));
       app.route('/', dashboardRoutes(auth));
       app.route('/v1', dashboardDataRoutes(auth, dashboard, relaxedDb, { retryMs: config.inbox.retryMs, shutdown: shutdown.signal }));

@@ -134,6 +134,20 @@ test('real answers of every operation match their documented status, content typ
   await call('DELETE', '/v1/admin/topics/news/schema', { token: admin });
   expect((await call('GET', '/v1/admin/topics/news/schema', { token: admin })).status).toBe(404);
 
+  // Webhook endpoints, the client's own and the admin's view of them.
+  const hook = { url: 'https://hooks.example.com/in' };
+  expect((await call('PUT', '/v1/clients/me/webhook', { token: bob.token, body: hook })).status).toBe(201);
+  expect((await call('PUT', '/v1/clients/me/webhook', { token: bob.token, body: { url: 'http://10.0.0.1/' } })).status).toBe(400);
+  await call('GET', '/v1/clients/me/webhook', { token: bob.token });
+  await call('POST', '/v1/clients/me/webhook/rotate-secret', { token: bob.token, body: {} });
+  await call('DELETE', '/v1/clients/me/webhook', { token: bob.token });
+  expect((await call('GET', '/v1/clients/me/webhook', { token: bob.token })).status).toBe(404);
+  expect((await call('PUT', `/v1/admin/clients/${bob.id}/webhook`, { token: admin, body: hook })).status).toBe(201);
+  await call('PUT', `/v1/admin/clients/${bob.id}/webhook`, { token: admin, body: hook });
+  await call('GET', `/v1/admin/clients/${bob.id}/webhook`, { token: admin });
+  await call('POST', `/v1/admin/clients/${bob.id}/webhook/rotate-secret`, { token: admin, body: { overlap_seconds: 0 } });
+  await call('DELETE', `/v1/admin/clients/${bob.id}/webhook`, { token: admin });
+
   // Publishing, receiving and the queue rules.
   await call('PUT', `/v1/admin/clients/${ann.id}/queue-policy`, { token: admin, body: { max_receives: 1 } });
   await call('GET', `/v1/admin/clients/${ann.id}/queue-policy`, { token: admin });

@@ -41,7 +41,7 @@ test('partitions are created for the days ahead, and creating them again changes
   expect(await ensurePartitions(db, 10)).toBe(0);
 });
 
-test('an expired log partition stays while a stage or a delivery still needs it, then is dropped', async () => {
+test('an expired log partition stays while a stage or a delivery (claimed or pending) still needs it, then is dropped', async () => {
   await sql`create table switchyard.message_p20200101 partition of switchyard.message
             for values from (switchyard.uuid_floor('2020-01-01')) to (switchyard.uuid_floor('2020-01-02'))`.execute(db);
   const old = `${(await sql<{ id: string }>`select switchyard.uuid_floor('2020-01-01 12:00') as id`.execute(db)).rows[0]!.id}`;
@@ -56,7 +56,13 @@ test('an expired log partition stays while a stage or a delivery still needs it,
   await sql`insert into switchyard.delivery (client_id, message_id, sort_key, visible_at) values (1, ${old}::uuid, now(), now())`.execute(db);
   expect((await runPartitionUpkeep(db, options, log)).kept).toContain('message_p20200101');
 
+  // A pending delivery (due beyond the horizon) needs it as much.
   await sql`delete from switchyard.delivery`.execute(db);
+  await sql`insert into switchyard.delivery_pending (client_id, message_id, due_at, sort_key, priority)
+            values (1, ${old}::uuid, now() + interval '300 days', now(), 0)`.execute(db);
+  expect((await runPartitionUpkeep(db, options, log)).kept).toContain('message_p20200101');
+
+  await sql`delete from switchyard.delivery_pending`.execute(db);
   const result = await runPartitionUpkeep(db, options, log);
   expect(result.dropped).toContain('message_p20200101');
   expect(await partitions('message')).not.toContain('message_p20200101');
@@ -88,6 +94,7 @@ test('pg-boss holds the upkeep schedule, and the upkeep starts and stops cleanly
   try {
     const schedules = await sql<{ name: string; cron: string }>`select name, cron from ${sql.id(BOSS_SCHEMA, 'schedule')}`.execute(db);
     expect(schedules.rows).toContainEqual(expect.objectContaining({ name: 'switchyard-partitions' }));
+    expect(schedules.rows).toContainEqual({ name: 'switchyard-delay-mover', cron: '* * * * *' });
   } finally {
     await upkeep.stop();
   }

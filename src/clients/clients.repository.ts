@@ -64,6 +64,7 @@ export async function revokeClient(tx: Tx, id: string): Promise<ClientStatusReco
 export async function deleteClientQueue(tx: Tx, clientId: string): Promise<void> {
   await tx.deleteFrom('switchyard.subscription').where('client_id', '=', clientId).execute();
   await sql`delete from switchyard.delivery where client_id = ${clientId}`.execute(tx);
+  await sql`delete from switchyard.delivery_pending where client_id = ${clientId}`.execute(tx);
 }
 
 export async function listSubscriptionAddresses(db: Db, clientId: string): Promise<string[]> {

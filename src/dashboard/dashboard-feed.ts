@@ -7,10 +7,12 @@
 // per-minute analytics rollups between snapshots, averaged over a short window.
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';
+import { listProcessingTimes } from '../ops/processing-time.repository.ts';
 import { getDeadLetterTotals, getQueueTotals, listTrafficMinutes, type TrafficMinute } from '../ops/stats.repository.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';
 import { Worker } from '../queue/worker.ts';
-import type { DashboardSnapshot } from './dashboard.schemas.ts';
+import { listWebhookCircuits } from '../webhooks/webhook.repository.ts';
+import { CIRCUIT_ROWS, PROCESSING_CLIENTS, type DashboardSnapshot } from './dashboard.schemas.ts';
 
 /** Rows behind are counted up to this many per lane: enough to see a backlog, cheap every few seconds. */
 export const STAGE_ROW_CAP = 1_000;
@@ -134,11 +136,13 @@ export class DashboardFeed {
 
   async #take(): Promise<DashboardSnapshot> {
     const at = Date.now();
-    const [totals, stages, deadLetters, minutes] = await Promise.all([
+    const [totals, stages, deadLetters, minutes, processing, circuits] = await Promise.all([
       getQueueTotals(this.#db),
       listStageLag(this.#db, STAGE_ROW_CAP),
       getDeadLetterTotals(this.#db),
       listTrafficMinutes(this.#db, TRAFFIC_MINUTES),
+      listProcessingTimes(this.#db, PROCESSING_CLIENTS),
+      listWebhookCircuits(this.#db, CIRCUIT_ROWS),
     ]);
     const oldest = totals.oldest_enqueued_at?.getTime();
     const snapshot: DashboardSnapshot = {
@@ -160,6 +164,8 @@ export class DashboardFeed {
         rows_capped: row.rows_capped,
       })),
       dead_letters: { clients: deadLetters.client_dead_letters, by_reason: deadLetters.by_reason, stages: deadLetters.stage_dead_letters },
+      processing: processing.map(({ avg_ms: _avg, ...row }) => row),
+      circuits: circuits.map((row) => ({ ...row, circuit_changed_at: row.circuit_changed_at?.toISOString() ?? null })),
     };
     this.#latest = snapshot;
     return snapshot;

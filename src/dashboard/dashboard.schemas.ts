@@ -2,6 +2,11 @@
 // every event on the stream) and the table of clients and their queues.
 import { z } from '@hono/zod-openapi';
 
+/** Clients in the dashboard's processing-time table: the ones closest to their lease. */
+export const PROCESSING_CLIENTS = 10;
+/** Webhook endpoints in the dashboard's circuits table: open, half-open and disabled ones first. */
+export const CIRCUIT_ROWS = 20;
+
 export const DashboardSnapshotSchema = z
   .object({
     at: z.string().openapi({ description: 'when the snapshot was taken' }),
@@ -32,6 +37,26 @@ export const DashboardSnapshotSchema = z
       by_reason: z.record(z.string(), z.number()),
       stages: z.number().openapi({ description: 'messages a stage gave up on' }),
     }),
+    processing: z.array(z.object({
+      client_id: z.string(),
+      client_name: z.string(),
+      acked: z.number(),
+      p50_ms: z.number(),
+      p95_ms: z.number(),
+      p99_ms: z.number(),
+      visibility_ms: z.number().openapi({ description: 'average lease of the acked deliveries' }),
+      at_risk: z.boolean().openapi({ description: 'p99 passes half the lease' }),
+      recommended_visibility_seconds: z.number().int().openapi({ description: 'about six times the average processing time' }),
+    })).openapi({ description: `consumer processing time (receive to ack) over the last 5 minutes, the ${PROCESSING_CLIENTS} clients closest to their lease` }),
+    circuits: z.array(z.object({
+      client_id: z.string(),
+      client_name: z.string(),
+      url: z.string(),
+      enabled: z.boolean(),
+      circuit_state: z.enum(['closed', 'open', 'half_open']),
+      circuit_changed_at: z.string().nullable(),
+      last_error: z.string().nullable(),
+    })).openapi({ description: `webhook endpoints and their circuit breakers, open, half-open and disabled first, at most ${CIRCUIT_ROWS}` }),
   })
   .openapi('DashboardSnapshot');
 

@@ -172,20 +172,28 @@ const receiptsTable = (receipts: Receipt[]) => sql`
 
 /**
  * Deletes the deliveries whose receipts are current and records a delivery receipt for each, in
- * one statement; returns the message ids it acked.
+ * one statement; returns the message ids it acked. The receipt keeps the consumer's processing
+ * time (last receive to ack) and the lease it had (visibility, extensions included), the samples
+ * of switchyard.processing_time. `now` is an injected clock for tests.
  */
-export async function ackDeliveries(db: Db, clientId: string, receipts: Receipt[]): Promise<string[]> {
+export async function ackDeliveries(db: Db, clientId: string, receipts: Receipt[], now?: Date): Promise<string[]> {
   if (receipts.length === 0) return [];
+  const at = clock(now);
+  const ms = (from: RawBuilder<unknown>, to: RawBuilder<unknown>) =>
+    sql`least(2147483647, greatest(0, round(extract(epoch from ${to} - ${from}) * 1000)))::int`;
   const result = await sql<{ message_id: string }>`${PREPARED}
     with acked as (
       delete from switchyard.delivery d
       using ${receiptsTable(receipts)}
       where d.client_id = ${clientId} and d.message_id = r.message_id and d.receive_count = r.receive_count
-      returning d.message_id, d.client_id, d.receive_count, d.first_received_at
+      returning d.message_id, d.client_id, d.receive_count, d.first_received_at, d.last_received_at, d.visible_at
     ),
     recorded as (
-      insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at)
-      select message_id, client_id, receive_count, first_received_at from acked
+      insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at,
+                                               processing_ms, visibility_ms)
+      select message_id, client_id, receive_count, first_received_at, ${at},
+             ${ms(sql`last_received_at`, at)}, ${ms(sql`last_received_at`, sql`visible_at`)}
+      from acked
     )
     select message_id from acked`.execute(db);
   return result.rows.map((row) => row.message_id);

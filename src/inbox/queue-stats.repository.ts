@@ -42,10 +42,10 @@ export async function refreshQueueStats(tx: Tx): Promise<number | undefined> {
 
 /**
  * Overflow policy dead_letter: moves the oldest visible deliveries of every queue over its
- * length limit to its dead letters (reason overflow). Returns how many it moved.
+ * length limit to its dead letters (reason overflow). Returns how many it moved, per client id.
  */
-export async function deadLetterOverflow(tx: Tx, d: QueueDefaults): Promise<number> {
-  const result = await sql<{ n: number }>`
+export async function deadLetterOverflow(tx: Tx, d: QueueDefaults): Promise<Map<string, number>> {
+  const result = await sql<{ client_id: string; n: number }>`
     with over as (
       select q.client_id, q.depth - coalesce(p.max_length, ${d.maxLength}::int) as excess
       from switchyard.queue_stat q
@@ -76,28 +76,35 @@ export async function deadLetterOverflow(tx: Tx, d: QueueDefaults): Promise<numb
              'the queue was over its length limit', enqueued_at, priority, group_id
       from moved
       on conflict (client_id, message_id) do nothing
-      returning 1
+      returning client_id
     ),
     recount as (
       update switchyard.queue_stat q set depth = q.depth - m.n, visible = greatest(q.visible - m.n, 0)
       from (select client_id, count(*) as n from moved group by client_id) m
       where q.client_id = m.client_id
     )
-    select count(*)::int as n from buried`.execute(tx);
-  return result.rows[0]?.n ?? 0;
+    select client_id, count(*)::int as n from buried group by client_id`.execute(tx);
+  return new Map(result.rows.map((row) => [row.client_id, row.n]));
+}
+
+export interface FullQueueRow {
+  client_id: string;
+  /** The direct (user:) addresses the client listens to: messages to them are refused while it is full. */
+  direct_addresses: string[];
 }
 
 /**
- * Addresses that reach a full queue whose overflow policy is reject: publishing to them is
- * refused until the queue drains.
+ * Queues that are full and whose overflow policy is reject. A direct message to one is refused;
+ * its copy of a topic or group message goes to its dead letters (routing.repository.ts).
  */
-export async function listRejectingAddresses(db: Db, d: QueueDefaults): Promise<string[]> {
-  const result = await sql<{ address: string }>`
-    select distinct s.address
+export async function listFullRejectingQueues(db: Db, d: QueueDefaults): Promise<FullQueueRow[]> {
+  const result = await sql<FullQueueRow>`
+    select q.client_id, coalesce(array_agg(s.address) filter (where s.address like 'user:%'), '{}') as direct_addresses
     from switchyard.queue_stat q
     left join switchyard.queue_policy p on p.client_id = q.client_id
-    join switchyard.subscription s on s.client_id = q.client_id
+    left join switchyard.subscription s on s.client_id = q.client_id
     where q.depth >= coalesce(p.max_length, ${d.maxLength}::int)
-      and coalesce(p.overflow, ${d.overflow}::text) = 'reject'`.execute(db);
-  return result.rows.map((row) => row.address);
+      and coalesce(p.overflow, ${d.overflow}::text) = 'reject'
+    group by q.client_id`.execute(db);
+  return result.rows;
 }

@@ -6,9 +6,9 @@ import type { Logger } from '../log.ts';
 import { Worker } from '../queue/worker.ts';
 import { deadLetterOverflow, refreshQueueStats, type QueueDefaults } from './queue-stats.repository.ts';
 
-/** onOverflow: told how many deliveries the overflow policy moved to the dead letters (metrics). */
+/** onOverflow: told how many deliveries the overflow policy moved to the dead letters, per client id (metrics). */
 export function createQueueStatsWorker(
-  db: Db, defaults: QueueDefaults, intervalMs: number, log: Logger, onOverflow?: (moved: number) => void,
+  db: Db, defaults: QueueDefaults, intervalMs: number, log: Logger, onOverflow?: (movedPerClient: Map<string, number>) => void,
 ): Worker {
   return new Worker({
     name: 'inbox:queue-stats',
@@ -17,11 +17,11 @@ export function createQueueStatsWorker(
     runOnce: async () => {
       const { queues, moved } = await db.transaction().execute(async (tx) => {
         const counted = await refreshQueueStats(tx);
-        if (counted === undefined) return { queues: 0, moved: 0 }; // another process has it
+        if (counted === undefined) return { queues: 0, moved: new Map<string, number>() }; // another process has it
         return { queues: counted, moved: await deadLetterOverflow(tx, defaults) };
       });
-      if (moved > 0) {
-        log.warn('queues over their length limit: oldest messages dead-lettered', { moved });
+      if (moved.size > 0) {
+        log.warn('queues over their length limit: oldest messages dead-lettered', { moved: [...moved.values()].reduce((a, b) => a + b, 0) });
         onOverflow?.(moved);
       }
       return { processed: queues, more: false };

@@ -2,11 +2,13 @@
 // a backlog grow without bound, when
 //  - a stage is further behind than its high-water mark (SWITCHYARD_BACKPRESSURE_LAG_SECONDS:
 //    the oldest log row it has not passed is older than that), or
-//  - a message would reach a full queue whose overflow policy is reject (QueueFull).
+//  - a direct message would reach a full queue whose overflow policy is reject (QueueFull). A topic
+//    or group message is never refused for a full queue: routing applies each full recipient's own
+//    policy to its own copy (inbox/full-queues.ts).
 // Both come from state refreshed every few seconds, never from a count on the publish path, and
 // both lift by themselves once the backlog drains.
 import type { Db } from '../db/database.ts';
-import { listRejectingAddresses, type QueueDefaults } from '../inbox/queue-stats.repository.ts';
+import type { FullQueues } from '../inbox/full-queues.ts';
 import { ApiError } from '../http/problem.ts';
 import type { Logger } from '../log.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';
@@ -15,7 +17,9 @@ import { Worker } from '../queue/worker.ts';
 export const BACKPRESSURE_RETRY_AFTER_SECONDS = 5;
 
 export interface BackpressureOptions {
-  queueDefaults: QueueDefaults;
+  fullQueues: FullQueues;
+  /** Told the client ids of the full queues a refused direct message would have reached (metrics). */
+  onRefused?: (clientIds: string[]) => void;
   /** 0: never refuse for stage lag. */
   lagSeconds: number;
   /** The stages whose lag counts (those that run somewhere). */
@@ -25,7 +29,6 @@ export interface BackpressureOptions {
 export class Backpressure {
   readonly #db: Db;
   readonly #o: BackpressureOptions;
-  #rejecting = new Set<string>();
   #lagging: { stage: string; lagSeconds: number } | undefined;
 
   constructor(db: Db, options: BackpressureOptions) {
@@ -34,7 +37,7 @@ export class Backpressure {
   }
 
   async refresh(): Promise<void> {
-    this.#rejecting = new Set(await listRejectingAddresses(this.#db, this.#o.queueDefaults));
+    await this.#o.fullQueues.refresh();
     if (this.#o.lagSeconds <= 0) return;
     const lagging = (await listStageLag(this.#db))
       .filter((row) => this.#o.stages.includes(row.stage) && row.lag_seconds > this.#o.lagSeconds)
@@ -54,8 +57,10 @@ export class Backpressure {
       const { stage, lagSeconds } = this.#lagging;
       throw new ApiError('Backpressure', `the ${stage} stage is ${Math.round(lagSeconds)} s behind; retry later`, { headers });
     }
-    if (this.#rejecting.has(address)) {
-      throw new ApiError('QueueFull', `a queue that ${address} reaches is full; retry later`, {
+    const full = this.#o.fullQueues.reachedBy(address);
+    if (full.length > 0) {
+      this.#o.onRefused?.(full);
+      throw new ApiError('QueueFull', `the queue that ${address} reaches is full; retry later`, {
         errors: [{ path, message: `a recipient's queue is full` }],
         headers,
       });

@@ -5,7 +5,8 @@ import { isRecord, limitRefinement } from '../http/problem.ts';
 import { storableText as storable, storableTime } from '../http/sql-values.schemas.ts';
 import { addressSchema } from './address.ts';
 
-export const DELAY_MAX_SECONDS = 900;
+/** The longest delay (delay_seconds, deliver_at): 365 days, as switchyard.publish() allows too. */
+export const DELAY_MAX_SECONDS = 365 * 24 * 3600;
 export const TTL_MAX_SECONDS = 14 * 24 * 3600;
 const TOKEN_MAX = 128;
 

@@ -60,6 +60,12 @@ export class Metrics {
     max_receives: this.#deadLettered.labels('max_receives'),
     overflow: this.#deadLettered.labels('overflow'),
   } satisfies Record<DeadLetterReason, Counter.Internal>;
+  // Labelled by client: only clients whose queue overflowed get a series, so it stays few.
+  readonly #overflows = new Counter({
+    name: 'switchyard_queue_overflows_total',
+    help: 'Messages that met a full client queue, by client and what happened: refused (direct message, 429), dead_lettered (its copy), dropped_oldest (the oldest made room)',
+    labelNames: ['client_id', 'action'], registers: [this.registry],
+  });
 
   // Processing time.
   readonly ingestFlushSeconds = new Histogram({
@@ -125,6 +131,49 @@ export class Metrics {
   /** Reports a stage's current number of workers in this process. */
   trackStageWorkers(stage: string, size: () => number): void {
     this.#stageWorkers.set(stage, size);
+  }
+
+  // Webhooks: labelled by client, only clients with an endpoint get series.
+  readonly #webhookDeliveries = new Counter({
+    name: 'switchyard_webhook_deliveries_total', help: 'Messages POSTed to webhook endpoints, by client and outcome (acked, failed, gone)',
+    labelNames: ['client_id', 'outcome'], registers: [this.registry],
+  });
+  readonly #circuitTransitions = new Counter({
+    name: 'switchyard_webhook_circuit_transitions_total', help: 'Circuit breaker transitions of webhook endpoints, by client and new state',
+    labelNames: ['client_id', 'state'], registers: [this.registry],
+  });
+  #circuits: (() => { clientId: string; state: string }[]) | undefined;
+
+  countWebhookOutcome(clientId: string, outcome: string, messages: number): void {
+    this.#webhookDeliveries.labels(clientId, outcome).inc(messages);
+  }
+
+  countCircuitTransition(clientId: string, state: string): void {
+    this.#circuitTransitions.labels(clientId, state).inc();
+  }
+
+  /** The circuit state of every endpoint this process delivers to. */
+  trackCircuits(circuits: () => { clientId: string; state: string }[]): void {
+    if (this.#circuits === undefined) {
+      const gauge = new Gauge({
+        name: 'switchyard_webhook_circuit_state', help: '1 for the state each webhook endpoint\'s circuit breaker is in (closed, open, half_open)',
+        labelNames: ['client_id', 'state'], registers: [this.registry],
+        collect: () => {
+          gauge.reset();
+          for (const c of this.#circuits?.() ?? []) for (const s of ['closed', 'open', 'half_open']) gauge.labels(c.clientId, s).set(c.state === s ? 1 : 0);
+        },
+      });
+    }
+    this.#circuits = circuits;
+  }
+
+  /** Counts overflows of full queues per client id. */
+  countOverflows(action: 'refused' | 'dead_lettered' | 'dropped_oldest', perClient: Map<string, number> | string[]): void {
+    const entries: [string, number][] = Array.isArray(perClient) ? perClient.map((id) => [id, 1]) : [...perClient];
+    for (const [clientId, n] of entries) {
+      this.#overflows.labels(clientId, action).inc(n);
+      if (action !== 'refused') this.deadLettered.overflow.inc(n);
+    }
   }
 
   /** Reports whether this router refuses publishes for stage lag. */
@@ -225,6 +274,20 @@ export class Metrics {
       (g, s) => s.topQueues.forEach((q) => g.labels(q.client_id, q.client_name).set(q.dead_letters)));
     gauge('switchyard_dead_letters', 'Dead letters of all client queues, by reason', ['reason'],
       (g, s) => DEAD_LETTER_REASONS.forEach((reason) => g.labels(reason).set(s.deadLetters.by_reason[reason] ?? 0)));
+
+    const slowest = 'over the last 5 minutes of acks, for the SWITCHYARD_METRICS_TOP_QUEUES clients closest to their lease';
+    gauge('switchyard_processing_time_seconds', `Consumer processing time (receive to ack), true percentiles ${slowest}`, ['client_id', 'client', 'quantile'],
+      (g, s) => s.processing.forEach((p) => {
+        g.labels(p.client_id, p.client_name, '0.5').set(p.p50_ms / 1000);
+        g.labels(p.client_id, p.client_name, '0.95').set(p.p95_ms / 1000);
+        g.labels(p.client_id, p.client_name, '0.99').set(p.p99_ms / 1000);
+      }));
+    gauge('switchyard_processing_visibility_seconds', `Average lease (visibility timeout) of the acked deliveries ${slowest}`, ['client_id', 'client'],
+      (g, s) => s.processing.forEach((p) => g.labels(p.client_id, p.client_name).set(p.visibility_ms / 1000)));
+    gauge('switchyard_processing_at_risk', `1 when processing p99 passes half the lease ${slowest}`, ['client_id', 'client'],
+      (g, s) => s.processing.forEach((p) => g.labels(p.client_id, p.client_name).set(p.at_risk ? 1 : 0)));
+    gauge('switchyard_processing_recommended_visibility_seconds', `About six times the average processing time ${slowest}`, ['client_id', 'client'],
+      (g, s) => s.processing.forEach((p) => g.labels(p.client_id, p.client_name).set(p.recommended_visibility_seconds)));
 
     gauge('switchyard_stage_lag_seconds', 'Age of the oldest log entry the stage has not passed (the backpressure signal)', ['stage'],
       (g, s) => s.stages.forEach((st) => g.labels(st.stage).set(st.lagSeconds)));

@@ -1,7 +1,7 @@
 // Partition upkeep for the message log (daily partitions), history and delivery receipts
 // (monthly): create them
 // ahead of time; drop a log partition only once every stage cursor has passed all of its rows,
-// no delivery, stage retry or dead letter still points into it, and its retention has run out.
+// no delivery (claimed or pending), stage retry or dead letter still points into it, and its retention has run out.
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 
@@ -44,6 +44,7 @@ export async function isLogPartitionDone(db: Db, partition: PartitionRow): Promi
                 cross join lateral (select p.xid from ${name} p where p.lane = l.n order by p.xid desc limit 1) top)
                < (select min(pg_snapshot_xmin(prev)) from switchyard.stage_cursor), true)
       and not exists (select 1 from switchyard.delivery d where d.message_id >= ${partition.lo}::uuid and d.message_id < ${partition.hi}::uuid)
+      and not exists (select 1 from switchyard.delivery_pending d where d.message_id >= ${partition.lo}::uuid and d.message_id < ${partition.hi}::uuid)
       and not exists (select 1 from switchyard.stage_retry r where r.message_id >= ${partition.lo}::uuid and r.message_id < ${partition.hi}::uuid)
       and not exists (select 1 from switchyard.dead_letter x where x.message_id >= ${partition.lo}::uuid and x.message_id < ${partition.hi}::uuid)
       as done`.execute(db);

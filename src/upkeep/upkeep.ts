@@ -4,6 +4,7 @@
 import { PgBoss } from 'pg-boss';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';
+import { runDelayMover } from './delay-mover.ts';
 import { runExpiry, type ExpiryOptions } from './expiry.ts';
 import { runPartitionUpkeep, type PartitionUpkeepOptions } from './partition-upkeep.ts';
 
@@ -12,6 +13,8 @@ const PARTITIONS_JOB = 'switchyard-partitions';
 const PARTITIONS_CRON = '*/10 * * * *';
 const EXPIRY_JOB = 'switchyard-expiry';
 const EXPIRY_CRON = '* * * * *';
+const DELAY_MOVER_JOB = 'switchyard-delay-mover';
+const DELAY_MOVER_CRON = '* * * * *'; // pg-boss's finest schedule; MOVE_AHEAD_SECONDS leaves room for it
 
 export interface Upkeep {
   stop(): Promise<void>;
@@ -32,6 +35,11 @@ export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, l
   await boss.schedule(EXPIRY_JOB, EXPIRY_CRON);
   await boss.work(EXPIRY_JOB, async () => {
     await runExpiry(db, options, log);
+  });
+  await boss.createQueue(DELAY_MOVER_JOB, { policy: 'singleton', retryLimit: 3, retryDelay: 10, expireInSeconds: 300 });
+  await boss.schedule(DELAY_MOVER_JOB, DELAY_MOVER_CRON);
+  await boss.work(DELAY_MOVER_JOB, async () => {
+    await runDelayMover(db, log);
   });
   return { stop: () => boss.stop({ graceful: true, timeout: 10_000 }) };
 }

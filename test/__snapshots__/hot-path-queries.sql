@@ -115,17 +115,39 @@
                   $7::timestamptz[])
            as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at)
     ),
-    inserted as (
-      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at)
-      select s.client_id, m.id,
-             greatest(m.deliver_at, m.created_at) - make_interval(secs => m.priority * $8::float8),
-             greatest(m.deliver_at, now()), m.priority, m.group_id, m.expires_at
+    r as (
+      select s.client_id, m.id as message_id,
+             greatest(m.deliver_at, m.created_at) - make_interval(secs => m.priority * $8::float8) as sort_key,
+             greatest(m.deliver_at, now()) as visible_at, m.priority, m.group_id, m.expires_at,
+             s.client_id = any($9::bigint[]) and m.to_address not like 'user:%' as overflow,
+             m.deliver_at > now() + make_interval(secs => $10) as pending
       from m
       join switchyard.subscription s on s.address = m.to_address
+    ),
+    inserted as (
+      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at)
+      select client_id, message_id, sort_key, visible_at, priority, group_id, expires_at
+      from r where not overflow and pending is not true
+      on conflict (client_id, message_id) do nothing
+      returning client_id
+    ),
+    postponed as (
+      insert into switchyard.delivery_pending (client_id, message_id, due_at, sort_key, priority, group_id, expires_at)
+      select client_id, message_id, visible_at, sort_key, priority, group_id, expires_at
+      from r where not overflow and pending
+      on conflict (client_id, message_id) do nothing
+    ),
+    overflowed as (
+      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, last_error, enqueued_at, priority, group_id)
+      select client_id, message_id, 'overflow', 0, 'the queue was full (overflow policy reject): this copy was not enqueued',
+             now(), priority, group_id
+      from r where overflow
       on conflict (client_id, message_id) do nothing
       returning client_id
     )
-    select distinct client_id from inserted limit $9;
+    (select 'delivered' as kind, client_id, 1 as n from (select distinct client_id from inserted limit $11) d)
+    union all
+    (select 'overflow', client_id, count(*)::int from overflowed group by client_id);
 
 -- next query
 /* prepared */
@@ -347,11 +369,14 @@
       using
   unnest($1::uuid[], $2::int[]) as r(message_id, receive_count)
       where d.client_id = $3 and d.message_id = r.message_id and d.receive_count = r.receive_count
-      returning d.message_id, d.client_id, d.receive_count, d.first_received_at
+      returning d.message_id, d.client_id, d.receive_count, d.first_received_at, d.last_received_at, d.visible_at
     ),
     recorded as (
-      insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at)
-      select message_id, client_id, receive_count, first_received_at from acked
+      insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at,
+                                               processing_ms, visibility_ms)
+      select message_id, client_id, receive_count, first_received_at, coalesce($4::timestamptz, now()),
+             least(2147483647, greatest(0, round(extract(epoch from coalesce($5::timestamptz, now()) - last_received_at) * 1000)))::int, least(2147483647, greatest(0, round(extract(epoch from visible_at - last_received_at) * 1000)))::int
+      from acked
     )
     select message_id from acked;
 

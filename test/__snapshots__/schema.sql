@@ -96,13 +96,30 @@ table switchyard.delivery_bucket with (fillfactor=50) (
 );
 CREATE UNIQUE INDEX delivery_bucket_pkey ON switchyard.delivery_bucket USING btree (client_id);
 
+table switchyard.delivery_pending (
+  client_id bigint not null,
+  message_id uuid not null,
+  due_at timestamp with time zone not null,
+  sort_key timestamp with time zone not null,
+  priority smallint not null,
+  group_id text,
+  expires_at timestamp with time zone,
+  enqueued_at timestamp with time zone not null default now(),
+  constraint delivery_pending_pkey PRIMARY KEY (client_id, message_id)
+);
+CREATE INDEX delivery_pending_due ON switchyard.delivery_pending USING btree (due_at);
+CREATE UNIQUE INDEX delivery_pending_pkey ON switchyard.delivery_pending USING btree (client_id, message_id);
+
 table switchyard.delivery_receipt (partitioned) (
   message_id uuid not null,
   client_id bigint not null,
   receive_count integer not null,
   first_received_at timestamp with time zone,
-  acked_at timestamp with time zone not null default now()
+  acked_at timestamp with time zone not null default now(),
+  processing_ms integer,
+  visibility_ms integer
 );
+CREATE INDEX delivery_receipt_acked ON ONLY switchyard.delivery_receipt USING btree (acked_at) WHERE (processing_ms IS NOT NULL);
 CREATE INDEX delivery_receipt_message ON ONLY switchyard.delivery_receipt USING btree (message_id, client_id);
 
 table switchyard.group_member (
@@ -289,6 +306,32 @@ table switchyard.topic_schema (
 );
 CREATE UNIQUE INDEX topic_schema_pkey ON switchyard.topic_schema USING btree (topic);
 
+table switchyard.webhook_endpoint (
+  client_id bigint not null,
+  url text not null,
+  secret text not null,
+  previous_secret text,
+  previous_secret_until timestamp with time zone,
+  batch_size integer not null default 1,
+  concurrency integer not null default 4,
+  timeout_ms integer not null default 10000,
+  disabled_at timestamp with time zone,
+  disabled_reason text,
+  circuit_state text not null default 'closed'::text,
+  circuit_changed_at timestamp with time zone,
+  last_error text,
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint webhook_endpoint_batch_size_check CHECK (((batch_size >= 1) AND (batch_size <= 100))),
+  constraint webhook_endpoint_circuit_state_check CHECK ((circuit_state = ANY (ARRAY['closed'::text, 'open'::text, 'half_open'::text]))),
+  constraint webhook_endpoint_client_id_fkey FOREIGN KEY (client_id) REFERENCES switchyard.client(id) ON DELETE CASCADE,
+  constraint webhook_endpoint_concurrency_check CHECK (((concurrency >= 1) AND (concurrency <= 32))),
+  constraint webhook_endpoint_pkey PRIMARY KEY (client_id),
+  constraint webhook_endpoint_timeout_ms_check CHECK (((timeout_ms >= 100) AND (timeout_ms <= 60000))),
+  constraint webhook_endpoint_url_check CHECK ((url ~ '^https?://'::text))
+);
+CREATE UNIQUE INDEX webhook_endpoint_pkey ON switchyard.webhook_endpoint USING btree (client_id);
+
 view switchyard.dead_letters as
  SELECT d.client_id,
     c.name AS client_name,
@@ -365,6 +408,29 @@ view switchyard.delivery_receipts as
      LEFT JOIN switchyard.history h ON h.message_id = x.message_id
      LEFT JOIN switchyard.message m ON m.id = x.message_id;
 
+view switchyard.processing_time as
+ SELECT s.client_id,
+    c.name AS client_name,
+    s.acked,
+    s.p50_ms,
+    s.p95_ms,
+    s.p99_ms,
+    s.avg_ms,
+    s.visibility_ms,
+    s.p99_ms > (0.5::double precision * s.visibility_ms) AS at_risk,
+    GREATEST(1::double precision, ceil(6::double precision * s.avg_ms / 1000::double precision))::integer AS recommended_visibility_seconds
+   FROM ( SELECT r.client_id,
+            count(*) AS acked,
+            percentile_cont(0.5::double precision) WITHIN GROUP (ORDER BY (r.processing_ms::double precision)) AS p50_ms,
+            percentile_cont(0.95::double precision) WITHIN GROUP (ORDER BY (r.processing_ms::double precision)) AS p95_ms,
+            percentile_cont(0.99::double precision) WITHIN GROUP (ORDER BY (r.processing_ms::double precision)) AS p99_ms,
+            avg(r.processing_ms)::double precision AS avg_ms,
+            avg(r.visibility_ms)::double precision AS visibility_ms
+           FROM switchyard.delivery_receipt r
+          WHERE r.processing_ms IS NOT NULL AND r.acked_at > (now() - '00:05:00'::interval)
+          GROUP BY r.client_id) s
+     JOIN switchyard.client c ON c.id = s.client_id;
+
 view switchyard.queue_overview as
  SELECT c.id AS client_id,
     c.name AS client_name,
@@ -409,6 +475,23 @@ view switchyard.top_publishers as
   WHERE hour >= (date_trunc('hour'::text, now(), 'UTC'::text) - '23:00:00'::interval)
   GROUP BY sender
   ORDER BY (sum(published)) DESC, sender;
+
+view switchyard.webhook_endpoints as
+ SELECT w.client_id,
+    c.name AS client_name,
+    w.url,
+    w.batch_size,
+    w.concurrency,
+    w.timeout_ms,
+    w.disabled_at IS NULL AS enabled,
+    w.disabled_at,
+    w.disabled_reason,
+    w.circuit_state,
+    w.circuit_changed_at,
+    w.last_error,
+    w.previous_secret_until > now() AS rotating
+   FROM switchyard.webhook_endpoint w
+     JOIN switchyard.client c ON c.id = w.client_id;
 
 CREATE OR REPLACE FUNCTION switchyard.add_buckets(a bigint[], b bigint[])
  RETURNS bigint[]
@@ -503,7 +586,7 @@ AS $function$
   select array[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 2147483647]
 $function$;
 
-CREATE OR REPLACE FUNCTION switchyard.publish(to_address text, payload jsonb, sender text DEFAULT 'system'::text, type text DEFAULT NULL::text, headers jsonb DEFAULT NULL::jsonb, priority integer DEFAULT 0, delay_seconds integer DEFAULT 0, ttl_seconds integer DEFAULT NULL::integer, group_id text DEFAULT NULL::text, dedup_id text DEFAULT NULL::text, correlation_id text DEFAULT NULL::text, reply_to text DEFAULT NULL::text, deliver_at timestamp with time zone DEFAULT NULL::timestamp with time zone, dedup_window_seconds integer DEFAULT 300)
+CREATE OR REPLACE FUNCTION switchyard.publish(to_address text, payload jsonb, sender text DEFAULT 'system'::text, type text DEFAULT NULL::text, headers jsonb DEFAULT NULL::jsonb, priority integer DEFAULT 0, delay_seconds integer DEFAULT 0, ttl_seconds integer DEFAULT NULL::integer, group_id text DEFAULT NULL::text, dedup_id text DEFAULT NULL::text, correlation_id text DEFAULT NULL::text, reply_to text DEFAULT NULL::text, deliver_at timestamp with time zone DEFAULT NULL::timestamp with time zone, dedup_window_seconds integer DEFAULT NULL::integer)
  RETURNS uuid
  LANGUAGE plpgsql
 AS $function$
@@ -511,14 +594,44 @@ declare
   new_id uuid := switchyard.uuidv7();
   conv text := switchyard.conversation_of(sender, to_address);
   first_id uuid;
+  max_delay constant interval := interval '365 days'; -- DELAY_MAX_SECONDS in messages.schemas.ts
+  window_seconds integer := coalesce(dedup_window_seconds,
+    (select s.value::integer from switchyard.setting s where s.key = 'publish.dedup_window_seconds'), 300);
+  full_client text;
 begin
   if not switchyard.is_valid_address(to_address) then
     raise exception 'invalid address: %', to_address using errcode = '22023',
       hint = 'an address is user:<name>, group:<name> or topic:<name>';
   end if;
+  if delay_seconds < 0 or make_interval(secs => delay_seconds) > max_delay then
+    raise exception 'delay_seconds must be between 0 and % seconds', extract(epoch from max_delay)::bigint using errcode = '22023';
+  end if;
+  if deliver_at is not null and deliver_at > clock_timestamp() + max_delay then
+    raise exception 'deliver_at is at most % seconds ahead', extract(epoch from max_delay)::bigint using errcode = '22023';
+  end if;
+  if deliver_at is not null and delay_seconds > 0 then
+    raise exception 'give delay_seconds or deliver_at, not both' using errcode = '22023';
+  end if;
+  -- A direct message to a full queue whose policy is reject is refused, as the router refuses it
+  -- (429 QueueFull); copies of topic and group messages follow each recipient's own policy at routing.
+  if to_address like 'user:%' then
+    select c.name into full_client
+    from switchyard.subscription sub
+    join switchyard.queue_stat q on q.client_id = sub.client_id
+    join switchyard.client c on c.id = sub.client_id
+    left join switchyard.queue_policy p on p.client_id = sub.client_id
+    where sub.address = to_address
+      and q.depth >= coalesce(p.max_length, (select s.value::integer from switchyard.setting s where s.key = 'publish.queue_max_length'), 1000000)
+      and coalesce(p.overflow, (select s.value from switchyard.setting s where s.key = 'publish.queue_overflow'), 'reject') = 'reject'
+    limit 1;
+    if full_client is not null then
+      raise exception 'QueueFull: the queue of client % that % reaches is full; retry later', full_client, to_address
+        using errcode = 'SY429', hint = 'retry after a few seconds, once the consumer has caught up';
+    end if;
+  end if;
   if dedup_id is not null then
     insert into switchyard.dedup as d (scope, dedup_id, message_id, expires_at)
-    values (sender, publish.dedup_id, new_id, clock_timestamp() + make_interval(secs => dedup_window_seconds))
+    values (sender, publish.dedup_id, new_id, clock_timestamp() + make_interval(secs => window_seconds))
     on conflict on constraint dedup_pkey do update
       set message_id = excluded.message_id, expires_at = excluded.expires_at
       where d.expires_at < clock_timestamp()

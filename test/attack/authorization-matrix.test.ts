@@ -52,6 +52,12 @@ const fixtures = {
   uniqueName: () => `c${Date.now().toString(36)}${counter++}`,
   /** A fresh client for the admin endpoints that change one. */
   throwaway: async () => (await registerClient(service.admin, fixtures.uniqueName())).id,
+  /** A fresh client with a webhook endpoint, registered by the admin. */
+  throwawayWithWebhook: async () => {
+    const id = await fixtures.throwaway();
+    expect((await service.admin.put(`/v1/admin/clients/${id}/webhook`, { url: 'https://hooks.example.com/in' })).status).toBe(201);
+    return id;
+  },
   /** A receipt for a delivery in mia's queue, taken by mia. */
   receiptOfMember: async () => {
     const id = await publish(outsider, { to: 'user:mia', payload: `receipt ${counter++}` });
@@ -86,6 +92,8 @@ const client = (method: string, path: Endpoint['path'], o: Omit<Endpoint, 'metho
 const admin = (method: string, path: Endpoint['path'], o: Omit<Endpoint, 'method' | 'path' | 'access'> = {}): Endpoint => ({ method, path, access: 'admin', ...o });
 const open = (method: string, path: Endpoint['path'], o: Omit<Endpoint, 'method' | 'path' | 'access'> = {}): Endpoint => ({ method, path, access: 'open', ...o });
 const withThrowaway = (suffix: string) => async (f: Fixtures) => `/v1/admin/clients/${await f.throwaway()}${suffix}`;
+const withWebhook = (suffix: string) => async (f: Fixtures) => `/v1/admin/clients/${await f.throwawayWithWebhook()}${suffix}`;
+const webhookBody = () => ({ url: 'https://hooks.example.com/in' });
 
 const ENDPOINTS: Endpoint[] = [
   client('GET', '/v1/clients/me'),
@@ -152,6 +160,15 @@ const ENDPOINTS: Endpoint[] = [
   admin('POST', '/v1/admin/dead-letters/purge', { body: () => ({ client_id: '999999' }) }),
   admin('GET', withThrowaway('/queue-policy'), { note: '/v1/admin/clients/{id}/queue-policy' }),
   admin('PUT', withThrowaway('/queue-policy'), { note: '/v1/admin/clients/{id}/queue-policy', body: () => ({ max_receives: 5 }) }),
+  // Webhooks: each client registers its own first, then reads, rotates and removes it.
+  client('PUT', '/v1/clients/me/webhook', { body: webhookBody }),
+  client('GET', '/v1/clients/me/webhook'),
+  client('POST', '/v1/clients/me/webhook/rotate-secret', { body: () => ({}) }),
+  client('DELETE', '/v1/clients/me/webhook'),
+  admin('PUT', withThrowaway('/webhook'), { note: '/v1/admin/clients/{id}/webhook', body: webhookBody }),
+  admin('GET', withWebhook('/webhook'), { note: '/v1/admin/clients/{id}/webhook' }),
+  admin('POST', withWebhook('/webhook/rotate-secret'), { note: '/v1/admin/clients/{id}/webhook/rotate-secret', body: () => ({ overlap_seconds: 0 }) }),
+  admin('DELETE', withWebhook('/webhook'), { note: '/v1/admin/clients/{id}/webhook' }),
   admin('GET', '/v1/admin/dashboard/snapshot'),
   admin('GET', '/v1/admin/dashboard/stream'),
   admin('GET', '/v1/admin/dashboard/queues'),

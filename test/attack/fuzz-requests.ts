@@ -117,7 +117,7 @@ function messageFields(l: FuzzLimits): Fields {
     dedup_id: badToken,
     correlation_id: badToken,
     priority: badInteger(0, 9),
-    delay_seconds: badInteger(0, 900),
+    delay_seconds: badInteger(0, 365 * 24 * 3600),
     deliver_at: badDateTime,
     ttl_seconds: badInteger(1, 14 * 24 * 3600),
     headers: fc.oneof(

@@ -145,6 +145,23 @@
       cell(fmtSeconds(stage.lag_seconds), 'num'),
       cell(`${stage.rows_capped ? '≥ ' : ''}${fmt(stage.rows_behind)}`, 'num'),
     ]);
+    fillTable($('circuits'), s.circuits, 'no webhook endpoints', (w) => [
+      cell(w.client_name),
+      cell(w.url),
+      cell(w.enabled ? w.circuit_state.replace('_', '-') : 'disabled', w.enabled && w.circuit_state === 'closed' ? '' : 'warn'),
+      cell(w.circuit_changed_at ? fmtSeconds(ageOf(w.circuit_changed_at)) : '–', 'num'),
+      cell(w.last_error ?? ''),
+    ]);
+    // A p99 over half the lease is one slow call away from redeliveries: say so, with the fix.
+    fillTable($('processing'), s.processing, 'no acks in the last 5 minutes', (p) => [
+      cell(p.client_name),
+      cell(fmt(p.acked), 'num'),
+      cell(fmtSeconds(p.p50_ms / 1000), 'num'),
+      cell(fmtSeconds(p.p95_ms / 1000), 'num'),
+      cell(fmtSeconds(p.p99_ms / 1000), 'num'),
+      cell(fmtSeconds(p.visibility_ms / 1000), 'num'),
+      cell(p.at_risk ? `p99 over half the lease: use visibility=${p.recommended_visibility_seconds}` : 'ok', p.at_risk ? 'warn' : ''),
+    ]);
   }
 
   let stream;
