@@ -1,6 +1,7 @@
 // The fault suite at its tiny size (npm run chaos -- --tiny): every scenario, each with its own
 // PostgreSQL and service processes. Whatever the fault, nothing accepted is lost, nothing is
-// delivered twice except after a lease ran out, no client ever sees a 500, and it all drains.
+// delivered twice except after a lease ran out, no client ever sees a 500 or waits into a timeout,
+// and it all drains.
 import { describe, expect, test } from 'vitest';
 import { SCENARIOS, TINY } from './chaos/scenarios.ts';
 
@@ -13,6 +14,7 @@ describe('the fault suite, tiny', () => {
       expect(result.lost).toBe(0);
       expect(result.duplicates).toBe(0);
       expect(result.errors['500'] ?? 0).toBe(0);
+      expect(result.errors['client timeout'] ?? 0).toBe(0); // overload is refused at once, never left to time out
       expect(Number.isNaN(result.recoverySeconds)).toBe(false);
     }, 300_000);
   }

@@ -195,6 +195,49 @@ export const SCENARIOS: Record<string, (size: Size) => Promise<ScenarioResult>> 
     };
   }, 'held-transaction'),
 
+  overload: (size) => rig(size, async (r) => {
+    // What one process sustains (closed loop, 50 connections), then 1.5 times that offered open
+    // loop: with admission control the excess must be refused at once (503 Overloaded, 429), never
+    // left to time out, and everything accepted must drain.
+    const url = r.fleet.urls('router')[0]!;
+    const token = (await adminApi(url)('POST', '/v1/clients', { name: 'overloader' })).token as string;
+    const send = (signal: AbortSignal) => fetch(`${url}/v1/messages`, {
+      method: 'POST', signal, body: JSON.stringify({ to: 'topic:chaos', payload: { overload: true } }),
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    });
+    let closedLoop = 0;
+    const measureUntil = performance.now() + size.seconds * 1000;
+    await Promise.all(Array.from({ length: 50 }, async () => {
+      while (performance.now() < measureUntil) {
+        const reply = await send(AbortSignal.timeout(10_000)).catch(() => undefined);
+        if (reply?.status === 202) {
+          r.ledger.accepted.add(((await reply.json()) as { id: string }).id);
+          closedLoop += 1;
+        } else await reply?.body?.cancel();
+      }
+    }));
+    const sustained = closedLoop / size.seconds;
+    const offered = Math.max(20, Math.round(sustained * 1.5));
+    const pending: Promise<void>[] = [];
+    const until = performance.now() + size.seconds * 1000;
+    for (let n = 0; performance.now() < until; n++) {
+      const due = n * (1000 / offered);
+      const wait = due - (performance.now() - (until - size.seconds * 1000));
+      if (wait > 0) await pause(wait);
+      pending.push(send(AbortSignal.timeout(10_000)).then(async (reply) => {
+        if (reply.status === 202) {
+          r.ledger.accepted.add(((await reply.json()) as { id: string }).id);
+          r.ledger.acceptedAt.push(performance.now());
+        } else {
+          countError(r.ledger, String(reply.status));
+          await reply.body?.cancel();
+        }
+      }, (error: Error) => countError(r.ledger, error.name === 'TimeoutError' ? 'client timeout' : 'network')));
+    }
+    await Promise.all(pending);
+    return { faults: `offered ${offered}/s open loop, 1.5x the ${sustained.toFixed(0)}/s one process sustained (closed loop, 50 connections)` };
+  }, 'overload', { publishers: false }),
+
   'sql-publish-out-of-order': (size) => rig(size, async (r) => {
     // Callers of switchyard.publish() inside their own transactions, committing in random order
     // after random delays, a fifth of them rolling back: only the commits may be delivered.
