@@ -26,6 +26,8 @@ export interface RunningService {
   /** Resident set size of the service process, in bytes (Linux /proc). */
   rss(): number;
   stop(): Promise<void>;
+  /** The last 20,000 characters it printed (its logs), for diagnosing a failed run. */
+  output(): string;
   /** Sends a signal (SIGKILL in the fault suite) and resolves once the process has exited. */
   kill(signal: NodeJS.Signals): Promise<void>;
 }
@@ -60,6 +62,7 @@ export async function startService(databaseUrl: string, roles: string, env: Reco
     pid: child.pid!,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1] ?? 0) * 1024,
     stop: () => stopChild(child),
+    output: () => output,
     kill: (signal) => new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
       child.once('exit', () => resolve());

@@ -32,6 +32,8 @@ class RetryingClient implements PostgresPoolClient {
   readonly #pool: pg.Pool;
   #client: pg.PoolClient;
   #first = true;
+  /** The connection in hand was destroyed and none replaced it (the database refused a new one). */
+  #released = false;
 
   constructor(pool: pg.Pool, client: pg.PoolClient) {
     this.#pool = pool;
@@ -58,7 +60,9 @@ class RetryingClient implements PostgresPoolClient {
         // them all: the next may be stale too, and is discarded the same way, until a connection
         // the pool opens afresh answers (or fails for good).
         this.#client.release(error as Error);
+        this.#released = true;
         this.#client = await this.#pool.connect();
+        this.#released = false;
         return attempt();
       }
     };
@@ -66,6 +70,6 @@ class RetryingClient implements PostgresPoolClient {
   }
 
   release(): void {
-    this.#client.release();
+    if (!this.#released) this.#client.release();
   }
 }

@@ -60,7 +60,7 @@ async function rig(size: Size, run: (rig: Rig) => Promise<{ faults: string; note
   let database = await start(0);
   const port = Number(new URL(database.url).port);
   await withMigrationDb(database.url, log, migrateToLatest);
-  const fleet = new Fleet(database.url, { SWITCHYARD_SHUTDOWN_TIMEOUT_MS: '3000' });
+  const fleet = new Fleet(database.url, { SWITCHYARD_SHUTDOWN_TIMEOUT_MS: '3000', ...(process.env.CHAOS_DUMP_LOGS ? { LOG_LEVEL: 'error' } : {}) });
   const stopPublishing = new AbortController();
   const stopConsuming = new AbortController();
   const ledger = newLedger();
@@ -115,6 +115,7 @@ async function rig(size: Size, run: (rig: Rig) => Promise<{ faults: string; note
   } finally {
     stopPublishing.abort();
     stopConsuming.abort();
+    if (process.env.CHAOS_DUMP_LOGS) for (const m of fleet.members) process.stderr.write(m.service?.output() ?? "")
     await fleet.stop();
     await database.stop();
     await rm(dataDir, { recursive: true, force: true });
