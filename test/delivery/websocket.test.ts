@@ -1,6 +1,7 @@
 // What only the WebSocket transport has: the upgrade's authentication, the frame protocol and its
 // limits, publishing over the socket, slow consumers and silent sockets. What it shares with SSE
 // is proven for both in stream-transports.test.ts.
+import { Ajv2020 } from 'ajv/dist/2020.js';
 import WsClient from 'ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -218,4 +219,37 @@ test('shutting down says so in a closed frame and closes with 1001', async () =>
   expect(await ws.nextOf('closed')).toMatchObject({ type: 'closed', code: 'ShuttingDown' });
   expect((await ws.closed).code).toBe(1001);
   await stopping;
+});
+
+test('every kind of frame the server sends matches WsServerFrame, and the frames sent here WsClientFrame, in /openapi.json', async () => {
+  const doc = (await service.anonymous.get('/openapi.json')).body;
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  const serverFrame = ajv.compile({ $ref: '#/components/schemas/WsServerFrame', components: doc.components });
+  const clientFrame = ajv.compile({ $ref: '#/components/schemas/WsClientFrame', components: doc.components });
+  const fay = await registerClient(service.admin, 'fay');
+  const ws = await openWebSocket(wsUrl(service.url), { token: fay.token });
+  const sent = [
+    { type: 'hello', id: 'h', prefetch: 5, visibility: 30, ack: 'manual' },
+    { type: 'publish', id: 'p', message: { to: 'user:fay', payload: { n: 1 } } },
+    { type: 'publish', id: 'b', messages: [{ to: 'user:fay', payload: 2 }] },
+    { type: 'publish', id: 'bad', message: { to: 'nowhere', payload: 1 } },
+    { type: 'ping', id: 'q' },
+  ];
+  for (const frame of sent) {
+    expect(clientFrame(frame), ajv.errorsText(clientFrame.errors)).toBe(true);
+    ws.send(frame);
+  }
+  ws.send({ type: 'nonsense' });
+  const frames = [];
+  for (let f = await ws.next(); f; f = await ws.next(1_000)) frames.push(f);
+  const message = frames.find((f) => f.type === 'message')!;
+  ws.send({ type: 'ack', id: 'a', receipts: [message.message.receipt] });
+  frames.push((await ws.nextOf('result'))!);
+  expect(new Set(frames.map((f) => f.type))).toEqual(new Set(['result', 'message', 'pong', 'error']));
+  expect(frames.some((f) => f.type === 'result' && f.problem)).toBe(true);
+  await service.admin.post(`/v1/admin/clients/${fay.id}/revoke`);
+  frames.push((await ws.nextOf('closed'))!);
+  for (const frame of frames) expect(serverFrame(frame), `${JSON.stringify(frame).slice(0, 300)}: ${ajv.errorsText(serverFrame.errors)}`).toBe(true);
+  expect(frames.at(-1)).toMatchObject({ type: 'closed', code: 'TokenInvalid' });
+  expect((await ws.closed).code).toBe(4401);
 });
