@@ -1,9 +1,11 @@
 // The client in a real browser: headless Chromium (Debian's, driven by playwright-core; nothing is
 // downloaded) loads the built client (client/dist, built here) from a page on another origin,
 // consumes over WebSocket and over SSE, acks what it receives, and publishes. Without a chromium
-// the test is skipped and says so.
+// the test is skipped and says so. The build goes to a folder of its own: other test files build
+// client/dist at the same time.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, normalize } from 'node:path';
@@ -43,6 +45,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><title>client</title>
   window.ready = true;
 </script>`;
 
+const BUILT = mkdtempSync(join(tmpdir(), 'switchyard-client-'));
 let database: TestDatabase;
 let service: TestService;
 let pages: Server;
@@ -53,13 +56,13 @@ const problems: string[] = [];
 
 beforeAll(async () => {
   if (!hasChromium) return;
-  execFileSync(process.execPath, [join(CLIENT_ROOT, 'scripts', 'build.ts')], { stdio: 'ignore' });
+  execFileSync(process.execPath, [join(CLIENT_ROOT, 'scripts', 'build.ts'), '--out', BUILT], { stdio: 'ignore' });
   // The page and the built client, from an origin of their own (the service allows it for CORS).
   pages = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
-    const file = normalize(join(CLIENT_ROOT, 'dist', path.replace(/^\/client\//, '')));
-    if (!path.startsWith('/client/') || !file.startsWith(join(CLIENT_ROOT, 'dist')) || !existsSync(file)) return res.writeHead(404).end();
+    const file = normalize(join(BUILT, path.replace(/^\/client\//, '')));
+    if (!path.startsWith('/client/') || !file.startsWith(BUILT) || !existsSync(file)) return res.writeHead(404).end();
     res.writeHead(200, { 'content-type': 'text/javascript' }).end(readFileSync(file));
   });
   await new Promise<void>((resolve) => pages.listen(0, '127.0.0.1', resolve));
@@ -78,6 +81,7 @@ afterAll(async () => {
   await new Promise((resolve) => (pages ? pages.close(resolve) : resolve(undefined)));
   await service?.stop();
   await database?.drop();
+  rmSync(BUILT, { recursive: true, force: true });
 });
 
 async function queued(client: TestClient): Promise<number> {
