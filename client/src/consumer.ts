@@ -94,7 +94,8 @@ export class Consumer<T = Json> {
         try {
           return await viaSocket(kind, body);
         } catch (error) {
-          if (!(error instanceof SwitchyardError) || error.status !== 0) throw error;
+          // A socket gone mid-call, or over its frame rate: HTTP (with its retries) carries the batch.
+          if (!(error instanceof SwitchyardError) || (error.status !== 0 && error.status !== 429)) throw error;
         }
       }
       return hooks.api.call('POST', `/v1/inbox/${kind}`, body);
