@@ -126,12 +126,12 @@ describe.each(['ws', 'sse'] as TransportName[])('reconnect over %s', (transport)
     const me = await receiver();
     const proxy = await startProxy(service.url);
     const client = connect(me.token, proxy.url);
-    const handled: { id: string; at: number; receiveCount: number }[] = [];
+    const handled: { id: string; receiveCount: number }[] = [];
     const deduped: string[] = [];
     const states: StateChange[] = [];
     client.onState((s) => states.push(s));
     const options = { transport, fallback: false, prefetch: 20, visibility: 1 } as const;
-    const plain = client.consume((m) => void handled.push({ id: m.id, at: Date.now(), receiveCount: m.receive_count }), options);
+    const plain = client.consume((m) => void handled.push({ id: m.id, receiveCount: m.receive_count }), options);
     const first = await sendTo(me, 20);
     await until(() => handled.length >= 10, 'some handled');
     proxy.dropAll();
@@ -139,14 +139,13 @@ describe.each(['ws', 'sse'] as TransportName[])('reconnect over %s', (transport)
     await until(() => new Set(handled.map((h) => h.id)).size >= 40, 'all forty', 15_000);
     await new Promise((resolve) => setTimeout(resolve, 1_500)); // leases of 1 s have run out: redeliveries, if any, came
     expect([...new Set(handled.map((h) => h.id))].sort()).toEqual([...first, ...second].sort()); // none lost
+    // A copy with a higher receive count is a new receive: the lease ran out (nothing here nacks).
+    // A resume re-sends under the same count (that receive is not counted), and only what was unseen.
     const firstSeen = new Map<string, number>();
     for (const h of handled) {
       const earlier = firstSeen.get(h.id);
-      if (earlier === undefined) firstSeen.set(h.id, h.at);
-      else {
-        expect(h.receiveCount).toBeGreaterThan(1);
-        expect(h.at - earlier).toBeGreaterThanOrEqual(900); // the 1 s lease ran out first
-      }
+      if (earlier === undefined) firstSeen.set(h.id, h.receiveCount);
+      else expect(h.receiveCount).toBeGreaterThan(earlier);
     }
     expect(states.some((s) => s.state === 'reconnecting')).toBe(true);
     await plain.close();

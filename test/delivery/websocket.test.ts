@@ -2,6 +2,7 @@
 // limits, publishing over the socket, slow consumers and silent sockets. What it shares with SSE
 // is proven for both in stream-transports.test.ts.
 import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
 import WsClient from 'ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -9,6 +10,7 @@ import { publish, registerClient, type TestClient } from '../helpers/factories.t
 import { startTestService, type TestService } from '../helpers/service.ts';
 import { openWebSocket, wsUrl, type WsConnection } from '../helpers/ws.ts';
 
+const addFormats = addFormatsModule.default; // a CommonJS default export
 const BODY_LIMIT = 1_048_576; // SWITCHYARD_MAX_BODY_BYTES's default
 
 let database: TestDatabase;
@@ -224,6 +226,7 @@ test('shutting down says so in a closed frame and closes with 1001', async () =>
 test('every kind of frame the server sends matches WsServerFrame, and the frames sent here WsClientFrame, in /openapi.json', async () => {
   const doc = (await service.anonymous.get('/openapi.json')).body;
   const ajv = new Ajv2020({ strict: false, allErrors: true });
+  addFormats(ajv);
   const serverFrame = ajv.compile({ $ref: '#/components/schemas/WsServerFrame', components: doc.components });
   const clientFrame = ajv.compile({ $ref: '#/components/schemas/WsClientFrame', components: doc.components });
   const fay = await registerClient(service.admin, 'fay');
