@@ -66,18 +66,20 @@ export class SwitchyardClient {
     return this.#api.call<Reply<TReply>>('POST', '/v1/requests', body, { signal: options.signal, retry: false });
   }
 
-  /** Acks receipts at once, batched with other calls made within the settle delay. */
+  /** Acks receipts, batched with other acks made within the settle delay (a batch, once sent, is not aborted). */
   async ack(receipts: string[]): Promise<Acked> {
     const results = await Promise.all(receipts.map((r) => this.#settler.ack(r)));
     return { acked: results.filter(Boolean).length, not_acked: receipts.filter((_, i) => !results[i]) };
   }
 
-  async nack(receipts: string[], options: { delaySeconds?: number; reason?: string } = {}): Promise<Nacked> {
-    return this.#api.call<Nacked>('POST', '/v1/inbox/nack', { receipts, delay_seconds: options.delaySeconds, reason: options.reason });
+  /** Gives receipts back at once: visible again after delaySeconds, or the queue's backoff. */
+  async nack(receipts: string[], options: CallOptions & { delaySeconds?: number; reason?: string } = {}): Promise<Nacked> {
+    return this.#api.call<Nacked>('POST', '/v1/inbox/nack', { receipts, delay_seconds: options.delaySeconds, reason: options.reason }, { signal: options.signal });
   }
 
-  async extend(receipts: string[], visibilitySeconds: number): Promise<Extended> {
-    return this.#api.call<Extended>('POST', '/v1/inbox/extend', { receipts, visibility: visibilitySeconds });
+  /** Moves the lease deadline of receipts to visibilitySeconds from now. */
+  async extend(receipts: string[], visibilitySeconds: number, options: CallOptions = {}): Promise<Extended> {
+    return this.#api.call<Extended>('POST', '/v1/inbox/extend', { receipts, visibility: visibilitySeconds }, { signal: options.signal });
   }
 
   /**
