@@ -3,6 +3,7 @@
 // is proven for both in stream-transports.test.ts.
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
+import fc from 'fast-check';
 import WsClient from 'ws';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -255,4 +256,33 @@ test('every kind of frame the server sends matches WsServerFrame, and the frames
   for (const frame of frames) expect(serverFrame(frame), `${JSON.stringify(frame).slice(0, 300)}: ${ajv.errorsText(serverFrame.errors)}`).toBe(true);
   expect(frames.at(-1)).toMatchObject({ type: 'closed', code: 'TokenInvalid' });
   expect((await ws.closed).code).toBe(4401);
+});
+
+test('random frames (any JSON, near-valid frames, text that is not JSON) never break the socket', async () => {
+  const gil = await registerClient(service.admin, 'gil');
+  const types = fc.constantFrom('hello', 'ack', 'nack', 'extend', 'publish', 'ping', 'message', 'result', '', 'HELLO');
+  const nearValid = fc.record({
+    type: types,
+    id: fc.oneof(fc.string({ maxLength: 80 }), fc.integer(), fc.constant(null)),
+    receipts: fc.oneof(fc.array(fc.string(), { maxLength: 3 }), fc.anything()),
+    message: fc.oneof(fc.record({ to: fc.constantFrom('user:gil', 'topic:x', 'nowhere'), payload: fc.jsonValue() }), fc.anything()),
+    prefetch: fc.anything(),
+    visibility: fc.anything(),
+  }, { requiredKeys: ['type'] });
+  const frame = fc.oneof(nearValid.map((f) => JSON.stringify(f)), fc.json(), fc.string({ maxLength: 200 }));
+  await fc.assert(fc.asyncProperty(fc.array(frame, { minLength: 1, maxLength: 20 }), async (frames) => {
+    const ws = await openWebSocket(wsUrl(service.url), { token: gil.token });
+    try {
+      for (const text of frames) ws.send(text);
+      ws.send({ type: 'ping', id: 'still-there' });
+      for (let f = await ws.next(); ; f = await ws.next()) {
+        expect(f, 'the socket answered the ping').toBeDefined();
+        expect(f!.type).not.toBe('closed');
+        if (f!.type === 'pong' && f!.id === 'still-there') break;
+      }
+      expect(ws.socket.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      ws.close();
+    }
+  }), { numRuns: Number(process.env.FUZZ_RUNS ?? 30), ...(process.env.FUZZ_SEED ? { seed: Number(process.env.FUZZ_SEED) } : {}) });
 });
