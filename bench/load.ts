@@ -59,16 +59,23 @@ async function receiveAck() {
   return { acked, errors, seconds: (finished - started) / 1000 };
 }
 
-/** Publishes at a steady rate to a topic one SSE stream listens to; latency = publish sent to event received. */
-async function sseLatency() {
-  const intervalMs = 1000 / args.rate;
-  const start = performance.now() + 500; // the stream is up by then
-  const measureFrom = start + args.warmupSeconds * 1000;
-  const end = start + (args.warmupSeconds + args.durationSeconds) * 1000;
+/** An auto-acking stream of the subscriber's messages, over SSE or WebSocket: calls onMessage for each; resolves to its closer once up. */
+async function openStream(transport: 'sse' | 'ws', token: string, onMessage: (message: { payload: { t: number } }) => void): Promise<() => Promise<void>> {
+  if (transport === 'ws') {
+    const socket = new WebSocket(`${args.url.replace(/^http/, 'ws')}/v1/inbox/ws`, ['switchyard.v1', `bearer.${token}`]);
+    socket.addEventListener('message', (event) => {
+      const frame = JSON.parse(String(event.data)) as { type: string; message: { payload: { t: number } } };
+      if (frame.type === 'message') onMessage(frame.message);
+    });
+    await new Promise((resolve, reject) => {
+      socket.addEventListener('open', resolve, { once: true });
+      socket.addEventListener('error', reject, { once: true });
+    });
+    socket.send(JSON.stringify({ type: 'hello', ack: 'auto' }));
+    return async () => socket.close();
+  }
   const controller = new AbortController();
-  const response = await fetch(`${args.url}/v1/inbox/stream?ack=auto`, { headers: auth(args.subscriberToken), signal: controller.signal });
-  const latencies: number[] = [];
-  let received = 0;
+  const response = await fetch(`${args.url}/v1/inbox/stream?ack=auto`, { headers: auth(token), signal: controller.signal });
   const reading = (async () => {
     const decoder = new TextDecoder();
     let buffer = '';
@@ -80,16 +87,31 @@ async function sseLatency() {
           const event = buffer.slice(0, end);
           buffer = buffer.slice(end + 2);
           const data = /^data: (.*)$/m.exec(event)?.[1];
-          if (!data) continue;
-          const message = JSON.parse(data) as { payload: { t: number } };
-          received += 1;
-          if (message.payload.t >= measureFrom) latencies.push(performance.now() - message.payload.t);
+          if (data && event.startsWith('event: message')) onMessage(JSON.parse(data) as { payload: { t: number } });
         }
       }
     } catch {
       // closed at the end
     }
   })();
+  return async () => {
+    controller.abort();
+    await reading;
+  };
+}
+
+/** Publishes at a steady rate to a topic one stream (SSE or WebSocket) listens to; latency = publish sent to message received. */
+async function streamLatency() {
+  const intervalMs = 1000 / args.rate;
+  const start = performance.now() + 500; // the stream is up by then
+  const measureFrom = start + args.warmupSeconds * 1000;
+  const end = start + (args.warmupSeconds + args.durationSeconds) * 1000;
+  const latencies: number[] = [];
+  let received = 0;
+  const close = await openStream(args.transport ?? 'sse', args.subscriberToken, (message) => {
+    received += 1;
+    if (message.payload.t >= measureFrom) latencies.push(performance.now() - message.payload.t);
+  });
   let sent = 0;
   let failed = 0;
   const inFlight = new Set<Promise<void>>();
@@ -109,8 +131,7 @@ async function sseLatency() {
   await Promise.all(inFlight);
   const deadline = Date.now() + 5_000;
   while (received < sent && Date.now() < deadline) await sleep(20);
-  controller.abort();
-  await reading;
+  await close();
   return { sent, failed, received, latencyMs: summarizeLatencies(latencies) };
 }
 
@@ -196,8 +217,59 @@ async function openLoop() {
   return { ...counts, offeredSeconds, latencyMs: summarizeLatencies(latencies) };
 }
 
+
+/** Opens `count` WebSockets (tokens `${prefix}${i}`, each with a hello), reports when all are open, holds them, closes. */
+async function idleWs() {
+  const sockets: WebSocket[] = [];
+  let open = 0;
+  let failed = 0;
+  const url = `${args.url.replace(/^http/, 'ws')}/v1/inbox/ws`;
+  for (let i = 0; i < args.count; i += args.concurrency) {
+    await Promise.all(Array.from({ length: Math.min(args.concurrency, args.count - i) }, async (_, j) => {
+      try {
+        const socket = new WebSocket(url, ['switchyard.v1', `bearer.${args.prefix}${i + j}`]);
+        await new Promise((resolve, reject) => {
+          socket.addEventListener('open', resolve, { once: true });
+          socket.addEventListener('error', reject, { once: true });
+        });
+        socket.send(JSON.stringify({ type: 'hello', id: 'h' }));
+        await new Promise((resolve) => socket.addEventListener('message', resolve, { once: true })); // started
+        sockets.push(socket);
+        open += 1;
+      } catch {
+        failed += 1;
+      }
+    }));
+    if ((i / args.concurrency) % 10 === 0) process.stdout.write(`progress ${JSON.stringify({ open, failed })}\n`);
+  }
+  process.stdout.write(`progress ${JSON.stringify({ ready: true, open, failed })}\n`);
+  await sleep(args.holdSeconds * 1000);
+  for (const socket of sockets) socket.close();
+  return { open, failed };
+}
+
+/** Competing consumers with @switchyard/client over WebSocket: handlers that return at once, acks batched by the client. */
+async function receiveAckClient() {
+  const { SwitchyardClient } = await import('../client/src/index.ts');
+  const client = new SwitchyardClient({ url: args.url, token: args.token });
+  let acked = 0;
+  const started = performance.now();
+  let finished = started;
+  const deadline = Date.now() + args.durationSeconds * 1000;
+  const consumers = Array.from({ length: args.consumers }, () => client.consume(() => {
+    acked += 1; // counted when the handler returns; the ack follows in the next batch
+    finished = performance.now();
+  }, { transport: 'ws', fallback: false, prefetch: args.prefetch, concurrency: args.prefetch, visibility: 60, extendLeases: false }));
+  while (Date.now() < deadline && (acked < args.expected)) await sleep(20);
+  await client.close(); // flushes the last acks
+  void consumers;
+  return { acked, seconds: (finished - started) / 1000 };
+}
+
+
 const kinds: Record<string, () => Promise<unknown>> = {
-  http, 'receive-ack': receiveAck, 'sse-latency': sseLatency, 'idle-sse': idleSse, 'open-loop': openLoop,
+  http, 'receive-ack': receiveAck, 'stream-latency': streamLatency, 'idle-sse': idleSse, 'idle-ws': idleWs, 'receive-ack-client': receiveAckClient,
+  'open-loop': openLoop,
 };
 const run = kinds[kind ?? ''];
 if (!run) {

@@ -117,11 +117,17 @@ const MEASURES: Measure[] = [
   { key: 'routing', title: 'routing from a backlog, 1 recipient per message', run: async (db) => ({ perSecond: await scenarios.routingBacklog(db, scale) }) },
   { key: 'fanout', title: `fan-out to ${formatNumber(scale.fanoutSubscribers)} subscribers`, run: async (db) => ({ perSecond: await scenarios.fanout(db, scale) }) },
   { key: 'receive-ack', title: 'receive + ack over HTTP, 100 per call, 4 consumers', run: async (db) => ({ ...(await scenarios.receiveAck(db, scale)) }) },
-  { key: 'sse-latency', title: `publish to SSE receipt at ${formatNumber(scale.sseRate)}/s`, run: async (db) => {
-    const r = await scenarios.sseLatency(db, scale);
-    return { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, lost: r.sent - r.received, failed: r.failed };
-  } },
-  { key: 'idle-sse', title: `${formatNumber(scale.idleStreams)} idle SSE streams in one process`, run: async (db) => ({ ...(await scenarios.idleStreams(db, scale, (line) => progress(`  idle-sse: ${line}`))) }) },
+  { key: 'receive-ack-ws', title: 'receive + ack over WebSocket with @switchyard/client, prefetch 100, 4 consumers', run: async (db) => ({ ...(await scenarios.receiveAck(db, scale, 'client')) }) },
+  ...(['sse', 'ws'] as const).map((transport): Measure => ({
+    key: `${transport}-latency`, title: `publish to ${transport === 'ws' ? 'WebSocket' : 'SSE'} receipt at ${formatNumber(scale.sseRate)}/s`, run: async (db) => {
+      const r = await scenarios.streamLatency(db, scale, transport);
+      return { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, lost: r.sent - r.received, failed: r.failed };
+    },
+  })),
+  ...(['sse', 'ws'] as const).map((transport): Measure => ({
+    key: `idle-${transport}`, title: `${formatNumber(scale.idleStreams)} idle ${transport === 'ws' ? 'WebSockets' : 'SSE streams'} in one process`,
+    run: async (db) => ({ ...(await scenarios.idleStreams(db, scale, transport, (line) => progress(`  idle-${transport}: ${line}`))) }),
+  })),
 ];
 
 async function measureAll(freshDb: () => Promise<scenarios.FreshDatabase>): Promise<Map<string, Record<string, Spread>>> {
@@ -176,7 +182,9 @@ function render(r: Map<string, Record<string, Spread>>, postgresVersion: string)
     `| fan-out, 1 message to ${formatNumber(scale.fanoutSubscribers)} subscribers | >= 60,000 rows/s | ${value('fanout', 'perSecond')} rows/s | ${ratio('fanout', 'perSecond', 'raw-insert')} | ${verdict(m('fanout', 'perSecond') === undefined ? undefined : m('fanout', 'perSecond')! >= 60_000)} |`,
     `| receive + ack over HTTP, 100 per call, 4 consumers | >= 30,000 msg/s | ${value('receive-ack', 'perSecond')} msg/s | ${ratio('receive-ack', 'perSecond', 'skip-locked')}, ${ratio('receive-ack', 'perSecond', 'pgboss-fetch')} | ${verdict(m('receive-ack', 'perSecond') === undefined ? undefined : m('receive-ack', 'perSecond')! >= 30_000)} |`,
     `| publish to SSE receipt at ${formatNumber(scale.sseRate)}/s | p50 <= 5 ms, p99 <= 15 ms | p50 ${value('sse-latency', 'p50', 1, ' ms')}, p99 ${value('sse-latency', 'p99', 1, ' ms')} | pg-boss p50 ${value('pgboss-latency', 'p50', 1, ' ms')}, p99 ${value('pgboss-latency', 'p99', 1, ' ms')} | ${verdict(m('sse-latency', 'p50') === undefined ? undefined : m('sse-latency', 'p50')! <= 5 && m('sse-latency', 'p99')! <= 15)} |`,
-    `| ${formatNumber(scale.idleStreams)} idle SSE streams in one process | <= 30 KB each | ${value('idle-sse', 'kbPerStream', 1, ' KB')} per stream (${value('idle-sse', 'open')} open, RSS ${value('idle-sse', 'rssMb', 0, ' MB')}) | | ${verdict(m('idle-sse', 'kbPerStream') === undefined ? undefined : m('idle-sse', 'kbPerStream')! <= 30 && m('idle-sse', 'open')! >= scale.idleStreams)} |`,
+    `| publish to WebSocket receipt at ${formatNumber(scale.sseRate)}/s, same run | as SSE | p50 ${value('ws-latency', 'p50', 1, ' ms')}, p99 ${value('ws-latency', 'p99', 1, ' ms')} | SSE p50 ${value('sse-latency', 'p50', 1, ' ms')}, p99 ${value('sse-latency', 'p99', 1, ' ms')} | ${verdict(m('ws-latency', 'p50') === undefined ? undefined : m('ws-latency', 'p50')! <= 5 && m('ws-latency', 'p99')! <= 15)} |`,
+    `| receive + ack over WebSocket, @switchyard/client batching | >= receive + ack over HTTP | ${value('receive-ack-ws', 'perSecond')} msg/s | ${ratio('receive-ack-ws', 'perSecond', 'receive-ack')} | ${verdict(m('receive-ack-ws', 'perSecond') === undefined || m('receive-ack', 'perSecond') === undefined ? undefined : m('receive-ack-ws', 'perSecond')! >= m('receive-ack', 'perSecond')!)} |`,
+    ...(['sse', 'ws'] as const).map((t) => `| ${formatNumber(scale.idleStreams)} idle ${t === 'ws' ? 'WebSockets' : 'SSE streams'} in one process | <= 30 KB each | ${value(`idle-${t}`, 'kbPerStream', 1, ' KB')} per ${t === 'ws' ? 'socket' : 'stream'} (${value(`idle-${t}`, 'open')} open, RSS ${value(`idle-${t}`, 'rssMb', 0, ' MB')}) | | ${verdict(m(`idle-${t}`, 'kbPerStream') === undefined ? undefined : m(`idle-${t}`, 'kbPerStream')! <= 30 && m(`idle-${t}`, 'open')! >= scale.idleStreams)} |`),
     '',
     '| baseline, same database, same run | result |',
     '|---|---|',
@@ -186,8 +194,9 @@ function render(r: Map<string, Record<string, Spread>>, postgresVersion: string)
     '',
     `Checks in the same runs: messages lost at ingest ${value('ingest-single', 'lost')} and ${value('ingest-batch', 'lost')} ` +
       `(accepted minus stored), failed requests ${value('ingest-single', 'failed')} and ${value('ingest-batch', 'failed')}; ` +
-      `SSE messages not received ${value('sse-latency', 'lost')}; deliveries left after receive + ack ${value('receive-ack', 'left')}; ` +
-      `health check while the idle streams were open ${value('idle-sse', 'healthMs', 1, ' ms')}.`,
+      `SSE messages not received ${value('sse-latency', 'lost')}, WebSocket ${value('ws-latency', 'lost')}; ` +
+      `deliveries left after receive + ack ${value('receive-ack', 'left')}, over WebSocket ${value('receive-ack-ws', 'left')}; ` +
+      `health check while the idle streams were open ${value('idle-sse', 'healthMs', 1, ' ms')}, WebSockets ${value('idle-ws', 'healthMs', 1, ' ms')}.`,
   ];
   return lines.join('\n');
 }

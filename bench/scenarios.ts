@@ -125,8 +125,11 @@ export async function fanout(db: FreshDatabase, scale: Scale): Promise<number> {
   }
 }
 
-/** 4 HTTP consumers receiving 100 at a time and acking, from one client's backlog. Messages per second. */
-export async function receiveAck(db: FreshDatabase, scale: Scale): Promise<{ perSecond: number; left: number }> {
+/**
+ * From one client's backlog, messages per second: 4 HTTP consumers receiving 100 at a time and
+ * acking, or (client) 4 consumers of @switchyard/client over WebSocket, prefetch 100, acks batched.
+ */
+export async function receiveAck(db: FreshDatabase, scale: Scale, via: 'http' | 'client' = 'http'): Promise<{ perSecond: number; left: number }> {
   const service = await startService(db.url, 'router,push');
   try {
     const token = await register(service, 'consumer');
@@ -135,8 +138,8 @@ export async function receiveAck(db: FreshDatabase, scale: Scale): Promise<{ per
       insert into switchyard.delivery (client_id, message_id, sort_key, visible_at)
       select (select id from switchyard.client where name = 'consumer'), id, created_at, now() from switchyard.message`);
     await db.query('vacuum analyze switchyard.delivery');
-    const result = await runLoad<{ acked: number; seconds: number }>('receive-ack', {
-      url: service.url, token, consumers: 4, max: 100, durationSeconds: Math.max(scale.seconds * 3, 10),
+    const result = await runLoad<{ acked: number; seconds: number }>(via === 'http' ? 'receive-ack' : 'receive-ack-client', {
+      url: service.url, token, consumers: 4, max: 100, prefetch: 100, expected: scale.receiveBacklog, durationSeconds: Math.max(scale.seconds * 3, 10),
     });
     return { perSecond: result.acked / result.seconds, left: await count(db, 'switchyard.delivery') };
   } finally {
@@ -144,22 +147,22 @@ export async function receiveAck(db: FreshDatabase, scale: Scale): Promise<{ per
   }
 }
 
-/** Publish to SSE receipt at a steady rate, whole pipeline in one process. Latency in ms. */
-export async function sseLatency(db: FreshDatabase, scale: Scale) {
+/** Publish to stream receipt (SSE or WebSocket) at a steady rate, whole pipeline in one process. Latency in ms. */
+export async function streamLatency(db: FreshDatabase, scale: Scale, transport: 'sse' | 'ws') {
   const service = await startService(db.url, 'router,routing,persistence,analytics,push');
   try {
     const publisherToken = await register(service, 'publisher');
     const subscriberToken = await register(service, 'subscriber', ['topic:latency']);
-    return await runLoad<{ sent: number; failed: number; received: number; latencyMs: { p50: number; p99: number; max: number } }>('sse-latency', {
-      url: service.url, publisherToken, subscriberToken, to: 'topic:latency', rate: scale.sseRate, durationSeconds: scale.seconds, warmupSeconds: 2,
+    return await runLoad<{ sent: number; failed: number; received: number; latencyMs: { p50: number; p99: number; max: number } }>('stream-latency', {
+      url: service.url, publisherToken, subscriberToken, to: 'topic:latency', rate: scale.sseRate, durationSeconds: scale.seconds, warmupSeconds: 2, transport,
     });
   } finally {
     await service.stop();
   }
 }
 
-/** Many idle SSE streams on one push process: resident memory per stream. */
-export async function idleStreams(db: FreshDatabase, scale: Scale, progress: (line: string) => void) {
+/** Many idle streams (SSE or WebSocket) on one push process: resident memory per stream. */
+export async function idleStreams(db: FreshDatabase, scale: Scale, transport: 'sse' | 'ws', progress: (line: string) => void) {
   await insertClients(db, scale.idleStreams, undefined);
   const service = await startService(db.url, 'push', { SWITCHYARD_POOL_MAX: '20' });
   try {
@@ -167,7 +170,7 @@ export async function idleStreams(db: FreshDatabase, scale: Scale, progress: (li
     const before = service.rss();
     let after = 0;
     let healthMs = Number.NaN;
-    const result = await runLoad<{ open: number; failed: number }>('idle-sse', {
+    const result = await runLoad<{ open: number; failed: number }>(transport === 'ws' ? 'idle-ws' : 'idle-sse', {
       url: service.url, prefix: 'tok-', count: scale.idleStreams, concurrency: 200, holdSeconds: 8,
     }, async (line) => {
       const status = JSON.parse(line) as { ready?: boolean; open: number };

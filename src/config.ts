@@ -42,6 +42,7 @@ export const SSE_HEARTBEAT_MS_DEFAULT = 15_000;
 export const SSE_RETRY_MS_DEFAULT = 2_000;
 export const SSE_WRITE_TIMEOUT_MS_DEFAULT = 30_000;
 export const SSE_PREFETCH_DEFAULT = 100;
+export const WS_PING_MS_DEFAULT = 25_000;
 export const MAX_BODY_BYTES_DEFAULT = 1024 * 1024;
 export const NOTIFY_COALESCE_MS_DEFAULT = 5;
 export const LOG_RETENTION_HOURS_DEFAULT = 24;
@@ -193,6 +194,7 @@ const EnvSchema = z.object({
   SWITCHYARD_SSE_HEARTBEAT_MS: int(100, 300_000, SSE_HEARTBEAT_MS_DEFAULT),
   SWITCHYARD_SSE_RETRY_MS: int(0, 300_000, SSE_RETRY_MS_DEFAULT),
   SWITCHYARD_SSE_WRITE_TIMEOUT_MS: int(100, 600_000, SSE_WRITE_TIMEOUT_MS_DEFAULT),
+  SWITCHYARD_WS_PING_MS: int(100, 600_000, WS_PING_MS_DEFAULT),
   SWITCHYARD_MAX_BODY_BYTES: int(1024, 64 * 1024 * 1024, MAX_BODY_BYTES_DEFAULT),
   SWITCHYARD_NOTIFY_COALESCE_MS: int(0, 1_000, NOTIFY_COALESCE_MS_DEFAULT),
   SWITCHYARD_LOG_RETENTION_HOURS: int(1, 24 * 365, LOG_RETENTION_HOURS_DEFAULT),
@@ -290,7 +292,7 @@ export interface Config {
   };
   ingest: { maxBatch: number; concurrentFlushes: number; maxQueuedMessages: number; maxQueuedBytes: number; maxWaitMs: number };
   webhooks: { allowHosts: string[]; breakerFailures: number; breakerCooldownMs: number };
-  inbox: { pollMs: number; heartbeatMs: number; retryMs: number; writeTimeoutMs: number };
+  inbox: { pollMs: number; heartbeatMs: number; retryMs: number; writeTimeoutMs: number; wsPingMs: number };
   analyticsFlushMs: number;
   backpressure: { lagSeconds: number; stages: string[] };
   http: { maxBodyBytes: number };
@@ -396,7 +398,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     inbox: {
       pollMs: e.SWITCHYARD_INBOX_POLL_MS, heartbeatMs: e.SWITCHYARD_SSE_HEARTBEAT_MS, retryMs: e.SWITCHYARD_SSE_RETRY_MS,
-      writeTimeoutMs: e.SWITCHYARD_SSE_WRITE_TIMEOUT_MS,
+      writeTimeoutMs: e.SWITCHYARD_SSE_WRITE_TIMEOUT_MS, wsPingMs: e.SWITCHYARD_WS_PING_MS,
     },
     analyticsFlushMs: e.SWITCHYARD_ANALYTICS_FLUSH_MS,
     backpressure: { lagSeconds: e.SWITCHYARD_BACKPRESSURE_LAG_SECONDS, stages: e.SWITCHYARD_BACKPRESSURE_STAGES },

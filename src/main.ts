@@ -10,7 +10,8 @@
 //                    routing (fan-out)            routing/routing.stage.ts
 //                    persistence (history)        persistence/persistence.stage.ts
 //                    analytics (rollups)          analytics/analytics.stage.ts
-//   4. delivery    long poll, SSE, ack           inbox/inbox.routes.ts -> inbox.service.ts
+//   4. delivery    long poll, SSE, ack           inbox/inbox.routes.ts -> inbox.service.ts (the stream core)
+//                    WebSocket                    inbox/inbox-ws.routes.ts -> ws-session.ts
 //                    webhooks (circuit breakers)  webhooks/webhook-dispatcher.ts, webhooks/webhooks.routes.ts
 //                    long delays                  upkeep/delay-mover.ts (pending store -> queues)
 //   wake-ups       LISTEN/NOTIFY + in memory     notifications/signals.ts
@@ -19,7 +20,8 @@
 //   operations     /metrics, scaling, /docs      ops/metrics.ts, ops/ops-snapshot.ts, ops/scaling.ts
 //
 // Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
-import { createAdaptorServer } from '@hono/node-server';
+import { createAdaptorServer, type WebSocketServerLike } from '@hono/node-server';
+import type { WebSocketServer } from 'ws';
 import { z } from '@hono/zod-openapi';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +52,8 @@ import { answerClientErrors } from './http/client-error.ts';
 import { IdempotencyKeys } from './idempotency/idempotency.service.ts';
 import { createInboxPoller } from './inbox/inbox-poller.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
+import { inboxWsRoutes } from './inbox/inbox-ws.routes.ts';
+import { createWsServer } from './inbox/ws-server.ts';
 import { InboxService } from './inbox/inbox.service.ts';
 import { FullQueues } from './inbox/full-queues.ts';
 import { createQueueStatsWorker } from './inbox/queue-stats.ts';
@@ -60,6 +64,7 @@ import { insertMessages, newMessageBytes, type NewMessage } from './messages/mes
 import { messagesRoutes } from './messages/messages.routes.ts';
 import { savePublishSettings } from './messages/publish-settings.repository.ts';
 import { MessagesService } from './messages/messages.service.ts';
+import { Publisher } from './messages/publisher.ts';
 import { Signals } from './notifications/signals.ts';
 import { docsRoutes } from './ops/docs.routes.ts';
 import { healthRoutes } from './ops/health.routes.ts';
@@ -311,12 +316,16 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     app.route('/', healthRoutes(db, () => draining));
     app.route('/', metricsRoutes(metrics, config.metrics.token));
     app.route('/', docsRoutes());
+    let publisher: Publisher | undefined; // WebSocket publish frames need it where the router runs
+    // The WebSocket engine: upgrades run through the app; sockets that stop answering pings are dropped.
+    const ws = createWsServer({ maxPayloadBytes: 2 * config.http.maxBodyBytes, pingIntervalMs: config.inbox.wsPingMs }, log);
     if (has('router')) {
       // An attempt holds its Idempotency-Key at most this long before a retry may take over: longer
       // than any statement of the publish can run.
       const idempotencyLeaseSeconds = Math.max(60, Math.ceil((2 * config.db.statementTimeoutMs) / 1000));
       const idempotency = new IdempotencyKeys(db, config.idempotencyWindowSeconds, idempotencyLeaseSeconds, signals.origin);
-      app.route('/v1', messagesRoutes(auth, messages, idempotency, config.limits));
+      publisher = new Publisher(messages, idempotency);
+      app.route('/v1', messagesRoutes(auth, publisher, config.limits));
       const clients = new ClientsService(db, membership, policies, (clientId) => signals.signal('config', [`client:${clientId}`]));
       app.route('/v1', clientsRoutes(auth, clients, config.limits));
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
@@ -337,6 +346,11 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
         writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, log,
       }));
+      app.route('/v1', inboxWsRoutes(auth, inbox, publisher, {
+        limits: config.limits, frameMaxBytes: config.http.maxBodyBytes, heartbeatMs: config.inbox.heartbeatMs,
+        writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, shutdown: shutdown.signal, log,
+      }));
+      workers.push(ws.liveness);
     }
     // The document lists itself too, so that every route the app answers is in it (test/openapi.test.ts).
     app.openAPIRegistry.registerPath({
@@ -372,7 +386,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     teardown.push('workers', () => Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs))));
     teardown.push('dashboard', () => dashboard.stop());
 
-    const server = await listen(app.fetch, config.port, config.host);
+    const server = await listen(app.fetch, config.port, config.host, ws.wss);
     const address = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
     log.info('switchyard started', { url, roles: config.roles, database: embedded ? 'embedded' : 'external' });
@@ -388,7 +402,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       shutdown.abort();
       // Connections go idle as their last response ends; close them as they do.
       const sweep = setInterval(() => server.closeIdleConnections(), 50);
-      const force = setTimeout(() => server.closeAllConnections(), config.shutdownTimeoutMs);
+      const force = setTimeout(() => {
+        server.closeAllConnections();
+        for (const socket of ws.wss.clients) socket.terminate(); // upgraded sockets are no longer the server's to close
+      }, config.shutdownTimeoutMs);
       server.closeIdleConnections();
       await serverClosed;
       clearInterval(sweep);
@@ -414,9 +431,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
  */
 export const LISTEN_BACKLOG = 4096;
 
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
+function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string, wss: WebSocketServer): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = createAdaptorServer({ fetch, hostname }) as Server;
+    const server = createAdaptorServer({ fetch, hostname, websocket: { server: wss as unknown as WebSocketServerLike } }) as Server;
     server.once('error', reject);
     answerClientErrors(server);
     server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));

@@ -170,6 +170,7 @@ test('real answers of every operation match their documented status, content typ
   await call('POST', '/v1/admin/dead-letters/redrive', { token: admin, body: { client_id: ann.id } });
   await call('POST', '/v1/admin/dead-letters/purge', { token: admin, body: { client_id: ann.id } });
   await call('GET', '/v1/inbox/stream', { token: ann.token });
+  expect((await call('GET', '/v1/inbox/ws', { token: ann.token })).status).toBe(426);
   expect((await call('POST', '/v1/requests', { token: bob.token, body: { to: 'user:ann', payload: '?', timeout_seconds: 0.1 } })).status).toBe(504);
   await eventually(async () => ((await call('GET', '/v1/history?conversation=topic:news', { token: ann.token })).body.messages.length === 3 ? true : undefined));
 

@@ -1,7 +1,10 @@
 // Bearer authentication, then the client's rate limit. Tokens come from the Authorization header;
 // the SSE stream also takes them from the `access_token` query parameter or the
 // `switchyard_token` cookie, because a browser EventSource cannot send headers (weaker: URLs end
-// up in logs and history). Tokens are never logged: only their hashes go anywhere. Admin routes
+// up in logs and history). The WebSocket upgrade takes it from a `bearer.<token>` subprotocol
+// (a browser WebSocket cannot send headers either) or the cookie, but the cookie only from pages
+// of an allowed origin: browsers send cookies with cross-site upgrades, and no CORS check stands
+// in the way of a WebSocket (cross-site WebSocket hijacking). Tokens are never logged: only their hashes go anywhere. Admin routes
 // that the dashboard uses also take its session cookie instead of the token (admin-session.ts).
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
@@ -14,28 +17,58 @@ import { looksLikeToken } from './tokens.ts';
 
 export const TOKEN_COOKIE = 'switchyard_token';
 
-function bearerToken(c: Context, allowQueryAndCookie: boolean): string | undefined {
+/** Where else than the Authorization header a route takes the token from. */
+export type TokenSources =
+  | { kind: 'header' }
+  /** The SSE stream: `access_token` query parameter or the cookie. */
+  | { kind: 'query-and-cookie' }
+  /** The WebSocket upgrade: a `bearer.<token>` subprotocol, or the cookie from these origins (and this service's own). */
+  | { kind: 'websocket'; cookieOrigins: string[] };
+
+export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
+
+function bearerToken(c: Context, sources: TokenSources): string | undefined {
   const header = c.req.header('authorization');
   if (header !== undefined) {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (!match) throw new ApiError('TokenInvalid', 'the Authorization header must be "Bearer <token>"');
     return match[1];
   }
-  if (!allowQueryAndCookie) return undefined;
-  return c.req.query('access_token') ?? getCookie(c, TOKEN_COOKIE);
+  if (sources.kind === 'query-and-cookie') return c.req.query('access_token') ?? getCookie(c, TOKEN_COOKIE);
+  if (sources.kind !== 'websocket') return undefined;
+  const offered = (c.req.header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
+  const fromProtocol = offered.find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX));
+  if (fromProtocol !== undefined) return fromProtocol.slice(BEARER_SUBPROTOCOL_PREFIX.length);
+  const cookie = getCookie(c, TOKEN_COOKIE);
+  if (cookie !== undefined && !allowedOrigin(c, sources.cookieOrigins)) {
+    throw new ApiError('OriginNotAllowed', 'the token cookie works only from pages of an allowed origin; offer the bearer.<token> subprotocol instead');
+  }
+  return cookie;
 }
 
-async function principal(c: Context, auth: Authenticator, allowQueryAndCookie: boolean): Promise<{ principal: Principal; token: string }> {
-  const token = bearerToken(c, allowQueryAndCookie);
+/** No Origin: not a browser, which cannot be tricked into sending the cookie. Else this service's own or a listed one. */
+function allowedOrigin(c: Context, origins: string[]): boolean {
+  const origin = c.req.header('origin');
+  if (origin === undefined) return true;
+  if (origins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === c.req.header('host');
+  } catch {
+    return false;
+  }
+}
+
+async function principal(c: Context, auth: Authenticator, sources: TokenSources): Promise<{ principal: Principal; token: string }> {
+  const token = bearerToken(c, sources);
   if (token === undefined) throw new ApiError('TokenMissing', 'send "Authorization: Bearer <token>"');
   const found = looksLikeToken(token) ? await auth.authenticate(token) : undefined;
   if (!found) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
   return { principal: found, token };
 }
 
-export function requireClient(auth: Authenticator, options: { allowQueryAndCookie?: boolean } = {}) {
+export function requireClient(auth: Authenticator, sources: TokenSources = { kind: 'header' }) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const { principal: found, token } = await principal(c, auth, options.allowQueryAndCookie ?? false);
+    const { principal: found, token } = await principal(c, auth, sources);
     if (found.kind !== 'client') throw new ApiError('Forbidden', 'this endpoint is for clients; the admin token cannot use it');
     const limit = auth.rateLimiter?.take(found.client.id);
     if (limit && !limit.allowed) {
@@ -71,7 +104,7 @@ export function requireAdmin(auth: Authenticator, options: { allowSession?: bool
       c.set('adminSessionEndsAt', endsAt);
       return next();
     }
-    const { principal: found } = await principal(c, auth, false);
+    const { principal: found } = await principal(c, auth, { kind: 'header' });
     if (found.kind !== 'admin') throw new ApiError('Forbidden', 'this endpoint needs the admin token');
     await next();
   });

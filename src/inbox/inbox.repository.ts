@@ -285,6 +285,19 @@ export async function releaseUnseenStreamLeases(db: Db, clientId: string, owner:
   return Number(result.numAffectedRows ?? 0);
 }
 
+/**
+ * Every lease a stream holds becomes visible again now (the stream was closed as a slow consumer).
+ * The receive count stays: the messages may have reached the client, so their old receipts must
+ * not ack the next delivery.
+ */
+export async function releaseStreamLeases(db: Db, clientId: string, owner: string): Promise<number> {
+  const result = await sql`
+    update switchyard.delivery
+    set visible_at = now(), lease_owner = null, lease_seq = null
+    where client_id = ${clientId} and lease_owner = ${owner} and visible_at > now()`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
 /** Of these clients, the ones with a delivery visible now: the inbox poller's fallback query. */
 export async function listClientsWithVisibleDeliveries(db: Db, clientIds: string[]): Promise<string[]> {
   if (clientIds.length === 0) return [];

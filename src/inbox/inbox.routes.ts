@@ -13,7 +13,8 @@ import {
   ReceivedSchema, ReceiveQuery, RedrivenSchema, RedriveSchema, StreamQuery, toDate as date, type InboxMessage,
 } from './inbox.schemas.ts';
 import type { InboxService } from './inbox.service.ts';
-import { SLOW_CONSUMER, SlowConsumerError, SseWriter } from './sse-writer.ts';
+import { SLOW_CONSUMER, SlowConsumerError } from './slow-consumer.ts';
+import { SseWriter } from './sse-writer.ts';
 
 export interface InboxRoutesOptions {
   heartbeatMs: number;
@@ -146,7 +147,7 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
       summary: 'Receive messages as Server-Sent Events',
       description: 'Every event has an `id:`; reconnect with `Last-Event-ID` (header or `last_event_id`) and the messages the earlier stream sent after it come again at once. Heartbeat comments keep idle connections open. Ack over POST /v1/inbox/ack, or pass ack=auto.',
       security: bearer,
-      middleware: [requireClient(auth, { allowQueryAndCookie: true })] as const,
+      middleware: [requireClient(auth, { kind: 'query-and-cookie' })] as const,
       request: { query: StreamQuery },
       responses: {
         200: { description: 'An event stream of InboxMessage JSON (event: message)', content: { 'text/event-stream': { schema: z.string() } } },

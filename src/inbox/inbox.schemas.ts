@@ -7,6 +7,7 @@ import { storableText, storableTime } from '../http/sql-values.schemas.ts';
 export const RECEIVE_MAX = 100;
 export const VISIBILITY_MAX_SECONDS = 12 * 3600;
 export const RECEIPTS_MAX = 100;
+export const PREFETCH_MAX = 1000;
 
 /** A receipt names one delivery of one message: <message id>.<receive count>. */
 export const RECEIPT_PATTERN = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.([1-9][0-9]{0,8})$/;
@@ -23,7 +24,7 @@ export const StreamQuery = z.object({
   ack: z.enum(['manual', 'auto']).default('manual')
     .openapi({ description: 'auto: messages are deleted as they are sent (at most once, for dashboards)' }),
   visibility: ReceiveQuery.shape.visibility,
-  prefetch: z.coerce.number().int().min(1).max(1000).default(SSE_PREFETCH_DEFAULT),
+  prefetch: z.coerce.number().int().min(1).max(PREFETCH_MAX).default(SSE_PREFETCH_DEFAULT),
   last_event_id: z.string().max(100).optional().openapi({ description: 'resume point, when the Last-Event-ID header cannot be sent' }),
   access_token: z.string().max(512).optional().openapi({ description: 'the token, for EventSource (weaker than the header)' }),
 });

@@ -8,10 +8,11 @@ import type { Db } from '../db/database.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Waiters } from '../queue/waiters.ts';
 import {
-  ackDeliveries, claimDeliveries, extendLeases, nackDeliveries, releaseUnseenStreamLeases,
+  ackDeliveries, claimDeliveries, extendLeases, nackDeliveries, releaseStreamLeases, releaseUnseenStreamLeases,
   type ClaimedRow, type ClaimOptions, type Receipt,
 } from './inbox.repository.ts';
 import { RECEIPT_PATTERN, RECEIVE_MAX, type InboxMessage } from './inbox.schemas.ts';
+import { SlowConsumerError } from './slow-consumer.ts';
 
 export interface ReceiveOptions {
   max: number;
@@ -46,7 +47,7 @@ export interface QueuePolicyDefaults {
   backoffCapMs: number;
 }
 
-/** SSE event ids are <stream id>:<event number>. */
+/** Stream event ids (SSE and WebSocket) are <stream id>:<event number>. */
 const EVENT_ID_PATTERN = /^([A-Za-z0-9_-]{8,32}):(\d{1,9})$/;
 
 export class InboxService {
@@ -129,14 +130,25 @@ export class InboxService {
   /**
    * Streams the client's messages until the signal aborts, never more than `prefetch` unacked at
    * once. Every event carries an id; a client that reconnects with the last id it saw gets at
-   * once what the old stream sent after it.
+   * once what the old stream sent after it. This is the one stream core of every transport (SSE,
+   * WebSocket): they differ only in how `out` frames what it is given.
    */
   async stream(clientId: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<StreamEnd> {
+    const owner = randomBytes(9).toString('base64url');
+    try {
+      return await this.#stream(clientId, owner, o, out, signal);
+    } catch (error) {
+      // A consumer that stopped reading gives back what it holds, for its other connections.
+      if (error instanceof SlowConsumerError && (await releaseStreamLeases(this.#db, clientId, owner)) > 0) this.#onChange(clientId);
+      throw error;
+    }
+  }
+
+  async #stream(clientId: string, owner: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<StreamEnd> {
     const resume = EVENT_ID_PATTERN.exec(o.lastEventId ?? '');
     if (resume && (await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]))) > 0) {
       this.#onChange(clientId);
     }
-    const owner = randomBytes(9).toString('base64url');
     let seq = 0;
     let lastWrite = Date.now();
     // Look in the queue at the start and whenever woken; a heartbeat alone is no reason to: an idle

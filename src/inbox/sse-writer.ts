@@ -5,15 +5,7 @@
 // why (event: closed, code SlowConsumer) and disconnected, so one socket never holds up the rest;
 // it resumes from its queue when it reconnects.
 import type { ServerResponse } from 'node:http';
-
-export const SLOW_CONSUMER = 'SlowConsumer';
-
-export class SlowConsumerError extends Error {
-  constructor() {
-    super('the client stopped reading its stream');
-    this.name = 'SlowConsumerError';
-  }
-}
+import { SlowConsumerError } from './slow-consumer.ts';
 
 export class SseWriter {
   readonly #res: ServerResponse;

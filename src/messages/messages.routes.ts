@@ -7,28 +7,23 @@ import type { AppEnv } from '../http/env.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
 import { IdempotencyHeaders } from '../idempotency/idempotency.schemas.ts';
-import { fingerprintRequest, type IdempotencyKeys } from '../idempotency/idempotency.service.ts';
-import type { NewMessage } from './messages.repository.ts';
 import { createMessageSchemas, PublishedBatchSchema, PublishedSchema, type PublishInput } from './messages.schemas.ts';
-import type { MessagesService, Published } from './messages.service.ts';
+import type { Published } from './messages.service.ts';
+import { publishedAnswer, publishedBatchAnswer, type Publisher } from './publisher.ts';
 
 const PROBLEMS = problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503);
 
-export function messagesRoutes(auth: Authenticator, messages: MessagesService, idempotency: IdempotencyKeys, limits: Limits) {
+export function messagesRoutes(auth: Authenticator, publisher: Publisher, limits: Limits) {
   const app = createRouter();
   const { PublishSchema, PublishBatchSchema } = createMessageSchemas(limits);
   app.use('/messages/*', requireClient(auth)); // matches /messages too: once, or the rate limit counts twice
 
-  /** Prepares (authorizes, checks), then commits once per Idempotency-Key, or at once without one. */
   async function publish(c: Context<AppEnv>, inputs: PublishInput[], paths: string[], body: unknown, key: string | undefined): Promise<Published[]> {
-    const prepared = await messages.prepare(c.var.client, inputs, paths);
-    const commit = (rows: NewMessage[]) => messages.commit(rows, c.req.raw.signal);
-    if (key === undefined) return commit(prepared);
-    const fingerprint = fingerprintRequest(c.req.method, c.req.path, body);
-    const result = await idempotency.run({ clientId: c.var.client.id, key, fingerprint }, prepared, commit, 202,
-      (ids): Published[] => ids.map((id) => ({ id, duplicate: false })));
+    const result = await publisher.publish({
+      client: c.var.client, inputs, paths, body, path: c.req.path, idempotencyKey: key, signal: c.req.raw.signal,
+    });
     if (result.replayed) c.header('Idempotent-Replayed', 'true');
-    return result.body as Published[];
+    return result.published;
   }
 
   app.openapi(
@@ -45,7 +40,7 @@ export function messagesRoutes(auth: Authenticator, messages: MessagesService, i
     async (c) => {
       const input = c.req.valid('json');
       const [published] = await publish(c, [input], [''], input, c.req.valid('header')['idempotency-key']);
-      return c.json({ id: published!.id, ...(published!.duplicate ? { duplicate: true } : {}) }, 202);
+      return c.json(publishedAnswer(published!), 202);
     },
   );
 
@@ -63,8 +58,7 @@ export function messagesRoutes(auth: Authenticator, messages: MessagesService, i
     async (c) => {
       const body = c.req.valid('json');
       const published = await publish(c, body.messages, body.messages.map((_, i) => `messages.${i}`), body, c.req.valid('header')['idempotency-key']);
-      const duplicates = published.flatMap((p, i) => (p.duplicate ? [i] : []));
-      return c.json({ ids: published.map((p) => p.id), ...(duplicates.length > 0 ? { duplicates } : {}) }, 202);
+      return c.json(publishedBatchAnswer(published), 202);
     },
   );
 

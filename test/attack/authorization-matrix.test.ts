@@ -131,6 +131,8 @@ const ENDPOINTS: Endpoint[] = [
     outsider: { status: 403, code: 'NotAGroupMember' },
   }),
   client('GET', '/v1/inbox/stream'),
+  // A plain GET with rights reaches the route, which speaks WebSocket only (upgrades: test/delivery/websocket.test.ts).
+  client('GET', '/v1/inbox/ws', { granted: { status: 426, code: 'UpgradeRequired' }, outsider: { status: 426, code: 'UpgradeRequired' } }),
   client('GET', '/v1/history?conversation=group:eng', { outsider: { status: 403, code: 'NotAGroupMember' } }),
   client('GET', '/v1/history?conversation=topic:restricted', { outsider: { status: 403, code: 'TopicSubscribeForbidden' } }),
   client('GET', '/v1/history?conversation=user:mia', {
