@@ -11,6 +11,7 @@
 // counts in the totals and in the depth distribution switchyard_queues_by_depth{le}. Labels are
 // otherwise stages, roles, states, reasons, operations and HTTP route patterns (never raw paths).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClassifyOutcome } from '../analytics/content-classification.ts';
 import type { ScalingThresholds } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { QUEUE_DEPTH_BOUNDS, type OpsSnapshot, type OpsSnapshots } from './ops-snapshot.ts';
@@ -60,6 +61,13 @@ export class Metrics {
     max_receives: this.#deadLettered.labels('max_receives'),
     overflow: this.#deadLettered.labels('overflow'),
   } satisfies Record<DeadLetterReason, Counter.Internal>;
+
+  readonly #classifierMessages = new Counter({
+    name: 'switchyard_classifier_messages_total',
+    help: 'Messages of classified topics by outcome: classified, sampled_out (the stage was behind, see README), no_model (none trained yet)',
+    labelNames: ['outcome'], registers: [this.registry],
+  });
+  readonly classifierOutcome = (outcome: ClassifyOutcome, count: number) => this.#classifierMessages.labels(outcome).inc(count);
 
   // Processing time.
   readonly ingestFlushSeconds = new Histogram({

@@ -2,6 +2,7 @@
 // queue's singleton policy keeps one run at a time. Only background jobs go through pg-boss; the
 // per-message path uses Switchyard's own tables.
 import { PgBoss } from 'pg-boss';
+import { retrainClassifier } from '../analytics/classifier-training.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import { runExpiry, type ExpiryOptions } from './expiry.ts';
@@ -12,6 +13,10 @@ const PARTITIONS_JOB = 'switchyard-partitions';
 const PARTITIONS_CRON = '*/10 * * * *';
 const EXPIRY_JOB = 'switchyard-expiry';
 const EXPIRY_CRON = '* * * * *';
+// Retraining looks once a minute for what operators taught since the last model (and trains the
+// starter model on first start). Training blocks this process's event loop for a second or two.
+const RETRAIN_JOB = 'switchyard-classifier-retrain';
+const RETRAIN_CRON = '* * * * *';
 
 export interface Upkeep {
   stop(): Promise<void>;
@@ -33,5 +38,11 @@ export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, l
   await boss.work(EXPIRY_JOB, async () => {
     await runExpiry(db, options, log);
   });
+  await boss.createQueue(RETRAIN_JOB, { policy: 'singleton', retryLimit: 3, retryDelay: 60, expireInSeconds: 600 });
+  await boss.schedule(RETRAIN_JOB, RETRAIN_CRON);
+  await boss.work(RETRAIN_JOB, async () => {
+    await retrainClassifier(db, { now: () => new Date(), log });
+  });
+  await boss.send(RETRAIN_JOB, {}); // the starter model now, not at the next minute
   return { stop: () => boss.stop({ graceful: true, timeout: 10_000 }) };
 }
