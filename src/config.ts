@@ -1,6 +1,8 @@
 // Configuration is read once, from the environment, at start-up (STYLE rule 7).
 // A bad value names its variable and the process exits before anything opens.
 import { z } from 'zod';
+import { DIRECTIONS, type Direction } from './analytics/seasonal-detector.ts';
+import { SERIES_KINDS, type SeriesKind } from './analytics/series-kinds.ts';
 
 export const ROLES = ['router', 'routing', 'persistence', 'analytics', 'push', 'upkeep'] as const;
 export type Role = (typeof ROLES)[number];
@@ -59,7 +61,9 @@ export const QUEUE_STATS_MS_DEFAULT = 2_000;
 export const DEDUP_WINDOW_SECONDS_DEFAULT = 300;
 export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
 export const BACKPRESSURE_LAG_SECONDS_DEFAULT = 300;
-export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence,analytics';
+/** Analytics is left out: publishers are never slowed down for rollups or classification; when it
+ *  falls behind, classification samples instead (analytics/content-classification.ts). */
+export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence';
 export const PUBLISHER_STATS_RETENTION_DAYS_DEFAULT = 7;
 export const ANALYTICS_RETENTION_DAYS_DEFAULT = 30;
 // Operator numbers (/metrics, /v1/admin/scaling): read from a snapshot at most this old.
@@ -92,6 +96,23 @@ export const IDEMPOTENCY_WINDOW_SECONDS_DEFAULT = 24 * 3600;
 // The dashboard: how often open dashboards get a fresh snapshot, and how long a login lasts.
 export const DASHBOARD_PUSH_MS_DEFAULT = 2_000; // as often as queues are counted (QUEUE_STATS_MS_DEFAULT)
 export const DASHBOARD_SESSION_HOURS_DEFAULT = 12;
+
+/** "kind=value,kind=value" per anomaly series kind; kinds not named keep their default. */
+function perSeriesKind<T>(parse: (value: string) => T | undefined, expected: string) {
+  return z.string().default('').transform((text, ctx) => {
+    const out: Partial<Record<SeriesKind, T>> = {};
+    for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [kind, raw = ''] = pair.split('=').map((p) => p.trim());
+      const value = parse(raw);
+      if (!SERIES_KINDS.includes(kind as SeriesKind) || value === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected kind=value pairs with kinds ${SERIES_KINDS.join(', ')} and values ${expected}, got ${pair}` });
+        return z.NEVER;
+      }
+      out[kind as SeriesKind] = value;
+    }
+    return out;
+  });
+}
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -178,6 +199,8 @@ const EnvSchema = z.object({
   SWITCHYARD_DEDUP_WINDOW_SECONDS: int(1, 7 * 86_400, DEDUP_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_DEAD_LETTER_RETENTION_DAYS: int(1, 3650, DEAD_LETTER_RETENTION_DAYS_DEFAULT),
   SWITCHYARD_BACKPRESSURE_LAG_SECONDS: int(0, 86_400, BACKPRESSURE_LAG_SECONDS_DEFAULT), // 0: off
+  SWITCHYARD_ANOMALY_K: perSeriesKind((v) => (/^\d+(\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 100 ? Number(v) : undefined), 'in (0, 100]'),
+  SWITCHYARD_ANOMALY_DIRECTION: perSeriesKind((v) => (DIRECTIONS.includes(v as Direction) ? (v as Direction) : undefined), DIRECTIONS.join(' | ')),
   SWITCHYARD_BACKPRESSURE_STAGES: z.string().default(BACKPRESSURE_STAGES_DEFAULT).transform((value, ctx) => {
     const names = value.split(',').map((name) => name.trim()).filter(Boolean);
     const unknown = names.filter((name) => !STAGES.includes(name));
@@ -253,6 +276,8 @@ export interface Config {
   inbox: { pollMs: number; heartbeatMs: number; retryMs: number; writeTimeoutMs: number };
   analyticsFlushMs: number;
   backpressure: { lagSeconds: number; stages: string[] };
+  /** Sensitivity and direction per anomaly series kind (the defaults in analytics/anomaly-series.ts). */
+  anomaly: { k: Partial<Record<SeriesKind, number>>; direction: Partial<Record<SeriesKind, Direction>> };
   http: { maxBodyBytes: number };
   notifyCoalesceMs: number;
   retention: {
@@ -351,6 +376,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     analyticsFlushMs: e.SWITCHYARD_ANALYTICS_FLUSH_MS,
     backpressure: { lagSeconds: e.SWITCHYARD_BACKPRESSURE_LAG_SECONDS, stages: e.SWITCHYARD_BACKPRESSURE_STAGES },
+    anomaly: { k: e.SWITCHYARD_ANOMALY_K, direction: e.SWITCHYARD_ANOMALY_DIRECTION },
     http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES },
     notifyCoalesceMs: e.SWITCHYARD_NOTIFY_COALESCE_MS,
     retention: {

@@ -26,6 +26,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analyticsRoutes } from './analytics/analytics.routes.ts';
 import { createAnalyticsStage } from './analytics/analytics.stage.ts';
+import { detectorSettings } from './analytics/anomaly-series.ts';
 import { classifierRoutes } from './analytics/classifier.routes.ts';
 import { ClassifierService } from './analytics/classifier.service.ts';
 import { ContentClassification } from './analytics/content-classification.ts';
@@ -322,6 +323,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         deadLetterRetentionDays: config.delivery.deadLetterRetentionDays,
         publisherStatsRetentionDays: config.retention.publisherStatsDays,
         analyticsRetentionDays: config.retention.analyticsDays,
+        anomalySettings: detectorSettings(config.anomaly.k, config.anomaly.direction),
       }, log.child({ component: 'upkeep' }));
       cleanup.push(() => upkeep!.stop());
     }

@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Db } from '../src/db/database.ts';
+import { DETECTOR_DEFAULTS } from '../src/analytics/anomaly-series.ts';
 import { createLogger } from '../src/log.ts';
 import { runExpiry } from '../src/upkeep/expiry.ts';
 import { ensurePartitions, runPartitionUpkeep } from '../src/upkeep/partition-upkeep.ts';
@@ -84,10 +85,12 @@ test('expiry deletes the per-minute analytics older than their retention and kee
 });
 
 test('pg-boss holds the upkeep schedule, and the upkeep starts and stops cleanly', async () => {
-  const upkeep = await startUpkeep(database.url, db, options, log);
+  const upkeep = await startUpkeep(database.url, db, { ...options, anomalySettings: DETECTOR_DEFAULTS }, log);
   try {
     const schedules = await sql<{ name: string; cron: string }>`select name, cron from ${sql.id(BOSS_SCHEMA, 'schedule')}`.execute(db);
     expect(schedules.rows).toContainEqual(expect.objectContaining({ name: 'switchyard-partitions' }));
+    expect(schedules.rows).toContainEqual(expect.objectContaining({ name: 'switchyard-classifier-retrain' }));
+    expect(schedules.rows).toContainEqual(expect.objectContaining({ name: 'switchyard-anomaly-detection' }));
   } finally {
     await upkeep.stop();
   }

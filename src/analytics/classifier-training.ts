@@ -4,7 +4,9 @@
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import { everyNth } from './evaluation/classification-evaluation.ts';
-import { getClassifierModel, getLatestModelVersion, insertClassifierModel, listClassifierTeachings } from './classifier.repository.ts';
+import {
+  getClassifierModel, getLatestModelVersion, insertClassifierModel, listClassifierTeachings, listTopicClassifiers,
+} from './classifier.repository.ts';
 import { loadSpamCorpus, type CorpusEmail } from './spam-corpus.ts';
 import { trainClassifier, type Example } from './text-classifier.ts';
 
@@ -21,10 +23,12 @@ export interface RetrainOptions {
 
 let corpus: CorpusEmail[] | undefined; // read once per process: about 6,000 emails from disk
 
-/** Trains a new version when there is none yet or operators taught something since the last one;
- *  returns the new version, or undefined when nothing changed. */
+/** Trains a new version when a topic is classified and there is no model yet, or operators taught
+ *  something since the last one; returns the new version, or undefined when nothing changed. A
+ *  deployment that classifies nothing never spends the seconds training takes. */
 export async function retrainClassifier(db: Db, options: RetrainOptions): Promise<number | undefined> {
   const latest = await getLatestModelVersion(db);
+  if (!latest && (await listTopicClassifiers(db)).length === 0) return undefined;
   const teachings = await listClassifierTeachings(db);
   if (latest) {
     const model = await getClassifierModel(db, latest.version);

@@ -2,6 +2,9 @@
 // queue's singleton policy keeps one run at a time. Only background jobs go through pg-boss; the
 // per-message path uses Switchyard's own tables.
 import { PgBoss } from 'pg-boss';
+import { runAnomalyDetection } from '../analytics/anomaly-detection.ts';
+import type { DetectorSettings } from '../analytics/seasonal-detector.ts';
+import type { SeriesKind } from '../analytics/series-kinds.ts';
 import { retrainClassifier } from '../analytics/classifier-training.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';
@@ -17,12 +20,16 @@ const EXPIRY_CRON = '* * * * *';
 // starter model on first start). Training blocks this process's event loop for a second or two.
 const RETRAIN_JOB = 'switchyard-classifier-retrain';
 const RETRAIN_CRON = '* * * * *';
+const ANOMALY_JOB = 'switchyard-anomaly-detection';
+const ANOMALY_CRON = '* * * * *';
 
 export interface Upkeep {
   stop(): Promise<void>;
 }
 
-export interface UpkeepOptions extends PartitionUpkeepOptions, ExpiryOptions {}
+export interface UpkeepOptions extends PartitionUpkeepOptions, ExpiryOptions {
+  anomalySettings: Record<SeriesKind, DetectorSettings>;
+}
 
 export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, log: Logger): Promise<Upkeep> {
   const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, max: 3, application_name: 'switchyard:upkeep' });
@@ -44,5 +51,10 @@ export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, l
     await retrainClassifier(db, { now: () => new Date(), log });
   });
   await boss.send(RETRAIN_JOB, {}); // the starter model now, not at the next minute
+  await boss.createQueue(ANOMALY_JOB, { policy: 'singleton', retryLimit: 1, retryDelay: 30, expireInSeconds: 300 });
+  await boss.schedule(ANOMALY_JOB, ANOMALY_CRON);
+  await boss.work(ANOMALY_JOB, async () => {
+    await runAnomalyDetection(db, { now: () => new Date(), settings: options.anomalySettings, log });
+  });
   return { stop: () => boss.stop({ graceful: true, timeout: 10_000 }) };
 }
