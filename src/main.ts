@@ -26,6 +26,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analyticsRoutes } from './analytics/analytics.routes.ts';
 import { createAnalyticsStage } from './analytics/analytics.stage.ts';
+import { anomaliesRoutes } from './analytics/anomalies.routes.ts';
 import { detectorSettings } from './analytics/anomaly-series.ts';
 import { classifierRoutes } from './analytics/classifier.routes.ts';
 import { ClassifierService } from './analytics/classifier.service.ts';
@@ -284,6 +285,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
       app.route('/v1', historyRoutes(auth, db, membership, policies, config.limits.addressLength));
       app.route('/v1', analyticsRoutes(auth, db));
+      app.route('/v1', anomaliesRoutes(auth, db, detectorSettings(config.anomaly.k, config.anomaly.direction)));
       app.route('/v1', classifierRoutes(auth, new ClassifierService(db, () => new Date(), (topic) => signals.signal('config', [`classifier:${topic}`]))));
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));

@@ -6,10 +6,12 @@ import type { MinuteRollup } from './anomaly-series.ts';
 import type { SeriesKind } from './series-kinds.ts';
 import type { DetectorState, OpenAnomaly } from './seasonal-detector.ts';
 
-export async function listMinuteRollups(db: Db | Tx, minutes: Date[]): Promise<MinuteRollup[]> {
+/** The rollups of these minutes, of every address or of one. */
+export async function listMinuteRollups(db: Db | Tx, minutes: Date[], address?: string): Promise<MinuteRollup[]> {
   const result = await sql<MinuteRollup & { published: string; payload_bytes: string; delivered: string; dead_lettered: string; latency_ms_buckets: string[] }>`
     select minute, address, published, payload_bytes, delivered, dead_lettered, latency_ms_buckets
-    from switchyard.analytics_minute where minute = any (${minutes}::timestamptz[])`.execute(db);
+    from switchyard.analytics_minute
+    where minute = any (${minutes}::timestamptz[]) and (${address ?? null}::text is null or address = ${address ?? null})`.execute(db);
   return result.rows.map((r) => ({
     ...r, published: Number(r.published), payload_bytes: Number(r.payload_bytes), delivered: Number(r.delivered),
     dead_lettered: Number(r.dead_lettered), latency_ms_buckets: r.latency_ms_buckets.map(Number),
