@@ -12,6 +12,7 @@
 // otherwise stages, roles, states, reasons, operations and HTTP route patterns (never raw paths).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClassifyOutcome } from '../analytics/content-classification.ts';
+import { SERIES_KINDS } from '../analytics/series-kinds.ts';
 import type { ScalingThresholds } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { QUEUE_DEPTH_BOUNDS, type OpsSnapshot, type OpsSnapshots } from './ops-snapshot.ts';
@@ -222,6 +223,9 @@ export class Metrics {
       (g, s) => s.stages.forEach((st) => g.labels(st.stage).set(st.retrying)));
     gauge('switchyard_stage_dead_letters', 'Messages a stage gave up on after its retries', ['stage'],
       (g, s) => s.stages.forEach((st) => g.labels(st.stage).set(st.deadLetters)));
+
+    gauge('switchyard_anomalies_open', 'Anomalies open now, by series kind (count, bytes, dead_letter_rate, latency_p95)', ['kind'],
+      (g, s) => SERIES_KINDS.forEach((kind) => g.labels(kind).set(s.openAnomalies.find((a) => a.kind === kind)?.open ?? 0)));
 
     gauge('switchyard_recommended_workers', 'Workers (processes) per role the backlog calls for (GET /v1/admin/scaling explains)', ['role'],
       (g, s) => recommendWorkers(s, this.#o.scaling).forEach((r) => g.labels(r.role).set(r.recommended)));

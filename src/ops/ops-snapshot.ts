@@ -3,6 +3,7 @@
 // autoscaler and a dashboard scraping every second still cost one round of queries per interval.
 // Concurrent callers share the round in flight. Everything comes from stats.repository.ts and
 // stage_lag(), which read what is already counted elsewhere (queue_stat), never a hot table.
+import { countOpenAnomaliesByKind } from '../analytics/anomaly.repository.ts';
 import type { Db } from '../db/database.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';
 import {
@@ -34,6 +35,8 @@ export interface OpsSnapshot {
   stages: StageNumbers[];
   /** Messages published per second over the last complete minute (analytics rollups). */
   publishedPerSecond: number;
+  /** Open anomalies per series kind (kinds without any are absent). */
+  openAnomalies: { kind: string; open: number }[];
 }
 
 export interface OpsSnapshotOptions {
@@ -75,7 +78,7 @@ export class OpsSnapshots {
   async #take(): Promise<OpsSnapshot> {
     // One connection, one read-only repeatable-read transaction: the numbers agree with each other,
     // and a scrape never takes more than one slot of a pool the stages and receivers need.
-    const { queues, topQueues, byDepth, deadLetters, lag, failures, traffic } = await this.#db
+    const { queues, topQueues, byDepth, deadLetters, lag, failures, traffic, anomalies } = await this.#db
       .transaction()
       .setIsolationLevel('repeatable read')
       .setAccessMode('read only')
@@ -87,6 +90,7 @@ export class OpsSnapshots {
         lag: await listStageLag(tx, this.#o.rowsBehindCap),
         failures: await listStageFailureCounts(tx),
         traffic: await listTrafficMinutes(tx, 2),
+        anomalies: await countOpenAnomaliesByKind(tx),
       }));
     const failuresByStage = new Map<string, StageFailureCounts>(failures.map((f) => [f.stage, f]));
     const takenAt = new Date(this.#now());
@@ -107,6 +111,7 @@ export class OpsSnapshots {
         deadLetters: failuresByStage.get(row.stage)?.dead_letters ?? 0,
       })),
       publishedPerSecond: published / 60,
+      openAnomalies: anomalies,
     };
   }
 

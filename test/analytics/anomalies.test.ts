@@ -75,6 +75,11 @@ test('a burst on a topic opens an anomaly, announced on topic:switchyard.anomali
   const row = await sql<{ series_kind: string; direction: string; state: string }>`
     select series_kind, direction, state from switchyard.anomalies where series_key = 'topic:burst' and series_kind = 'count'`.execute(database.db);
   expect(row.rows).toEqual([{ series_kind: 'count', direction: 'spike', state: 'open' }]);
+  const metrics = await eventually(async () => {
+    const text = String((await service.anonymous.get('/metrics')).body);
+    return /^switchyard_anomalies_open\{kind="count"\} 1$/m.test(text) ? text : undefined;
+  }, 10_000, 'the open anomaly in /metrics');
+  expect(metrics).toMatch(/^switchyard_anomalies_open\{kind="latency_p95"\} 0$/m);
 
   for (let i = 1; i <= 3; i++) {
     await seedMinute(landed + i * MINUTE, 5);
@@ -85,6 +90,12 @@ test('a burst on a topic opens an anomaly, announced on topic:switchyard.anomali
     select state, window_end from switchyard.anomalies where series_key = 'topic:burst' and series_kind = 'count'`.execute(database.db);
   expect(closed.rows[0]!.state).toBe('closed');
   expect(closed.rows[0]!.window_end.getTime()).toBeGreaterThan(landed);
+
+  // The dashboard's band: the burst minute is in it, with the anomaly.
+  const band = await service.admin.get('/v1/admin/anomalies/band?address=topic:burst&kind=count&minutes=60');
+  expect(band.status).toBe(200);
+  expect(band.body.points.find((p: { minute: string }) => Date.parse(p.minute) === landed)).toMatchObject({ observed: 40 });
+  expect(band.body.anomalies).toEqual([expect.objectContaining({ direction: 'spike', state: 'closed', series: { kind: 'count', key: 'topic:burst' } })]);
 });
 
 test('a run judges each minute once: running again at the same time changes nothing', async () => {
