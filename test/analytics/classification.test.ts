@@ -68,6 +68,11 @@ test('spam on a classified topic is labelled in SQL and announced on topic:switc
   expect(event).toMatchObject({ message_id: id, topic: 'topic:chat', label: 'spam', model_version: 1 });
   expect(event.score).toBeGreaterThanOrEqual(0.8);
   expect(await labelOf(id)).toMatchObject({ label: 'spam', model_version: 1 });
+  const history = await eventually(async () => {
+    const reply = await sender.api.get('/v1/history?conversation=topic:chat');
+    return (reply.body.messages as { id: string; label: unknown }[]).find((m) => m.id === id);
+  }, 10_000, 'the message in history');
+  expect(history.label).toMatchObject({ label: 'spam', model_version: 1 });
 
   // Unclassified topics get no label.
   const plain = await publish(sender, { to: 'topic:other', payload: { text: SPAM } });
