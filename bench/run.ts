@@ -29,8 +29,8 @@ const tiny = options.tiny;
 const runs = Number(options.runs ?? (tiny ? 1 : 3));
 const only = options.only?.split(',');
 const scale: scenarios.Scale = tiny
-  ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100 }
-  : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000 };
+  ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100, classifyBacklog: 500 }
+  : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000, classifyBacklog: 10_000 };
 
 const RESULTS_FILE = path.resolve(import.meta.dirname, 'RESULTS.md');
 const START = '<!-- generated results: start -->';
@@ -120,6 +120,7 @@ const MEASURES: Measure[] = [
     const r = await scenarios.sseLatency(db, scale);
     return { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, lost: r.sent - r.received, failed: r.failed };
   } },
+  { key: 'classify', title: 'content classification, one analytics worker, starter model', run: async (db) => ({ ...(await scenarios.classify(db, scale)) }) },
   { key: 'idle-sse', title: `${formatNumber(scale.idleStreams)} idle SSE streams in one process`, run: async (db) => ({ ...(await scenarios.idleStreams(db, scale, (line) => progress(`  idle-sse: ${line}`))) }) },
 ];
 
@@ -175,6 +176,7 @@ function render(r: Map<string, Record<string, Spread>>, postgresVersion: string)
     `| receive + ack over HTTP, 100 per call, 4 consumers | >= 30,000 msg/s | ${value('receive-ack', 'perSecond')} msg/s | ${ratio('receive-ack', 'perSecond', 'skip-locked')}, ${ratio('receive-ack', 'perSecond', 'pgboss-fetch')} | ${verdict(m('receive-ack', 'perSecond') === undefined ? undefined : m('receive-ack', 'perSecond')! >= 30_000)} |`,
     `| publish to SSE receipt at ${formatNumber(scale.sseRate)}/s | p50 <= 5 ms, p99 <= 15 ms | p50 ${value('sse-latency', 'p50', 1, ' ms')}, p99 ${value('sse-latency', 'p99', 1, ' ms')} | pg-boss p50 ${value('pgboss-latency', 'p50', 1, ' ms')}, p99 ${value('pgboss-latency', 'p99', 1, ' ms')} | ${verdict(m('sse-latency', 'p50') === undefined ? undefined : m('sse-latency', 'p50')! <= 5 && m('sse-latency', 'p99')! <= 15)} |`,
     `| ${formatNumber(scale.idleStreams)} idle SSE streams in one process | <= 30 KB each | ${value('idle-sse', 'kbPerStream', 1, ' KB')} per stream (${value('idle-sse', 'open')} open, RSS ${value('idle-sse', 'rssMb', 0, ' MB')}) | | ${verdict(m('idle-sse', 'kbPerStream') === undefined ? undefined : m('idle-sse', 'kbPerStream')! <= 30 && m('idle-sse', 'open')! >= scale.idleStreams)} |`,
+    `| content classification from a backlog, 1 analytics worker | (measured) | ${value('classify', 'perSecond')} msg/s labelled (${value('classify', 'sampledOut')} of ${formatNumber(scale.classifyBacklog)} sampled out) | | |`,
     '',
     '| baseline, same database, same run | result |',
     '|---|---|',
