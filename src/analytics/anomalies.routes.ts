@@ -37,11 +37,12 @@ const anomalyJson = (a: AnomalyRow) => ({
 
 export function anomaliesRoutes(auth: Authenticator, db: Db, settings: Record<SeriesKind, DetectorSettings>) {
   const app = createRouter();
+  const adminOrSession = requireAdmin(auth, { allowSession: true }); // read-only: the dashboard draws them
 
   app.openapi(
     createRoute({
       method: 'get', path: '/admin/anomalies', tags: ['admin'], summary: 'Anomalies: the open ones and those that started recently',
-      security: bearer, middleware: [requireAdmin(auth)] as const,
+      security: bearer, middleware: [adminOrSession] as const,
       request: { query: z.object({ address: Address.optional(), minutes: z.coerce.number().int().min(1).max(30 * 1440).default(1440) }) },
       responses: { 200: jsonResponse(z.object({ anomalies: z.array(AnomalySchema) }), 'Newest first, at most 1000'), ...problemResponses(400, 401, 403) },
     }),
@@ -55,7 +56,7 @@ export function anomaliesRoutes(auth: Authenticator, db: Db, settings: Record<Se
   app.openapi(
     createRoute({
       method: 'get', path: '/admin/anomalies/band', tags: ['admin'], summary: "A series' values, its seasonal band and its anomalies, minute by minute",
-      security: bearer, middleware: [requireAdmin(auth)] as const,
+      security: bearer, middleware: [adminOrSession] as const,
       request: {
         query: z.object({
           address: Address, kind: z.enum(SERIES_KINDS).default('count'),

@@ -15,13 +15,13 @@ const topicJson = (row: TopicClassifierRow) => ({ ...row, updated_at: row.update
 
 export function classifierRoutes(auth: Authenticator, classifier: ClassifierService) {
   const app = createRouter();
-  app.use('/admin/topics/*', requireAdmin(auth));
-  app.use('/admin/classifier', requireAdmin(auth));
-  app.use('/admin/classifier/*', requireAdmin(auth));
+  const admin = requireAdmin(auth);
+  const adminOrSession = requireAdmin(auth, { allowSession: true }); // read-only: the dashboard shows it
 
   app.openapi(
     createRoute({
       method: 'get', path: '/admin/topics/{topic}/classifier', tags: ['admin'], summary: "A topic's content classifier", security: bearer,
+      middleware: [admin] as const,
       request: { params: TopicParams },
       responses: { 200: jsonResponse(TopicClassifierSchema, 'The classifier settings'), ...problemResponses(400, 401, 403, 404) },
     }),
@@ -37,7 +37,7 @@ export function classifierRoutes(auth: Authenticator, classifier: ClassifierServ
     createRoute({
       method: 'put', path: '/admin/topics/{topic}/classifier', tags: ['admin'], summary: "Classify a topic's messages",
       description: 'From now on (within a few seconds in every process) the analytics stage labels every message on the topic with the current model. Labels scoring at least threshold, other than the quiet labels, are published to topic:switchyard.labels.',
-      security: bearer, middleware: [requireJsonBody] as const,
+      security: bearer, middleware: [admin, requireJsonBody] as const,
       request: { params: TopicParams, body: jsonBody(TopicClassifierBodySchema) },
       responses: { 200: jsonResponse(TopicClassifierSchema, 'The classifier settings'), ...problemResponses(400, 401, 403, 413, 415) },
     }),
@@ -50,6 +50,7 @@ export function classifierRoutes(auth: Authenticator, classifier: ClassifierServ
   app.openapi(
     createRoute({
       method: 'delete', path: '/admin/topics/{topic}/classifier', tags: ['admin'], summary: "Stop classifying a topic's messages", security: bearer,
+      middleware: [admin] as const,
       request: { params: TopicParams },
       responses: { 200: jsonResponse(TopicClassifierDeletedSchema, 'Deleted (false if it was not classified)'), ...problemResponses(400, 401, 403) },
     }),
@@ -63,7 +64,7 @@ export function classifierRoutes(auth: Authenticator, classifier: ClassifierServ
     createRoute({
       method: 'post', path: '/admin/classifier/labels', tags: ['admin'], summary: 'Teach the classifier the right labels of messages',
       description: 'The messages must still be in the log. The retrain job (once a minute, one process at a time) then trains a new model version, which every analytics process picks up by itself.',
-      security: bearer, middleware: [requireJsonBody] as const,
+      security: bearer, middleware: [admin, requireJsonBody] as const,
       request: { body: jsonBody(TeachBodySchema) },
       responses: { 200: jsonResponse(TaughtSchema, 'Stored'), ...problemResponses(400, 401, 403, 404, 413, 415) },
     }),
@@ -73,7 +74,7 @@ export function classifierRoutes(auth: Authenticator, classifier: ClassifierServ
   app.openapi(
     createRoute({
       method: 'get', path: '/admin/classifier', tags: ['admin'], summary: 'The model in use, the classified topics and their labels over the last hour',
-      security: bearer,
+      security: bearer, middleware: [adminOrSession] as const,
       responses: { 200: jsonResponse(ClassifierStatusSchema, 'The classifier'), ...problemResponses(401, 403) },
     }),
     async (c) => {
