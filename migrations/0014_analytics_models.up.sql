@@ -44,7 +44,8 @@ create table switchyard.message_label (
   labelled_at timestamptz not null,
   publish_pending boolean not null default false
 );
-create index message_label_topic on switchyard.message_label (topic, labelled_at);
+-- Labels per topic over the last hour (dashboard) and expiry both look by time.
+create index message_label_labelled_at on switchyard.message_label (labelled_at);
 create index message_label_pending on switchyard.message_label (labelled_at) where publish_pending;
 
 -- Anomaly detection: the detector's state per series (kind, key), carried from minute to minute.

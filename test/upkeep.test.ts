@@ -84,6 +84,24 @@ test('expiry deletes the per-minute analytics older than their retention and kee
   expect((await runExpiry(db, options, log)).analyticsMinutes).toBe(0);
 });
 
+test('expiry deletes labels older than history, closed anomalies older than the rollups, and all but the newest 5 models', async () => {
+  await sql`insert into switchyard.message_label (message_id, topic, label, score, model_version, labelled_at)
+            values (switchyard.uuidv7(), 'chat', 'spam', 0.9, 1, now() - interval '31 days'),
+                   (switchyard.uuidv7(), 'chat', 'ham', 0.9, 1, now() - interval '29 days')`.execute(db);
+  await sql`insert into switchyard.anomaly (series_kind, series_key, window_start, observed, band_low, band_high, direction, severity, state)
+            select 'count', 'topic:a', now() - make_interval(days => d), 1, 0, 0, 'spike', 1, s
+            from (values (31, 'closed'), (31, 'open'), (29, 'closed')) as v(d, s)`.execute(db);
+  await sql`insert into switchyard.classifier_model (version, trained_at, corpus_examples, taught_examples, model)
+            select v, now(), 0, 0, '[]' from generate_series(1, 7) v`.execute(db);
+  const result = await runExpiry(db, { ...options, historyRetentionDays: 30 }, log);
+  expect({ labels: result.messageLabels, anomalies: result.anomalies, models: result.classifierModels }).toEqual({ labels: 1, anomalies: 1, models: 2 });
+  const left = await sql<{ labels: number; open: number; oldest: number }>`
+    select (select count(*)::int from switchyard.message_label) as labels,
+           (select count(*)::int from switchyard.anomaly where state = 'open') as open,
+           (select min(version) from switchyard.classifier_model) as oldest`.execute(db);
+  expect(left.rows[0]).toEqual({ labels: 1, open: 1, oldest: 3 });
+});
+
 test('pg-boss holds the upkeep schedule, and the upkeep starts and stops cleanly', async () => {
   const upkeep = await startUpkeep(database.url, db, { ...options, anomalySettings: DETECTOR_DEFAULTS }, log);
   try {

@@ -238,8 +238,8 @@ table switchyard.message_label (
   publish_pending boolean not null default false,
   constraint message_label_pkey PRIMARY KEY (message_id)
 );
+CREATE INDEX message_label_labelled_at ON switchyard.message_label USING btree (labelled_at);
 CREATE INDEX message_label_pending ON switchyard.message_label USING btree (labelled_at) WHERE publish_pending;
-CREATE INDEX message_label_topic ON switchyard.message_label USING btree (topic, labelled_at);
 CREATE UNIQUE INDEX message_label_pkey ON switchyard.message_label USING btree (message_id);
 
 table switchyard.queue_policy (
