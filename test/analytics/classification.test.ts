@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { retrainClassifier } from '../../src/analytics/classifier-training.ts';
-import { TEACH_LABELS_MAX } from '../../src/analytics/classifier.schemas.ts';
+import { JSON_PATHS_MAX, TEACH_LABELS_MAX } from '../../src/analytics/classifier.schemas.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { eventually, publish, registerClient, type TestClient } from '../helpers/factories.ts';
 import { expectProblem } from '../helpers/problems.ts';
@@ -112,9 +112,16 @@ test('the service does not classify its own topics, and bad classifier input cha
   expectProblem(await service.admin.put('/v1/admin/topics/x/classifier', { threshold: 1.5 }), 400, 'ValidationFailed', 'threshold');
   expectProblem(await service.admin.put('/v1/admin/topics/x/classifier', { json_paths: ['body'] }), 400, 'ValidationFailed', 'json_paths.0');
   expectProblem(await service.admin.get('/v1/admin/topics/x/classifier'), 404, 'NotFound');
+  const paths = Array.from({ length: JSON_PATHS_MAX }, (_, i) => `$.p${i}`);
+  expect((await service.admin.put('/v1/admin/topics/x/classifier', { json_paths: paths })).status).toBe(200);
+  expectProblem(await service.admin.put('/v1/admin/topics/x/classifier', { json_paths: [...paths, '$.one_more'] }), 400, 'ValidationFailed', 'json_paths');
+  expect((await service.admin.delete('/v1/admin/topics/x/classifier')).body).toEqual({ topic: 'x', deleted: true });
   const unknown = '00000000-0000-7000-8000-000000000000';
   expectProblem(await service.admin.post('/v1/admin/classifier/labels', { labels: [{ message_id: unknown, label: 'spam' }] }), 404, 'NotFound', 'labels.0.message_id');
-  const tooMany = Array.from({ length: TEACH_LABELS_MAX + 1 }, () => ({ message_id: unknown, label: 'spam' }));
+  // At the limit the request is valid (and the unknown message is the problem); one more is not.
+  const atLimit = Array.from({ length: TEACH_LABELS_MAX }, () => ({ message_id: unknown, label: 'spam' }));
+  expectProblem(await service.admin.post('/v1/admin/classifier/labels', { labels: atLimit }), 404, 'NotFound', 'labels.49.message_id');
+  const tooMany = [...atLimit, atLimit[0]];
   expectProblem(await service.admin.post('/v1/admin/classifier/labels', { labels: tooMany }), 400, 'ValidationFailed', 'labels');
   expectProblem(await service.admin.post('/v1/admin/classifier/labels', { labels: [{ message_id: unknown, label: 'Not A Label' }] }), 400, 'ValidationFailed', 'labels.0.label');
   const taught = await sql<{ n: number }>`select count(*)::int as n from switchyard.classifier_teaching`.execute(database.db);

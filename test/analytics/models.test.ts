@@ -1,6 +1,8 @@
 // The pure parts of the analytics models: which text of a payload is classified, the sampling
 // policy, and the seasonal detector's band, fallback, floor, M of N and direction.
 import { expect, test } from 'vitest';
+import { detectorSettings } from '../../src/analytics/anomaly-series.ts';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 import { CLASSIFY_BEHIND_MS, SAMPLE_MAX, sampleEvery } from '../../src/analytics/content-classification.ts';
 import { JSON_PATH_PATTERN, payloadText } from '../../src/analytics/payload-text.ts';
 import {
@@ -74,4 +76,24 @@ test('an alert opens after m of the last n minutes outside, only in the configur
   expect(run({ ...settings, direction: 'spike' }, [...quiet, 0, 0, 0, 10])).toEqual([]);
   expect(run({ ...settings, direction: 'drop' }, [...quiet, 0, 0, 10])).toEqual(['open drop at 21']);
   expect(run(settings, [...quiet, 12, 12, 12])).toEqual([]); // inside the floor of 3
+});
+
+test('k and direction are set per series kind; kinds not named keep their defaults, and a bad pair names its variable', () => {
+  const config = loadConfig({ SWITCHYARD_ANOMALY_K: 'count=3, latency_p95=100', SWITCHYARD_ANOMALY_DIRECTION: 'bytes=drop' });
+  const settings = detectorSettings(config.anomaly.k, config.anomaly.direction);
+  expect(settings.count).toMatchObject({ k: 3, direction: 'both' });
+  expect(settings.latency_p95).toMatchObject({ k: 100, direction: 'spike' });
+  expect(settings.bytes).toMatchObject({ k: 5, direction: 'drop' });
+  const problems = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+      return '';
+    } catch (error) {
+      return (error as ConfigError).problems.join('\n');
+    }
+  };
+  expect(problems({ SWITCHYARD_ANOMALY_K: 'count=0' })).toMatch(/SWITCHYARD_ANOMALY_K/);
+  expect(problems({ SWITCHYARD_ANOMALY_K: 'count=100.5' })).toMatch(/SWITCHYARD_ANOMALY_K/);
+  expect(problems({ SWITCHYARD_ANOMALY_K: 'clicks=3' })).toMatch(/SWITCHYARD_ANOMALY_K/);
+  expect(problems({ SWITCHYARD_ANOMALY_DIRECTION: 'count=up' })).toMatch(/SWITCHYARD_ANOMALY_DIRECTION/);
 });
