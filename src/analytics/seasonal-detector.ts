@@ -21,7 +21,7 @@ export interface DetectorSettings {
 /** MAD times this estimates a standard deviation for normal data. */
 const MAD_TO_SIGMA = 1.4826;
 /** Each earlier day contributes its same minute and this many minutes either side: 7 samples alone
- *  made MAD too noisy (over 9 false alarms a day in the evaluation), 35 keep the band steady while
+ *  made MAD too noisy (over 9 false alarms a day in a tuning run at k = 5), 35 keep the band steady while
  *  a 5-minute window still follows the shape of the day. */
 export const SEASONAL_NEIGHBOUR_MINUTES = 2;
 export const SEASONAL_DAYS = 7;
