@@ -48,7 +48,18 @@ create table switchyard.message_label (
 create index message_label_labelled_at on switchyard.message_label (labelled_at);
 create index message_label_pending on switchyard.message_label (labelled_at) where publish_pending;
 
+-- Messages and payload bytes per sender and minute (the analytics stage, exactly once, like
+-- analytics_minute): the per-sender series of anomaly detection. Kept as long as analytics_minute.
+create table switchyard.analytics_sender_minute (
+  minute timestamptz not null,
+  sender text not null,
+  published bigint not null default 0,
+  payload_bytes bigint not null default 0,
+  primary key (minute, sender)
+);
+
 -- Anomaly detection: the detector's state per series (kind, key), carried from minute to minute.
+-- key is an address of analytics_minute, or from:<sender> for a sender's series.
 create table switchyard.anomaly_series (
   kind text not null check (kind in ('count', 'bytes', 'dead_letter_rate', 'latency_p95')),
   key text not null,

@@ -84,7 +84,7 @@ test('expiry deletes the per-minute analytics older than their retention and kee
   expect((await runExpiry(db, options, log)).analyticsMinutes).toBe(0);
 });
 
-test('expiry deletes labels older than history, closed anomalies older than the rollups, and all but the newest 5 models', async () => {
+test('expiry deletes labels older than history, closed anomalies and sender minutes older than the rollups, and all but the newest 5 models', async () => {
   await sql`insert into switchyard.message_label (message_id, topic, label, score, model_version, labelled_at)
             values (switchyard.uuidv7(), 'chat', 'spam', 0.9, 1, now() - interval '31 days'),
                    (switchyard.uuidv7(), 'chat', 'ham', 0.9, 1, now() - interval '29 days')`.execute(db);
@@ -93,8 +93,11 @@ test('expiry deletes labels older than history, closed anomalies older than the 
             from (values (31, 'closed'), (31, 'open'), (29, 'closed')) as v(d, s)`.execute(db);
   await sql`insert into switchyard.classifier_model (version, trained_at, corpus_examples, taught_examples, model)
             select v, now(), 0, 0, '[]' from generate_series(1, 7) v`.execute(db);
+  await sql`insert into switchyard.analytics_sender_minute (minute, sender, published)
+            values (date_trunc('minute', now() - interval '31 days'), 'user:old', 1), (date_trunc('minute', now()), 'user:new', 1)`.execute(db);
   const result = await runExpiry(db, { ...options, historyRetentionDays: 30 }, log);
-  expect({ labels: result.messageLabels, anomalies: result.anomalies, models: result.classifierModels }).toEqual({ labels: 1, anomalies: 1, models: 2 });
+  expect({ labels: result.messageLabels, anomalies: result.anomalies, models: result.classifierModels, senderMinutes: result.senderMinutes })
+    .toEqual({ labels: 1, anomalies: 1, models: 2, senderMinutes: 1 });
   const left = await sql<{ labels: number; open: number; oldest: number }>`
     select (select count(*)::int from switchyard.message_label) as labels,
            (select count(*)::int from switchyard.anomaly where state = 'open') as open,

@@ -1,5 +1,6 @@
 // The anomaly detection job (pg-boss singleton, once a minute, upkeep role): steps the detector of
-// every series through each complete minute it has not seen, in one transaction, recording and
+// every series (per address, and per sender as from:<sender>) through each complete minute it has
+// not seen, in one transaction, recording and
 // publishing anomalies as they open and close. The clock is a parameter.
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';

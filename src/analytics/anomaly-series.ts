@@ -1,5 +1,5 @@
-// The series anomaly detection watches, per address and minute, read from the analytics rollups,
-// and the settings per series kind. Pure.
+// The series anomaly detection watches, per address (or sender) and minute, read from the
+// analytics rollups, and the settings per series kind. Pure.
 import { bucketQuantile } from './delivery-recorder.ts';
 import type { DetectorSettings, Direction } from './seasonal-detector.ts';
 import { SERIES_KINDS, type SeriesKind } from './series-kinds.ts';

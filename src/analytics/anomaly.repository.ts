@@ -6,12 +6,22 @@ import type { MinuteRollup } from './anomaly-series.ts';
 import type { SeriesKind } from './series-kinds.ts';
 import type { DetectorState, OpenAnomaly } from './seasonal-detector.ts';
 
-/** The rollups of these minutes, of every address or of one. */
-export async function listMinuteRollups(db: Db | Tx, minutes: Date[], address?: string): Promise<MinuteRollup[]> {
+/** A sender's series are keyed from:<sender>, apart from the addresses'. */
+export const SENDER_KEY_PREFIX = 'from:';
+
+/** The rollups of these minutes, of every address and sender or of one key: per address, and per
+ *  sender (count and bytes only) as from:<sender>. */
+export async function listMinuteRollups(db: Db | Tx, minutes: Date[], key?: string): Promise<MinuteRollup[]> {
+  const k = key ?? null;
   const result = await sql<MinuteRollup & { published: string; payload_bytes: string; delivered: string; dead_lettered: string; latency_ms_buckets: string[] }>`
     select minute, address, published, payload_bytes, delivered, dead_lettered, latency_ms_buckets
     from switchyard.analytics_minute
-    where minute = any (${minutes}::timestamptz[]) and (${address ?? null}::text is null or address = ${address ?? null})`.execute(db);
+    where minute = any (${minutes}::timestamptz[]) and (${k}::text is null or address = ${k})
+    union all
+    select minute, ${SENDER_KEY_PREFIX} || sender, published, payload_bytes, 0, 0, array_fill(0::bigint, array[16])
+    from switchyard.analytics_sender_minute
+    where minute = any (${minutes}::timestamptz[])
+      and (${k}::text is null or (${k}::text like ${`${SENDER_KEY_PREFIX}%`} and sender = substr(${k}::text, ${SENDER_KEY_PREFIX.length + 1})))`.execute(db);
   return result.rows.map((r) => ({
     ...r, published: Number(r.published), payload_bytes: Number(r.payload_bytes), delivered: Number(r.delivered),
     dead_lettered: Number(r.dead_lettered), latency_ms_buckets: r.latency_ms_buckets.map(Number),

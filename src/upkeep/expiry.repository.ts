@@ -55,6 +55,11 @@ export function deleteOldAnalyticsMinutes(db: Db, retentionDays: number, limit: 
   return deleteBefore(db, 'analytics_minute', 'minute', daysAgo(retentionDays), limit);
 }
 
+/** Per-sender minutes are kept as long as per-address ones: anomaly detection reads both. */
+export function deleteOldSenderMinutes(db: Db, retentionDays: number, limit: number): Promise<number> {
+  return deleteBefore(db, 'analytics_sender_minute', 'minute', daysAgo(retentionDays), limit);
+}
+
 export function deleteOldDeadLetters(db: Db, retentionDays: number, limit: number): Promise<number> {
   return deleteBefore(db, 'dead_letter', 'dead_at', daysAgo(retentionDays), limit);
 }

@@ -5,7 +5,7 @@ import { deleteExpiredKeys } from '../idempotency/idempotency.service.ts';
 import type { Logger } from '../log.ts';
 import {
   deleteExpiredDedup, deleteExpiredDeliveries, deleteOldAnalyticsMinutes, deleteOldAnomalies, deleteOldClassifierModels,
-  deleteOldDeadLetters, deleteOldMessageLabels, deleteOldSenderCounts,
+  deleteOldDeadLetters, deleteOldMessageLabels, deleteOldSenderCounts, deleteOldSenderMinutes,
 } from './expiry.repository.ts';
 
 const BATCH = 5_000;
@@ -19,6 +19,7 @@ export interface ExpiryResult {
   idempotencyKeys: number;
   senderCounts: number;
   analyticsMinutes: number;
+  senderMinutes: number;
   messageLabels: number;
   anomalies: number;
   classifierModels: number;
@@ -48,6 +49,7 @@ export async function runExpiry(db: Db, o: ExpiryOptions, log: Logger): Promise<
     idempotencyKeys: await deleteExpiredKeys(db),
     senderCounts: await untilDone(() => deleteOldSenderCounts(db, o.publisherStatsRetentionDays, BATCH)),
     analyticsMinutes: await untilDone(() => deleteOldAnalyticsMinutes(db, o.analyticsRetentionDays, BATCH)),
+    senderMinutes: await untilDone(() => deleteOldSenderMinutes(db, o.analyticsRetentionDays, BATCH)),
     messageLabels: await untilDone(() => deleteOldMessageLabels(db, o.historyRetentionDays, BATCH)),
     anomalies: await untilDone(() => deleteOldAnomalies(db, o.analyticsRetentionDays, BATCH)),
     classifierModels: await deleteOldClassifierModels(db, CLASSIFIER_MODELS_KEPT),

@@ -22,6 +22,15 @@ table switchyard.analytics_sender_hour (
 );
 CREATE UNIQUE INDEX analytics_sender_hour_pkey ON switchyard.analytics_sender_hour USING btree (hour, sender);
 
+table switchyard.analytics_sender_minute (
+  minute timestamp with time zone not null,
+  sender text not null,
+  published bigint not null default 0,
+  payload_bytes bigint not null default 0,
+  constraint analytics_sender_minute_pkey PRIMARY KEY (minute, sender)
+);
+CREATE UNIQUE INDEX analytics_sender_minute_pkey ON switchyard.analytics_sender_minute USING btree (minute, sender);
+
 table switchyard.anomaly (
   id bigint not null generated always as identity,
   series_kind text not null,

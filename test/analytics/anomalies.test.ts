@@ -1,5 +1,6 @@
-// Anomaly detection end to end, on a real PostgreSQL: after a quiet stretch of traffic on a topic,
-// a burst published through the API becomes a row in switchyard.anomalies and an event on
+// Anomaly detection end to end, on a real PostgreSQL: after a quiet stretch of traffic on a topic
+// (and from its sender), a burst published through the API becomes a row in switchyard.anomalies
+// (for the topic, and for the sender as from:<sender>) and an event on
 // topic:switchyard.anomalies; when traffic is normal again the anomaly closes. The detection job's
 // clock is moved minute by minute; the quiet minutes before the burst are seeded rollups.
 import { sql } from 'kysely';
@@ -31,9 +32,12 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** The quiet traffic of one minute: on topic:burst, all from user:burster. */
 async function seedMinute(minute: number, published: number): Promise<void> {
   await sql`insert into switchyard.analytics_minute (minute, address, published) values (${new Date(minute)}, 'topic:burst', ${published})
             on conflict (minute, address) do nothing`.execute(database.db);
+  await sql`insert into switchyard.analytics_sender_minute (minute, sender, published) values (${new Date(minute)}, 'user:burster', ${published})
+            on conflict (minute, sender) do nothing`.execute(database.db);
 }
 
 const detectUpTo = (minute: number) => runAnomalyDetection(database.db, { now: () => new Date(minute + (SETTLE_MINUTES + 1) * MINUTE), settings });
@@ -46,12 +50,14 @@ interface AnomalyEvent {
   band: { low: number; high: number };
 }
 
-async function anomalyEvent(state: string): Promise<AnomalyEvent> {
+const events: AnomalyEvent[] = [];
+
+async function anomalyEvent(state: string, key = 'topic:burst'): Promise<AnomalyEvent> {
   return eventually(async () => {
     const reply = await watcher.api.get('/v1/inbox?wait=1&max=100');
-    return (reply.body.messages as { payload: AnomalyEvent }[]).map((m) => m.payload)
-      .find((p) => p.series.kind === 'count' && p.series.key === 'topic:burst' && p.state === state);
-  }, 15_000, `an anomaly event (${state})`);
+    events.push(...(reply.body.messages as { payload: AnomalyEvent }[]).map((m) => m.payload));
+    return events.find((p) => p.series.kind === 'count' && p.series.key === key && p.state === state);
+  }, 15_000, `an anomaly event (${key}, ${state})`);
 }
 
 test('a burst on a topic opens an anomaly, announced on topic:switchyard.anomalies, which closes when traffic is normal again', async () => {
@@ -72,12 +78,14 @@ test('a burst on a topic opens an anomaly, announced on topic:switchyard.anomali
   const opened = await anomalyEvent('open');
   expect(opened).toMatchObject({ direction: 'spike', observed: 40 });
   expect(opened.band.high).toBeLessThan(40);
+  // The sender's own series saw the same burst.
+  expect(await anomalyEvent('open', 'from:user:burster')).toMatchObject({ direction: 'spike', observed: 40 });
   const row = await sql<{ series_kind: string; direction: string; state: string }>`
     select series_kind, direction, state from switchyard.anomalies where series_key = 'topic:burst' and series_kind = 'count'`.execute(database.db);
   expect(row.rows).toEqual([{ series_kind: 'count', direction: 'spike', state: 'open' }]);
   const metrics = await eventually(async () => {
     const text = String((await service.anonymous.get('/metrics')).body);
-    return /^switchyard_anomalies_open\{kind="count"\} 1$/m.test(text) ? text : undefined;
+    return /^switchyard_anomalies_open\{kind="count"\} 2$/m.test(text) ? text : undefined;
   }, 10_000, 'the open anomaly in /metrics');
   expect(metrics).toMatch(/^switchyard_anomalies_open\{kind="latency_p95"\} 0$/m);
 
