@@ -1,5 +1,5 @@
 // The analytics stage: per-minute message counts and stored payload bytes per address, and
-// per-hour counts per sender (top publishers). Counted in the transaction that advances its
+// per-minute (anomaly detection) and per-hour (top publishers) counts per sender. Counted in the transaction that advances its
 // cursors, so every message is counted exactly once. Messages of classified topics are labelled
 // in the same transaction (content-classification.ts); labels that reach their topic's threshold
 // are published afterwards by the label publisher (a stage must not append to the log it reads).

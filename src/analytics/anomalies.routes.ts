@@ -13,7 +13,7 @@ import { SERIES_KINDS, type SeriesKind } from './series-kinds.ts';
 /** The band is computed per request from the rollups; a day of minutes bounds that work. */
 export const BAND_MINUTES_MAX = 1_440;
 
-const Address = z.string().max(140).openapi({ description: 'an address as in /v1/admin/analytics (direct messages: user:*)' });
+const Address = z.string().max(140).openapi({ description: 'an address as in /v1/admin/analytics (direct messages: user:*), or from:<sender> for a sender' });
 
 const AnomalySchema = z
   .object({
