@@ -29,8 +29,8 @@ const tiny = options.tiny;
 const runs = Number(options.runs ?? (tiny ? 1 : 3));
 const only = options.only?.split(',');
 const scale: scenarios.Scale = tiny
-  ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100 }
-  : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000 };
+  ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100, classifyBacklog: 500 }
+  : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000, classifyBacklog: 10_000 };
 
 const RESULTS_FILE = path.resolve(import.meta.dirname, 'RESULTS.md');
 const START = '<!-- generated results: start -->';
@@ -128,6 +128,7 @@ const MEASURES: Measure[] = [
     key: `idle-${transport}`, title: `${formatNumber(scale.idleStreams)} idle ${transport === 'ws' ? 'WebSockets' : 'SSE streams'} in one process`,
     run: async (db) => ({ ...(await scenarios.idleStreams(db, scale, transport, (line) => progress(`  idle-${transport}: ${line}`))) }),
   })),
+  { key: 'classify', title: 'content classification, one analytics worker, starter model', run: async (db) => ({ ...(await scenarios.classify(db, scale)) }) },
 ];
 
 async function measureAll(freshDb: () => Promise<scenarios.FreshDatabase>): Promise<Map<string, Record<string, Spread>>> {
@@ -185,6 +186,7 @@ function render(r: Map<string, Record<string, Spread>>, postgresVersion: string)
     `| publish to WebSocket receipt at ${formatNumber(scale.sseRate)}/s, same run | as SSE | p50 ${value('ws-latency', 'p50', 1, ' ms')}, p99 ${value('ws-latency', 'p99', 1, ' ms')} | SSE p50 ${value('sse-latency', 'p50', 1, ' ms')}, p99 ${value('sse-latency', 'p99', 1, ' ms')} | ${verdict(m('ws-latency', 'p50') === undefined ? undefined : m('ws-latency', 'p50')! <= 5 && m('ws-latency', 'p99')! <= 15)} |`,
     `| receive + ack over WebSocket, @switchyard/client batching | >= receive + ack over HTTP | ${value('receive-ack-ws', 'perSecond')} msg/s | ${ratio('receive-ack-ws', 'perSecond', 'receive-ack')} | ${verdict(m('receive-ack-ws', 'perSecond') === undefined || m('receive-ack', 'perSecond') === undefined ? undefined : m('receive-ack-ws', 'perSecond')! >= m('receive-ack', 'perSecond')!)} |`,
     ...(['sse', 'ws'] as const).map((t) => `| ${formatNumber(scale.idleStreams)} idle ${t === 'ws' ? 'WebSockets' : 'SSE streams'} in one process | <= 30 KB each | ${value(`idle-${t}`, 'kbPerStream', 1, ' KB')} per ${t === 'ws' ? 'socket' : 'stream'} (${value(`idle-${t}`, 'open')} open, RSS ${value(`idle-${t}`, 'rssMb', 0, ' MB')}) | | ${verdict(m(`idle-${t}`, 'kbPerStream') === undefined ? undefined : m(`idle-${t}`, 'kbPerStream')! <= 30 && m(`idle-${t}`, 'open')! >= scale.idleStreams)} |`),
+    `| content classification from a backlog, 1 analytics worker | (measured) | ${value('classify', 'perSecond')} msg/s labelled (${value('classify', 'sampledOut')} of ${formatNumber(scale.classifyBacklog)} sampled out) | | |`,
     '',
     '| baseline, same database, same run | result |',
     '|---|---|',

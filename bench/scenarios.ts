@@ -12,6 +12,7 @@ export interface Scale {
   receiveBacklog: number;
   idleStreams: number;
   sseRate: number;
+  classifyBacklog: number;
 }
 
 export interface FreshDatabase {
@@ -268,6 +269,56 @@ export async function overload(db: FreshDatabase, scale: Scale): Promise<Overloa
       lateCommits: Math.max(0, written - result.accepted),
       drainSeconds,
     };
+  } finally {
+    await service.stop();
+  }
+}
+
+/** Chat-sized texts, half of them spam-like, for the classification scenario. */
+const CLASSIFY_TEXTS = [
+  'Hi team, the deploy of the billing service is done; please check the dashboards and tell me if the error rate moves.',
+  'WIN a FREE iPhone now!!! Click here to claim your prize, limited offer, send your bank details today to receive cash.',
+  'Lunch at noon? The new place on the corner has a vegetarian menu and it is quiet enough to talk about the roadmap.',
+  'Cheap meds online, no prescription needed, lowest prices guaranteed, order now and save 80% on your first purchase.',
+];
+
+/** A backlog on a classified topic, drained by one analytics worker (the starter model trained
+ *  first): messages labelled per second, per worker, and how many the sampling policy skipped. */
+export async function classify(db: FreshDatabase, scale: Scale): Promise<{ perSecond: number; sampledOut: number }> {
+  await db.query(`insert into switchyard.topic_classifier (topic) values ('classify')`);
+  // The upkeep role trains the starter model as soon as a topic is classified.
+  const trainer = await startService(db.url, 'upkeep');
+  try {
+    const deadline = performance.now() + 120_000;
+    while ((await count(db, 'switchyard.classifier_model')) === 0) {
+      if (performance.now() > deadline) throw new Error('no starter model');
+      await sleep(200);
+    }
+  } finally {
+    await trainer.stop();
+  }
+  for (let done = 0; done < scale.classifyBacklog; done += 1000) {
+    await db.query(`
+      insert into switchyard.message (id, lane, sender, to_address, conversation, payload)
+      select switchyard.uuidv7(), switchyard.lane_of('c' || (g % 64)), 'user:bench', 'topic:classify', 'c' || (g % 64),
+             jsonb_build_object('text', ($2::text[])[1 + g % 4], 'n', g)
+      from generate_series(1, $1) g`, [Math.min(1000, scale.classifyBacklog - done), CLASSIFY_TEXTS]);
+  }
+  await db.query('vacuum analyze switchyard.message');
+  const service = await startService(db.url, 'analytics', { SWITCHYARD_STAGE_WORKERS: '1', SWITCHYARD_STAGE_WORKERS_MAX: '1' });
+  const started = performance.now(); // from the moment it listens: process start-up is not classification
+  try {
+    // Done when the stage has passed every message (labelled or sampled out).
+    const deadline = started + 600_000;
+    for (;;) {
+      const rollup = Number((await db.query(`select coalesce(sum(published), 0) as n from switchyard.analytics_minute where address = 'topic:classify'`)).rows[0].n);
+      if (rollup >= scale.classifyBacklog) break;
+      if (performance.now() > deadline) throw new Error('the analytics stage did not pass the backlog');
+      await sleep(50);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const labelled = await count(db, 'switchyard.message_label');
+    return { perSecond: labelled / seconds, sampledOut: scale.classifyBacklog - labelled };
   } finally {
     await service.stop();
   }

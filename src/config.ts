@@ -1,6 +1,8 @@
 // Configuration is read once, from the environment, at start-up (STYLE rule 7).
 // A bad value names its variable and the process exits before anything opens.
 import { z } from 'zod';
+import { DIRECTIONS, type Direction } from './analytics/seasonal-detector.ts';
+import { SERIES_KINDS, type SeriesKind } from './analytics/series-kinds.ts';
 
 export const ROLES = ['router', 'routing', 'persistence', 'analytics', 'push', 'upkeep'] as const;
 export type Role = (typeof ROLES)[number];
@@ -68,7 +70,9 @@ export const DEAD_LETTER_RETENTION_DAYS_DEFAULT = 14;
 export const WEBHOOK_BREAKER_FAILURES_DEFAULT = 5;
 export const WEBHOOK_BREAKER_COOLDOWN_MS_DEFAULT = 5_000;
 export const BACKPRESSURE_LAG_SECONDS_DEFAULT = 300;
-export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence,analytics';
+/** Analytics is left out: publishers are never slowed down for rollups or classification; when it
+ *  falls behind, classification samples instead (analytics/content-classification.ts). */
+export const BACKPRESSURE_STAGES_DEFAULT = 'routing,persistence';
 export const PUBLISHER_STATS_RETENTION_DAYS_DEFAULT = 7;
 export const ANALYTICS_RETENTION_DAYS_DEFAULT = 30;
 // Operator numbers (/metrics, /v1/admin/scaling): read from a snapshot at most this old.
@@ -124,6 +128,23 @@ const secretToken = z
   .string()
   .min(32, 'must be at least 32 characters')
   .refine((token) => !isPlaceholderToken(token), 'is a placeholder that anyone can know: set a secret of your own, e.g. from `openssl rand -hex 32`');
+
+/** "kind=value,kind=value" per anomaly series kind; kinds not named keep their default. */
+function perSeriesKind<T>(parse: (value: string) => T | undefined, expected: string) {
+  return z.string().default('').transform((text, ctx) => {
+    const out: Partial<Record<SeriesKind, T>> = {};
+    for (const pair of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+      const [kind, raw = ''] = pair.split('=').map((p) => p.trim());
+      const value = parse(raw);
+      if (!SERIES_KINDS.includes(kind as SeriesKind) || value === undefined) {
+        ctx.addIssue({ code: 'custom', message: `expected kind=value pairs with kinds ${SERIES_KINDS.join(', ')} and values ${expected}, got ${pair}` });
+        return z.NEVER;
+      }
+      out[kind as SeriesKind] = value;
+    }
+    return out;
+  });
+}
 
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -219,6 +240,8 @@ const EnvSchema = z.object({
   SWITCHYARD_WEBHOOK_BREAKER_FAILURES: int(1, 1000, WEBHOOK_BREAKER_FAILURES_DEFAULT),
   SWITCHYARD_WEBHOOK_BREAKER_COOLDOWN_MS: int(10, 3_600_000, WEBHOOK_BREAKER_COOLDOWN_MS_DEFAULT),
   SWITCHYARD_BACKPRESSURE_LAG_SECONDS: int(0, 86_400, BACKPRESSURE_LAG_SECONDS_DEFAULT), // 0: off
+  SWITCHYARD_ANOMALY_K: perSeriesKind((v) => (/^\d+(\.\d+)?$/.test(v) && Number(v) > 0 && Number(v) <= 100 ? Number(v) : undefined), 'in (0, 100]'),
+  SWITCHYARD_ANOMALY_DIRECTION: perSeriesKind((v) => (DIRECTIONS.includes(v as Direction) ? (v as Direction) : undefined), DIRECTIONS.join(' | ')),
   SWITCHYARD_BACKPRESSURE_STAGES: z.string().default(BACKPRESSURE_STAGES_DEFAULT).transform((value, ctx) => {
     const names = value.split(',').map((name) => name.trim()).filter(Boolean);
     const unknown = names.filter((name) => !STAGES.includes(name));
@@ -295,6 +318,8 @@ export interface Config {
   inbox: { pollMs: number; heartbeatMs: number; retryMs: number; writeTimeoutMs: number; wsPingMs: number };
   analyticsFlushMs: number;
   backpressure: { lagSeconds: number; stages: string[] };
+  /** Sensitivity and direction per anomaly series kind (the defaults in analytics/anomaly-series.ts). */
+  anomaly: { k: Partial<Record<SeriesKind, number>>; direction: Partial<Record<SeriesKind, Direction>> };
   http: { maxBodyBytes: number };
   notifyCoalesceMs: number;
   retention: {
@@ -402,6 +427,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     analyticsFlushMs: e.SWITCHYARD_ANALYTICS_FLUSH_MS,
     backpressure: { lagSeconds: e.SWITCHYARD_BACKPRESSURE_LAG_SECONDS, stages: e.SWITCHYARD_BACKPRESSURE_STAGES },
+    anomaly: { k: e.SWITCHYARD_ANOMALY_K, direction: e.SWITCHYARD_ANOMALY_DIRECTION },
     http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES },
     notifyCoalesceMs: e.SWITCHYARD_NOTIFY_COALESCE_MS,
     retention: {

@@ -10,6 +10,8 @@
 //                    routing (fan-out)            routing/routing.stage.ts
 //                    persistence (history)        persistence/persistence.stage.ts
 //                    analytics (rollups)          analytics/analytics.stage.ts
+//                      content labels             analytics/content-classification.ts -> label-publisher.ts
+//                      anomalies (upkeep job)     analytics/anomaly-detection.ts
 //   4. delivery    long poll, SSE, ack           inbox/inbox.routes.ts -> inbox.service.ts (the stream core)
 //                    WebSocket                    inbox/inbox-ws.routes.ts -> ws-session.ts
 //                    webhooks (circuit breakers)  webhooks/webhook-dispatcher.ts, webhooks/webhooks.routes.ts
@@ -27,6 +29,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analyticsRoutes } from './analytics/analytics.routes.ts';
 import { createAnalyticsStage } from './analytics/analytics.stage.ts';
+import { anomaliesRoutes } from './analytics/anomalies.routes.ts';
+import { detectorSettings } from './analytics/anomaly-series.ts';
+import { classifierRoutes } from './analytics/classifier.routes.ts';
+import { ClassifierService } from './analytics/classifier.service.ts';
+import { ContentClassification } from './analytics/content-classification.ts';
+import { createLabelPublisher } from './analytics/label-publisher.ts';
 import { createDeliveryStatsFlushWorker, DeliveryRecorder } from './analytics/delivery-recorder.ts';
 import { AdminSessions } from './clients/admin-session.ts';
 import { ensureAdminSessionKey } from './clients/admin-session.repository.ts';
@@ -229,7 +237,16 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       if (!has('router')) workers.push(fullQueues.createRefreshWorker(config.delivery.statsMs, log));
     }
     if (has('persistence')) addStage(createPersistenceStage(), config.stages.batchWaitMs);
-    if (has('analytics')) addStage(createAnalyticsStage(), config.stages.batchWaitMs);
+    if (has('analytics')) {
+      // Labels that reach their topic's threshold go out as messages on topic:switchyard.labels.
+      const labelPublisher = createLabelPublisher(db, config.stages.pollMs, log, () => signals.signal('log'));
+      workers.push(labelPublisher);
+      const classification = new ContentClassification({ now: Date.now, onOutcome: metrics.classifierOutcome });
+      signals.on('config', (keys) => {
+        if (keys === undefined || keys.some((key) => key.startsWith('classifier:'))) classification.invalidateTopics();
+      });
+      addStage(createAnalyticsStage({ classification, onLabelled: () => labelPublisher.wake() }), config.stages.batchWaitMs);
+    }
     signals.on('log', () => stageWorkers.forEach((worker) => worker.wake()));
     workers.push(...stageWorkers);
     // Webhooks: the push role delivers the queues of clients with an endpoint by POST, each endpoint
@@ -332,6 +349,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
       app.route('/v1', historyRoutes(auth, db, membership, policies, config.limits.addressLength));
       app.route('/v1', analyticsRoutes(auth, db));
+      app.route('/v1', anomaliesRoutes(auth, db, detectorSettings(config.anomaly.k, config.anomaly.direction)));
+      app.route('/v1', classifierRoutes(auth, new ClassifierService(db, () => new Date(), (topic) => signals.signal('config', [`classifier:${topic}`]))));
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
@@ -376,6 +395,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         deadLetterRetentionDays: config.delivery.deadLetterRetentionDays,
         publisherStatsRetentionDays: config.retention.publisherStatsDays,
         analyticsRetentionDays: config.retention.analyticsDays,
+        anomalySettings: detectorSettings(config.anomaly.k, config.anomaly.direction),
       }, log.child({ component: 'upkeep' }));
       teardown.push('scheduler', () => upkeep!.stop());
     }

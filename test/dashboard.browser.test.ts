@@ -3,6 +3,7 @@
 // publishes, and redrives a dead letter from the page; the client then receives it again. The
 // page's last state is kept as test-results/dashboard.png. Without a chromium the test is skipped
 // and says so (.ci/run installs one).
+import { sql } from 'kysely';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
@@ -117,6 +118,17 @@ test.skipIf(!hasChromium)(`the dashboard: log in, watch the numbers move, redriv
   // Delivered again: fragile receives the same message.
   const again = await eventually(async () => (await fragile.api.get('/v1/inbox?wait=2')).body.messages[0], 10_000, 'the redriven message');
   expect(again).toMatchObject({ id, payload: { please: 'redrive me' } });
+
+  // An anomaly on topic:load: listed, and a click draws the series with its band and the anomaly marked.
+  await sql`insert into switchyard.anomaly (series_kind, series_key, window_start, observed, band_low, band_high, direction, severity, state)
+            values ('count', 'topic:load', date_trunc('minute', now()), 25, 0, 5, 'spike', 9, 'open')`.execute(database.db);
+  const anomaly = page.locator('#anomalies tbody tr', { hasText: 'topic:load' }).first();
+  await anomaly.waitFor({ state: 'visible', timeout: 15_000 });
+  expect(await anomaly.textContent()).toContain('spike');
+  await anomaly.locator('button').click();
+  await page.locator('#chart-band canvas').waitFor({ state: 'visible' });
+  expect(await page.locator('#chart-band .u-legend').textContent()).toContain('band high');
+  expect(await page.locator('#labels tbody').textContent()).toContain('no labels in the last hour');
 
   mkdirSync('test-results', { recursive: true });
   await page.screenshot({ path: SCREENSHOT, fullPage: true });

@@ -111,13 +111,16 @@ describe('logging in', () => {
     const cookie = await sessionCookie();
     const as = (method: string, path: string, body?: unknown) =>
       service.anonymous.raw(method, path, body === undefined ? undefined : JSON.stringify(body), { cookie, ...(body === undefined ? {} : { 'content-type': 'application/json' }) });
-    for (const path of ['/v1/admin/dashboard/snapshot', '/v1/admin/dashboard/queues', '/v1/admin/dead-letters']) {
+    for (const path of ['/v1/admin/dashboard/snapshot', '/v1/admin/dashboard/queues', '/v1/admin/dead-letters', '/v1/admin/classifier',
+      '/v1/admin/anomalies', '/v1/admin/anomalies/band?address=topic:news']) {
       expect((await as('GET', path)).status, path).toBe(200);
     }
     expect((await as('POST', '/v1/admin/dead-letters/redrive', { client_id: '999999' })).status).toBe(200);
     // Destructive or unrelated admin routes still want the token.
     expectProblem(await as('POST', '/v1/admin/dead-letters/purge', { client_id: '999999' }), 401, 'TokenMissing');
     expectProblem(await as('GET', '/v1/admin/analytics'), 401, 'TokenMissing');
+    expectProblem(await as('PUT', '/v1/admin/topics/news/classifier', {}), 401, 'TokenMissing');
+    expectProblem(await as('POST', '/v1/admin/classifier/labels', { labels: [] }), 401, 'TokenMissing');
     expectProblem(await as('GET', `/v1/admin/clients/${sender.id}`), 401, 'TokenMissing');
     expectProblem(await as('POST', '/v1/clients', { name: 'sneaky' }), 401, 'TokenMissing');
     // A bearer token wins over the cookie: a client's token stays a client's.

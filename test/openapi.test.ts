@@ -133,6 +133,11 @@ test('real answers of every operation match their documented status, content typ
   expect((await call('POST', '/v1/messages', { token: bob.token, body: { to: 'topic:news', payload: 1 } })).status).toBe(422);
   await call('DELETE', '/v1/admin/topics/news/schema', { token: admin });
   expect((await call('GET', '/v1/admin/topics/news/schema', { token: admin })).status).toBe(404);
+  await call('PUT', '/v1/admin/topics/news/classifier', { token: admin, body: { json_paths: ['$.text'], threshold: 0.95 } });
+  await call('GET', '/v1/admin/topics/news/classifier', { token: admin });
+  await call('GET', '/v1/admin/classifier', { token: admin });
+  const unknownMessage = { labels: [{ message_id: '00000000-0000-7000-8000-000000000000', label: 'spam' }] };
+  expect((await call('POST', '/v1/admin/classifier/labels', { token: admin, body: unknownMessage })).status).toBe(404);
 
   // Webhook endpoints, the client's own and the admin's view of them.
   const hook = { url: 'https://hooks.example.com/in' };
@@ -151,7 +156,9 @@ test('real answers of every operation match their documented status, content typ
   // Publishing, receiving and the queue rules.
   await call('PUT', `/v1/admin/clients/${ann.id}/queue-policy`, { token: admin, body: { max_receives: 1 } });
   await call('GET', `/v1/admin/clients/${ann.id}/queue-policy`, { token: admin });
-  await call('POST', '/v1/messages', { token: bob.token, body: { to: 'topic:news', type: 'greeting', payload: { text: 'hi' }, headers: { a: 'b' } } });
+  const greeting = await call('POST', '/v1/messages', { token: bob.token, body: { to: 'topic:news', type: 'greeting', payload: { text: 'hi' }, headers: { a: 'b' } } });
+  await call('POST', '/v1/admin/classifier/labels', { token: admin, body: { labels: [{ message_id: greeting.body.id, label: 'ham' }] } });
+  await call('DELETE', '/v1/admin/topics/news/classifier', { token: admin });
   await call('POST', '/v1/messages/batch', { token: bob.token, body: { messages: [{ to: 'topic:news', payload: 2 }, { to: 'topic:news', payload: 3 }] } });
   expect((await call('POST', '/v1/messages', { token: bob.token, body: { to: 'nowhere' } })).status).toBe(400);
   // Routing may hand them over in more than one batch, and a receive leases what it returns: collect.
@@ -177,6 +184,8 @@ test('real answers of every operation match their documented status, content typ
   // Admin numbers.
   await eventually(async () => ((await call('GET', '/v1/admin/analytics?minutes=5', { token: admin })).body.minutes.length > 0 ? true : undefined));
   await call('GET', '/v1/admin/scaling', { token: admin });
+  await call('GET', '/v1/admin/anomalies', { token: admin });
+  await call('GET', '/v1/admin/anomalies/band?address=topic:news&minutes=5', { token: admin });
   await call('GET', '/v1/admin/dashboard/snapshot', { token: admin });
   await call('GET', '/v1/admin/dashboard/queues', { token: admin });
   await call('GET', '/v1/admin/dashboard/stream', { token: admin });

@@ -21,6 +21,7 @@ function snapshot(o: { routing?: [number, number, boolean?]; visible?: number; r
     stages: [stage('analytics'), stage('persistence'), stage('routing', o.routing)],
     publishedPerSecond: o.rate ?? 0,
     processing: [],
+    openAnomalies: [],
   };
 }
 

@@ -4,6 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Db } from '../src/db/database.ts';
+import { DETECTOR_DEFAULTS } from '../src/analytics/anomaly-series.ts';
 import { createLogger } from '../src/log.ts';
 import { runExpiry } from '../src/upkeep/expiry.ts';
 import { ensurePartitions, runPartitionUpkeep } from '../src/upkeep/partition-upkeep.ts';
@@ -89,12 +90,35 @@ test('expiry deletes the per-minute analytics older than their retention and kee
   expect((await runExpiry(db, options, log)).analyticsMinutes).toBe(0);
 });
 
+test('expiry deletes labels older than history, closed anomalies and sender minutes older than the rollups, and all but the newest 5 models', async () => {
+  await sql`insert into switchyard.message_label (message_id, topic, label, score, model_version, labelled_at)
+            values (switchyard.uuidv7(), 'chat', 'spam', 0.9, 1, now() - interval '31 days'),
+                   (switchyard.uuidv7(), 'chat', 'ham', 0.9, 1, now() - interval '29 days')`.execute(db);
+  await sql`insert into switchyard.anomaly (series_kind, series_key, window_start, observed, band_low, band_high, direction, severity, state)
+            select 'count', 'topic:a', now() - make_interval(days => d), 1, 0, 0, 'spike', 1, s
+            from (values (31, 'closed'), (31, 'open'), (29, 'closed')) as v(d, s)`.execute(db);
+  await sql`insert into switchyard.classifier_model (version, trained_at, corpus_examples, taught_examples, model)
+            select v, now(), 0, 0, '[]' from generate_series(1, 7) v`.execute(db);
+  await sql`insert into switchyard.analytics_sender_minute (minute, sender, published)
+            values (date_trunc('minute', now() - interval '31 days'), 'user:old', 1), (date_trunc('minute', now()), 'user:new', 1)`.execute(db);
+  const result = await runExpiry(db, { ...options, historyRetentionDays: 30 }, log);
+  expect({ labels: result.messageLabels, anomalies: result.anomalies, models: result.classifierModels, senderMinutes: result.senderMinutes })
+    .toEqual({ labels: 1, anomalies: 1, models: 2, senderMinutes: 1 });
+  const left = await sql<{ labels: number; open: number; oldest: number }>`
+    select (select count(*)::int from switchyard.message_label) as labels,
+           (select count(*)::int from switchyard.anomaly where state = 'open') as open,
+           (select min(version) from switchyard.classifier_model) as oldest`.execute(db);
+  expect(left.rows[0]).toEqual({ labels: 1, open: 1, oldest: 3 });
+});
+
 test('pg-boss holds the upkeep schedule, and the upkeep starts and stops cleanly', async () => {
-  const upkeep = await startUpkeep(database.url, db, options, log);
+  const upkeep = await startUpkeep(database.url, db, { ...options, anomalySettings: DETECTOR_DEFAULTS }, log);
   try {
     const schedules = await sql<{ name: string; cron: string }>`select name, cron from ${sql.id(BOSS_SCHEMA, 'schedule')}`.execute(db);
     expect(schedules.rows).toContainEqual(expect.objectContaining({ name: 'switchyard-partitions' }));
     expect(schedules.rows).toContainEqual({ name: 'switchyard-delay-mover', cron: '* * * * *' });
+    expect(schedules.rows).toContainEqual(expect.objectContaining({ name: 'switchyard-classifier-retrain' }));
+    expect(schedules.rows).toContainEqual(expect.objectContaining({ name: 'switchyard-anomaly-detection' }));
   } finally {
     await upkeep.stop();
   }

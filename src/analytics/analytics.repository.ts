@@ -20,13 +20,27 @@ export async function upsertPublishedCounts(tx: Tx, messageIds: string[]): Promi
           payload_bytes = analytics_minute.payload_bytes + excluded.payload_bytes`.execute(tx);
 }
 
-/** Adds the messages to the per-hour counts of their senders (top publishers); key order as above. */
+/** Adds the messages to the per-minute counts of their senders (anomaly detection) and the per-hour
+ *  ones (top publishers), in one statement; key order as above. */
 export async function upsertSenderCounts(tx: Tx, messageIds: string[]): Promise<void> {
   await sql`
+    with counted as (
+      select date_trunc('minute', m.created_at) as minute, m.sender, count(*) as published, sum(pg_column_size(m.payload)) as payload_bytes
+      from switchyard.message m
+      where m.id = any (${messageIds}::uuid[])
+      group by 1, 2
+    ),
+    minutes as (
+      insert into switchyard.analytics_sender_minute (minute, sender, published, payload_bytes)
+      select minute, sender, published, payload_bytes from counted
+      order by 1, 2
+      on conflict (minute, sender) do update
+        set published = analytics_sender_minute.published + excluded.published,
+            payload_bytes = analytics_sender_minute.payload_bytes + excluded.payload_bytes
+    )
     insert into switchyard.analytics_sender_hour (hour, sender, published, payload_bytes)
-    select date_trunc('hour', m.created_at, 'UTC'), m.sender, count(*), sum(pg_column_size(m.payload))
-    from switchyard.message m
-    where m.id = any (${messageIds}::uuid[])
+    select date_trunc('hour', minute, 'UTC'), sender, sum(published), sum(payload_bytes)
+    from counted
     group by 1, 2
     order by 1, 2
     on conflict (hour, sender) do update

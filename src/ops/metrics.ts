@@ -11,6 +11,8 @@
 // counts in the totals and in the depth distribution switchyard_queues_by_depth{le}. Labels are
 // otherwise stages, roles, states, reasons, operations and HTTP route patterns (never raw paths).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClassifyOutcome } from '../analytics/content-classification.ts';
+import { SERIES_KINDS } from '../analytics/series-kinds.ts';
 import type { ScalingThresholds } from '../config.ts';
 import type { Logger } from '../log.ts';
 import { QUEUE_DEPTH_BOUNDS, type OpsSnapshot, type OpsSnapshots } from './ops-snapshot.ts';
@@ -66,6 +68,13 @@ export class Metrics {
     help: 'Messages that met a full client queue, by client and what happened: refused (direct message, 429), dead_lettered (its copy), dropped_oldest (the oldest made room)',
     labelNames: ['client_id', 'action'], registers: [this.registry],
   });
+
+  readonly #classifierMessages = new Counter({
+    name: 'switchyard_classifier_messages_total',
+    help: 'Messages of classified topics by outcome: classified, sampled_out (the stage was behind, see README), no_model (none trained yet)',
+    labelNames: ['outcome'], registers: [this.registry],
+  });
+  readonly classifierOutcome = (outcome: ClassifyOutcome, count: number) => this.#classifierMessages.labels(outcome).inc(count);
 
   // Processing time.
   readonly ingestFlushSeconds = new Histogram({
@@ -299,6 +308,9 @@ export class Metrics {
       (g, s) => s.stages.forEach((st) => g.labels(st.stage).set(st.retrying)));
     gauge('switchyard_stage_dead_letters', 'Messages a stage gave up on after its retries', ['stage'],
       (g, s) => s.stages.forEach((st) => g.labels(st.stage).set(st.deadLetters)));
+
+    gauge('switchyard_anomalies_open', 'Anomalies open now, by series kind (count, bytes, dead_letter_rate, latency_p95)', ['kind'],
+      (g, s) => SERIES_KINDS.forEach((kind) => g.labels(kind).set(s.openAnomalies.find((a) => a.kind === kind)?.open ?? 0)));
 
     gauge('switchyard_recommended_workers', 'Workers (processes) per role the backlog calls for (GET /v1/admin/scaling explains)', ['role'],
       (g, s) => recommendWorkers(s, this.#o.scaling).forEach((r) => g.labels(r.role).set(r.recommended)));

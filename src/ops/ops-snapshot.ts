@@ -3,6 +3,7 @@
 // autoscaler and a dashboard scraping every second still cost one round of queries per interval.
 // Concurrent callers share the round in flight. Everything comes from stats.repository.ts and
 // stage_lag(), which read what is already counted elsewhere (queue_stat), never a hot table.
+import { countOpenAnomaliesByKind } from '../analytics/anomaly.repository.ts';
 import type { Db } from '../db/database.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';
 import { listProcessingTimes, type ProcessingTimeRow } from './processing-time.repository.ts';
@@ -37,6 +38,8 @@ export interface OpsSnapshot {
   publishedPerSecond: number;
   /** Consumer processing time of the clients closest to their lease, at most topQueues of them. */
   processing: ProcessingTimeRow[];
+  /** Open anomalies per series kind (kinds without any are absent). */
+  openAnomalies: { kind: string; open: number }[];
 }
 
 export interface OpsSnapshotOptions {
@@ -78,7 +81,7 @@ export class OpsSnapshots {
   async #take(): Promise<OpsSnapshot> {
     // One connection, one read-only repeatable-read transaction: the numbers agree with each other,
     // and a scrape never takes more than one slot of a pool the stages and receivers need.
-    const { queues, topQueues, byDepth, deadLetters, lag, failures, traffic, processing } = await this.#db
+    const { queues, topQueues, byDepth, deadLetters, lag, failures, traffic, processing, anomalies } = await this.#db
       .transaction()
       .setIsolationLevel('repeatable read')
       .setAccessMode('read only')
@@ -91,6 +94,7 @@ export class OpsSnapshots {
         failures: await listStageFailureCounts(tx),
         traffic: await listTrafficMinutes(tx, 2),
         processing: this.#o.topQueues > 0 ? await listProcessingTimes(tx, this.#o.topQueues) : [],
+        anomalies: await countOpenAnomaliesByKind(tx),
       }));
     const failuresByStage = new Map<string, StageFailureCounts>(failures.map((f) => [f.stage, f]));
     const takenAt = new Date(this.#now());
@@ -112,6 +116,7 @@ export class OpsSnapshots {
       })),
       publishedPerSecond: published / 60,
       processing,
+      openAnomalies: anomalies,
     };
   }
 

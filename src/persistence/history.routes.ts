@@ -35,6 +35,8 @@ const HistoryMessageSchema = z
     sent_at: z.string(),
     correlation_id: z.string().nullable(),
     reply_to: z.string().nullable(),
+    label: z.object({ label: z.string(), score: z.number(), model_version: z.number().int() }).nullable()
+      .openapi({ description: 'the content label, on a classified topic (null otherwise, or when sampled out)' }),
   })
   .openapi('HistoryMessage');
 
@@ -85,6 +87,7 @@ export function historyRoutes(auth: Authenticator, db: Db, membership: GroupMemb
             sent_at: row.created_at.toISOString(),
             correlation_id: row.correlation_id,
             reply_to: row.reply_to,
+            label: row.label === null ? null : { label: row.label, score: row.label_score!, model_version: row.label_model_version! },
           })),
           next_before: rows.length === limit ? rows[rows.length - 1]!.id : null,
         },

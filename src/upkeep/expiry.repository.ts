@@ -1,6 +1,7 @@
 // What expires: deduplication entries past their window, deliveries past their ttl that nobody
 // received (counted in analytics as expired), dead letters past their retention, and the
-// per-sender and per-minute rollups past theirs. Each call handles one bounded batch.
+// per-sender and per-minute rollups past theirs, content labels and closed anomalies past theirs,
+// and classifier models beyond the newest few. Each call handles one bounded batch.
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from '../db/database.ts';
 
@@ -54,6 +55,33 @@ export function deleteOldAnalyticsMinutes(db: Db, retentionDays: number, limit: 
   return deleteBefore(db, 'analytics_minute', 'minute', daysAgo(retentionDays), limit);
 }
 
+/** Per-sender minutes are kept as long as per-address ones: anomaly detection reads both. */
+export function deleteOldSenderMinutes(db: Db, retentionDays: number, limit: number): Promise<number> {
+  return deleteBefore(db, 'analytics_sender_minute', 'minute', daysAgo(retentionDays), limit);
+}
+
 export function deleteOldDeadLetters(db: Db, retentionDays: number, limit: number): Promise<number> {
   return deleteBefore(db, 'dead_letter', 'dead_at', daysAgo(retentionDays), limit);
+}
+
+/** Content labels live as long as the history they are joined into. */
+export function deleteOldMessageLabels(db: Db, retentionDays: number, limit: number): Promise<number> {
+  return deleteBefore(db, 'message_label', 'labelled_at', daysAgo(retentionDays), limit);
+}
+
+/** Closed anomalies as long as the rollups they were found in; open ones stay until they close. */
+export async function deleteOldAnomalies(db: Db, retentionDays: number, limit: number): Promise<number> {
+  const result = await sql`
+    delete from switchyard.anomaly
+    where id = any (array(select id from switchyard.anomaly
+                          where state = 'closed' and window_start < ${daysAgo(retentionDays)} limit ${limit}))`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/** Every classifier model but the newest `keep` versions (each is about a megabyte). */
+export async function deleteOldClassifierModels(db: Db, keep: number): Promise<number> {
+  const result = await sql`
+    delete from switchyard.classifier_model
+    where version <= (select max(version) from switchyard.classifier_model) - ${keep}`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }

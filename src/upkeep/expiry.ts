@@ -4,10 +4,13 @@ import type { Db } from '../db/database.ts';
 import { deleteExpiredKeys } from '../idempotency/idempotency.service.ts';
 import type { Logger } from '../log.ts';
 import {
-  deleteExpiredDedup, deleteExpiredDeliveries, deleteOldAnalyticsMinutes, deleteOldDeadLetters, deleteOldSenderCounts,
+  deleteExpiredDedup, deleteExpiredDeliveries, deleteOldAnalyticsMinutes, deleteOldAnomalies, deleteOldClassifierModels,
+  deleteOldDeadLetters, deleteOldMessageLabels, deleteOldSenderCounts, deleteOldSenderMinutes,
 } from './expiry.repository.ts';
 
 const BATCH = 5_000;
+/** Classifier versions kept: the one in use and a few before it, to compare or to go back to by SQL. */
+const CLASSIFIER_MODELS_KEPT = 5;
 
 export interface ExpiryResult {
   dedup: number;
@@ -16,12 +19,17 @@ export interface ExpiryResult {
   idempotencyKeys: number;
   senderCounts: number;
   analyticsMinutes: number;
+  senderMinutes: number;
+  messageLabels: number;
+  anomalies: number;
+  classifierModels: number;
 }
 
 export interface ExpiryOptions {
   deadLetterRetentionDays: number;
   publisherStatsRetentionDays: number;
   analyticsRetentionDays: number;
+  historyRetentionDays: number;
 }
 
 async function untilDone(batch: () => Promise<number>): Promise<number> {
@@ -41,6 +49,10 @@ export async function runExpiry(db: Db, o: ExpiryOptions, log: Logger): Promise<
     idempotencyKeys: await deleteExpiredKeys(db),
     senderCounts: await untilDone(() => deleteOldSenderCounts(db, o.publisherStatsRetentionDays, BATCH)),
     analyticsMinutes: await untilDone(() => deleteOldAnalyticsMinutes(db, o.analyticsRetentionDays, BATCH)),
+    senderMinutes: await untilDone(() => deleteOldSenderMinutes(db, o.analyticsRetentionDays, BATCH)),
+    messageLabels: await untilDone(() => deleteOldMessageLabels(db, o.historyRetentionDays, BATCH)),
+    anomalies: await untilDone(() => deleteOldAnomalies(db, o.analyticsRetentionDays, BATCH)),
+    classifierModels: await deleteOldClassifierModels(db, CLASSIFIER_MODELS_KEPT),
   };
   if (result.deliveries > 0 || result.deadLetters > 0 || result.idempotencyKeys > 0) log.info('expiry', { ...result });
   return result;

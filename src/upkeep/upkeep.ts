@@ -2,6 +2,10 @@
 // queue's singleton policy keeps one run at a time. Only background jobs go through pg-boss; the
 // per-message path uses Switchyard's own tables.
 import { PgBoss } from 'pg-boss';
+import { runAnomalyDetection } from '../analytics/anomaly-detection.ts';
+import type { DetectorSettings } from '../analytics/seasonal-detector.ts';
+import type { SeriesKind } from '../analytics/series-kinds.ts';
+import { retrainClassifier } from '../analytics/classifier-training.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../log.ts';
 import { runDelayMover } from './delay-mover.ts';
@@ -15,12 +19,20 @@ const EXPIRY_JOB = 'switchyard-expiry';
 const EXPIRY_CRON = '* * * * *';
 const DELAY_MOVER_JOB = 'switchyard-delay-mover';
 const DELAY_MOVER_CRON = '* * * * *'; // pg-boss's finest schedule; MOVE_AHEAD_SECONDS leaves room for it
+// Retraining looks once a minute for what operators taught since the last model (and trains the
+// starter model on first start). Training blocks this process's event loop for a second or two.
+const RETRAIN_JOB = 'switchyard-classifier-retrain';
+const RETRAIN_CRON = '* * * * *';
+const ANOMALY_JOB = 'switchyard-anomaly-detection';
+const ANOMALY_CRON = '* * * * *';
 
 export interface Upkeep {
   stop(): Promise<void>;
 }
 
-export interface UpkeepOptions extends PartitionUpkeepOptions, ExpiryOptions {}
+export interface UpkeepOptions extends PartitionUpkeepOptions, ExpiryOptions {
+  anomalySettings: Record<SeriesKind, DetectorSettings>;
+}
 
 export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, log: Logger): Promise<Upkeep> {
   const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, max: 3, application_name: 'switchyard:upkeep' });
@@ -40,6 +52,17 @@ export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, l
   await boss.schedule(DELAY_MOVER_JOB, DELAY_MOVER_CRON);
   await boss.work(DELAY_MOVER_JOB, async () => {
     await runDelayMover(db, log);
+  });
+  await boss.createQueue(RETRAIN_JOB, { policy: 'singleton', retryLimit: 3, retryDelay: 60, expireInSeconds: 600 });
+  await boss.schedule(RETRAIN_JOB, RETRAIN_CRON);
+  await boss.work(RETRAIN_JOB, async () => {
+    await retrainClassifier(db, { now: () => new Date(), log });
+  });
+  await boss.send(RETRAIN_JOB, {}); // the starter model now, not at the next minute
+  await boss.createQueue(ANOMALY_JOB, { policy: 'singleton', retryLimit: 1, retryDelay: 30, expireInSeconds: 300 });
+  await boss.schedule(ANOMALY_JOB, ANOMALY_CRON);
+  await boss.work(ANOMALY_JOB, async () => {
+    await runAnomalyDetection(db, { now: () => new Date(), settings: options.anomalySettings, log });
   });
   return { stop: () => boss.stop({ graceful: true, timeout: 10_000 }) };
 }

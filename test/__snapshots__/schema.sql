@@ -22,6 +22,65 @@ table switchyard.analytics_sender_hour (
 );
 CREATE UNIQUE INDEX analytics_sender_hour_pkey ON switchyard.analytics_sender_hour USING btree (hour, sender);
 
+table switchyard.analytics_sender_minute (
+  minute timestamp with time zone not null,
+  sender text not null,
+  published bigint not null default 0,
+  payload_bytes bigint not null default 0,
+  constraint analytics_sender_minute_pkey PRIMARY KEY (minute, sender)
+);
+CREATE UNIQUE INDEX analytics_sender_minute_pkey ON switchyard.analytics_sender_minute USING btree (minute, sender);
+
+table switchyard.anomaly (
+  id bigint not null generated always as identity,
+  series_kind text not null,
+  series_key text not null,
+  window_start timestamp with time zone not null,
+  window_end timestamp with time zone,
+  observed double precision not null,
+  band_low double precision not null,
+  band_high double precision not null,
+  direction text not null,
+  severity real not null,
+  state text not null,
+  constraint anomaly_direction_check CHECK ((direction = ANY (ARRAY['spike'::text, 'drop'::text]))),
+  constraint anomaly_pkey PRIMARY KEY (id),
+  constraint anomaly_state_check CHECK ((state = ANY (ARRAY['open'::text, 'closed'::text])))
+);
+CREATE INDEX anomaly_open ON switchyard.anomaly USING btree (series_kind, series_key) WHERE (state = 'open'::text);
+CREATE INDEX anomaly_window ON switchyard.anomaly USING btree (window_start);
+CREATE UNIQUE INDEX anomaly_pkey ON switchyard.anomaly USING btree (id);
+
+table switchyard.anomaly_series (
+  kind text not null,
+  key text not null,
+  last_minute timestamp with time zone not null,
+  state jsonb not null,
+  constraint anomaly_series_kind_check CHECK ((kind = ANY (ARRAY['count'::text, 'bytes'::text, 'dead_letter_rate'::text, 'latency_p95'::text]))),
+  constraint anomaly_series_pkey PRIMARY KEY (kind, key)
+);
+CREATE UNIQUE INDEX anomaly_series_pkey ON switchyard.anomaly_series USING btree (kind, key);
+
+table switchyard.classifier_model (
+  version integer not null,
+  trained_at timestamp with time zone not null,
+  corpus_examples integer not null,
+  taught_examples integer not null,
+  model text not null,
+  constraint classifier_model_pkey PRIMARY KEY (version)
+);
+CREATE UNIQUE INDEX classifier_model_pkey ON switchyard.classifier_model USING btree (version);
+
+table switchyard.classifier_teaching (
+  message_id uuid not null,
+  label text not null,
+  text text not null,
+  taught_at timestamp with time zone not null,
+  constraint classifier_teaching_label_check CHECK ((label ~ '^[a-z0-9][a-z0-9_-]{0,39}$'::text)),
+  constraint classifier_teaching_pkey PRIMARY KEY (message_id)
+);
+CREATE UNIQUE INDEX classifier_teaching_pkey ON switchyard.classifier_teaching USING btree (message_id);
+
 table switchyard.client (
   id bigint not null generated always as identity,
   name text not null,
@@ -196,6 +255,20 @@ CREATE INDEX message_correlation ON ONLY switchyard.message USING btree (correla
 CREATE INDEX message_lane_xid ON ONLY switchyard.message USING btree (lane, xid, id);
 CREATE UNIQUE INDEX message_pkey ON ONLY switchyard.message USING btree (id);
 
+table switchyard.message_label (
+  message_id uuid not null,
+  topic text not null,
+  label text not null,
+  score real not null,
+  model_version integer not null,
+  labelled_at timestamp with time zone not null,
+  publish_pending boolean not null default false,
+  constraint message_label_pkey PRIMARY KEY (message_id)
+);
+CREATE INDEX message_label_labelled_at ON switchyard.message_label USING btree (labelled_at);
+CREATE INDEX message_label_pending ON switchyard.message_label USING btree (labelled_at) WHERE publish_pending;
+CREATE UNIQUE INDEX message_label_pkey ON switchyard.message_label USING btree (message_id);
+
 table switchyard.queue_policy (
   client_id bigint not null,
   max_receives integer,
@@ -285,6 +358,19 @@ table switchyard.subscription (
 CREATE INDEX subscription_client ON switchyard.subscription USING btree (client_id);
 CREATE UNIQUE INDEX subscription_pkey ON switchyard.subscription USING btree (address, client_id);
 
+table switchyard.topic_classifier (
+  topic text not null,
+  json_paths text[],
+  threshold real not null default 0.9,
+  quiet_labels text[] not null default '{ham}'::text[],
+  updated_at timestamp with time zone not null default now(),
+  constraint topic_classifier_json_paths_check CHECK (((cardinality(json_paths) >= 1) AND (cardinality(json_paths) <= 16))),
+  constraint topic_classifier_pkey PRIMARY KEY (topic),
+  constraint topic_classifier_threshold_check CHECK (((threshold >= (0)::double precision) AND (threshold <= (1)::double precision))),
+  constraint topic_classifier_topic_check CHECK (((topic ~ '^[A-Za-z0-9][A-Za-z0-9_./-]{0,127}$'::text) AND (topic !~~ 'switchyard.%'::text)))
+);
+CREATE UNIQUE INDEX topic_classifier_pkey ON switchyard.topic_classifier USING btree (topic);
+
 table switchyard.topic_policy (
   topic text not null,
   action text not null,
@@ -331,6 +417,20 @@ table switchyard.webhook_endpoint (
   constraint webhook_endpoint_url_check CHECK ((url ~ '^https?://'::text))
 );
 CREATE UNIQUE INDEX webhook_endpoint_pkey ON switchyard.webhook_endpoint USING btree (client_id);
+
+view switchyard.anomalies as
+ SELECT id,
+    series_kind,
+    series_key,
+    window_start,
+    window_end,
+    observed,
+    band_low,
+    band_high,
+    direction,
+    severity,
+    state
+   FROM switchyard.anomaly;
 
 view switchyard.dead_letters as
  SELECT d.client_id,

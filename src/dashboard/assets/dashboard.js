@@ -1,7 +1,8 @@
 // The Switchyard dashboard. Plain browser JavaScript, no build step. It logs in once (the admin
 // token is traded for an HttpOnly session cookie and never kept here), then follows
 // /v1/admin/dashboard/stream for the live numbers, reloads the clients and queues table every
-// few seconds, and browses and redrives dead letters through the admin API. Everything that comes
+// few seconds with the content labels and anomalies, and browses and redrives dead letters through
+// the admin API. Everything that comes
 // from the service is written with textContent: no markup from data, ever.
 'use strict';
 
@@ -256,6 +257,82 @@
   }
 
   // ----------------------------------------------------------------------------------------------
+  // Analytics: labels per classified topic, anomalies, and the seasonal band of one series with
+  // its anomalies marked.
+
+  const BAND_MINUTES = 180;
+  let bandPlot;
+
+  async function loadAnalytics() {
+    try {
+      const classifier = await call('GET', '/v1/admin/classifier');
+      $('labels-model').textContent = classifier.model
+        ? `Model version ${classifier.model.version}, trained ${new Date(classifier.model.trained_at).toLocaleString()}; ${classifier.topics.length} topic(s) classified.`
+        : `No model trained yet; ${classifier.topics.length} topic(s) classified.`;
+      fillTable($('labels'), classifier.labels_last_hour, 'no labels in the last hour', (l) => [
+        cell(`topic:${l.topic}`), cell(l.label), cell(fmt(l.messages), 'num'), cell(fmt(l.mean_score), 'num'),
+      ]);
+      const { anomalies } = await call('GET', '/v1/admin/anomalies?minutes=1440');
+      fillTable($('anomalies'), anomalies, 'no anomalies', (a) => {
+        const address = cell('');
+        const show = document.createElement('button');
+        show.type = 'button';
+        show.textContent = a.series.key;
+        show.title = 'show this series with its band';
+        show.addEventListener('click', () => showBand(a.series.key, a.series.kind));
+        address.append(show);
+        return [
+          cell(new Date(a.window_start).toLocaleString()), cell(a.window_end ? new Date(a.window_end).toLocaleTimeString() : '–'),
+          address, cell(a.series.kind), cell(a.direction), cell(fmt(a.observed), 'num'),
+          cell(`${fmt(a.band.low)} – ${fmt(a.band.high)}`, 'num'), cell(fmt(a.severity), 'num'), cell(a.state),
+        ];
+      });
+    } catch (error) {
+      showProblem(error);
+    }
+  }
+
+  async function showBand(address, kind) {
+    $('band-address').value = address;
+    $('band-kind').value = kind;
+    try {
+      const query = new URLSearchParams({ address, kind, minutes: String(BAND_MINUTES) });
+      const band = await call('GET', `/v1/admin/anomalies/band?${query}`);
+      const t = band.points.map((p) => Date.parse(p.minute) / 1000);
+      // An anomaly is marked at every minute of its window.
+      const marked = band.points.map((p) => {
+        const at = Date.parse(p.minute);
+        const hit = band.anomalies.some((a) => at >= Date.parse(a.window_start) && (a.window_end === null || at <= Date.parse(a.window_end)));
+        return hit ? p.observed : null;
+      });
+      const data = [t, band.points.map((p) => p.observed), band.points.map((p) => p.low), band.points.map((p) => p.high), marked];
+      $('band').hidden = false;
+      $('band-caption').textContent = `${address}, ${kind}: the last ${BAND_MINUTES} minutes, the seasonal band (none while the series has under two days of history) and its anomalies`;
+      bandPlot?.destroy();
+      bandPlot = new uPlot({
+        width: Math.max(240, $('chart-band').clientWidth), height: 220,
+        scales: { x: { time: true } },
+        axes: [{}, { size: 60, values: (_u, ticks) => ticks.map((v) => tick.format(v)) }],
+        series: [
+          {},
+          { label: 'observed', stroke: COLORS[0], width: 2, value: (_u, v) => fmt(v) },
+          { label: 'band low', stroke: '#94a3b8', dash: [4, 4], value: (_u, v) => fmt(v) },
+          { label: 'band high', stroke: '#94a3b8', dash: [4, 4], value: (_u, v) => fmt(v) },
+          { label: 'anomaly', stroke: COLORS[2], paths: () => null, points: { show: true, size: 8, fill: COLORS[2] }, value: (_u, v) => fmt(v) },
+        ],
+        bands: [{ series: [3, 2], fill: 'rgba(148, 163, 184, 0.2)' }],
+      }, data, $('chart-band'));
+    } catch (error) {
+      showProblem(error);
+    }
+  }
+
+  $('band-filter').addEventListener('submit', (event) => {
+    event.preventDefault();
+    showBand($('band-address').value.trim(), $('band-kind').value);
+  });
+
+  // ----------------------------------------------------------------------------------------------
   // Dead letters: browse with the filter, page back with "Older", redrive one or all.
 
   let olderThan = null;
@@ -382,8 +459,12 @@
     follow();
     loadQueues();
     loadDeadLetters();
+    loadAnalytics();
     clearInterval(queuesTimer);
-    queuesTimer = setInterval(loadQueues, QUEUES_EVERY_MS);
+    queuesTimer = setInterval(() => {
+      loadQueues();
+      loadAnalytics();
+    }, QUEUES_EVERY_MS);
   }
 
   $('login-form').addEventListener('submit', async (event) => {
