@@ -6,6 +6,7 @@ import type { Authenticator } from '../clients/authenticator.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { corsResponseHeaders } from '../http/cors.ts';
 import { problemResponses } from '../http/problem.ts';
+import { isDatabaseUnreachable } from '../db/errors.ts';
 import type { Logger } from '../log.ts';
 import type { DeadLettersService } from './dead-letters.service.ts';
 import {
@@ -15,6 +16,7 @@ import {
 import type { InboxService } from './inbox.service.ts';
 import { SLOW_CONSUMER, SlowConsumerError } from './slow-consumer.ts';
 import { SseWriter } from './sse-writer.ts';
+import { outageLog } from './stream-outage-log.ts';
 
 export interface InboxRoutesOptions {
   heartbeatMs: number;
@@ -190,6 +192,9 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
           if (error instanceof SlowConsumerError) {
             o.log.warn('slow consumer disconnected', { clientId });
             writer.close({ code: SLOW_CONSUMER, detail: 'the stream was not read for too long; reconnect to resume' });
+          } else if (isDatabaseUnreachable(error)) {
+            outageLog(o.log).warn('stream ended: the database cannot be reached', { transport: 'sse' });
+            writer.close({ code: 'DatabaseUnavailable', detail: 'the database cannot be reached right now; reconnect in a moment to resume' });
           } else {
             o.log.error('event stream failed', { clientId, error });
             writer.close();

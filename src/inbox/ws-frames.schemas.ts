@@ -23,6 +23,8 @@ export const WS_CLOSE_CODES = {
   TokenInvalid: 4401,
   /** The socket was not read for longer than the write timeout; its leases went back to the queue. */
   SlowConsumer: 4429,
+  /** PostgreSQL cannot be reached: reconnect after a moment (1013 is the standard "try again later"). */
+  DatabaseUnavailable: 1013,
   /** An unexpected server error. */
   InternalError: 1011,
 } as const;

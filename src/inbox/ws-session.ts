@@ -7,7 +7,9 @@ import type { z } from '@hono/zod-openapi';
 import type { ClientRecord } from '../clients/clients.repository.ts';
 import type { RateLimiter } from '../clients/rate-limiter.ts';
 import { ApiError, isRecord, problemBody, validationError, type Problem } from '../http/problem.ts';
+import { isDatabaseUnreachable } from '../db/errors.ts';
 import type { Logger } from '../log.ts';
+import { outageLog } from './stream-outage-log.ts';
 import type { createMessageSchemas } from '../messages/messages.schemas.ts';
 import { PUBLISH_BATCH_PATH, PUBLISH_PATH, publishedAnswer, publishedBatchAnswer, type Publisher } from '../messages/publisher.ts';
 import type { InboxService } from './inbox.service.ts';
@@ -121,6 +123,9 @@ export class WsSession {
       if (error instanceof SlowConsumerError) {
         this.#o.log.warn('slow consumer disconnected', { clientId: this.#client.id, transport: 'websocket' });
         this.#end(SLOW_CONSUMER, 'the socket was not read for too long; its messages went back to the queue; reconnect to resume');
+      } else if (isDatabaseUnreachable(error)) {
+        outageLog(this.#o.log).warn('stream ended: the database cannot be reached', { transport: 'websocket' });
+        this.#end('DatabaseUnavailable', 'the database cannot be reached right now; reconnect in a moment to resume');
       } else {
         this.#o.log.error('websocket stream failed', { clientId: this.#client.id, error });
         this.#end('InternalError', `the stream failed; quote request id ${this.#requestId}`);
