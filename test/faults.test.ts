@@ -75,7 +75,7 @@ describe('idle connections killed under the service', () => {
   test('a storm of pg_terminate_backend on idle connections fails no publish', async () => {
     database = await createTestDatabase();
     cleanups.push(() => database.drop());
-    service = await startTestService(database.url);
+    service = await startTestService(database.url, { SWITCHYARD_RATE_LIMIT_PER_SECOND: '0' }); // 240 publishes from one client
     cleanups.push(() => service.stop());
     const ann = await registerClient(service.admin, 'ann');
     await registerClient(service.admin, 'bo');
