@@ -89,6 +89,15 @@ export const MAX_LISTEN_TO_DEFAULT = 100;
 export const RATE_LIMIT_PER_SECOND_DEFAULT = 100;
 export const RATE_LIMIT_BURST_DEFAULT = 200;
 export const IDEMPOTENCY_WINDOW_SECONDS_DEFAULT = 24 * 3600;
+/** Event streams one client may hold open per process (TooManyStreams beyond). */
+export const MAX_STREAMS_PER_CLIENT_DEFAULT = 10;
+/** Long polls and requests waiting for a reply one client may hold open per process (TooManyWaits beyond). */
+export const MAX_WAITS_PER_CLIENT_DEFAULT = 50;
+/** Unknown tokens per source address: a bucket of this many, refilled at the rate below, before AuthFailuresThrottled. */
+export const AUTH_FAILURES_BURST_DEFAULT = 100;
+export const AUTH_FAILURES_PER_SECOND_DEFAULT = 10;
+/** Open HTTP connections beyond which new ones are closed at once (Node's server.maxConnections). */
+export const HTTP_MAX_CONNECTIONS_DEFAULT = 10_000;
 // The dashboard: how often open dashboards get a fresh snapshot, and how long a login lasts.
 export const DASHBOARD_PUSH_MS_DEFAULT = 2_000; // as often as queues are counted (QUEUE_STATS_MS_DEFAULT)
 export const DASHBOARD_SESSION_HOURS_DEFAULT = 12;
@@ -195,6 +204,11 @@ const EnvSchema = z.object({
   SWITCHYARD_MAX_LISTEN_TO: int(1, 10_000, MAX_LISTEN_TO_DEFAULT),
   SWITCHYARD_RATE_LIMIT_PER_SECOND: int(0, 1_000_000, RATE_LIMIT_PER_SECOND_DEFAULT), // 0: no rate limit
   SWITCHYARD_RATE_LIMIT_BURST: int(1, 10_000_000, RATE_LIMIT_BURST_DEFAULT),
+  SWITCHYARD_MAX_STREAMS_PER_CLIENT: int(1, 100_000, MAX_STREAMS_PER_CLIENT_DEFAULT),
+  SWITCHYARD_MAX_WAITS_PER_CLIENT: int(1, 100_000, MAX_WAITS_PER_CLIENT_DEFAULT),
+  SWITCHYARD_AUTH_FAILURES_PER_SECOND: int(0, 1_000_000, AUTH_FAILURES_PER_SECOND_DEFAULT), // 0: not throttled
+  SWITCHYARD_AUTH_FAILURES_BURST: int(1, 10_000_000, AUTH_FAILURES_BURST_DEFAULT),
+  SWITCHYARD_HTTP_MAX_CONNECTIONS: int(1, 1_000_000, HTTP_MAX_CONNECTIONS_DEFAULT),
   SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS: int(60, 30 * 24 * 3600, IDEMPOTENCY_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_CORS_ORIGINS: originList,
   SWITCHYARD_DASHBOARD_PUSH_MS: int(200, 60_000, DASHBOARD_PUSH_MS_DEFAULT),
@@ -253,7 +267,7 @@ export interface Config {
   inbox: { pollMs: number; heartbeatMs: number; retryMs: number; writeTimeoutMs: number };
   analyticsFlushMs: number;
   backpressure: { lagSeconds: number; stages: string[] };
-  http: { maxBodyBytes: number };
+  http: { maxBodyBytes: number; maxConnections: number };
   notifyCoalesceMs: number;
   retention: {
     logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number; publisherStatsDays: number;
@@ -264,6 +278,10 @@ export interface Config {
   limits: Limits;
   /** Token bucket per client: perSecond 0 turns it off. */
   rateLimit: { perSecond: number; burst: number };
+  /** Held open per client and process. */
+  waits: { maxStreams: number; maxWaits: number };
+  /** Unknown tokens per source address: perSecond 0 turns it off. */
+  authFailures: { perSecond: number; burst: number };
   idempotencyWindowSeconds: number;
   cors: { origins: string[] };
   dashboard: { pushMs: number; sessionHours: number };
@@ -351,7 +369,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     analyticsFlushMs: e.SWITCHYARD_ANALYTICS_FLUSH_MS,
     backpressure: { lagSeconds: e.SWITCHYARD_BACKPRESSURE_LAG_SECONDS, stages: e.SWITCHYARD_BACKPRESSURE_STAGES },
-    http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES },
+    http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES, maxConnections: e.SWITCHYARD_HTTP_MAX_CONNECTIONS },
     notifyCoalesceMs: e.SWITCHYARD_NOTIFY_COALESCE_MS,
     retention: {
       logHours: e.SWITCHYARD_LOG_RETENTION_HOURS,
@@ -372,6 +390,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       listenTo: e.SWITCHYARD_MAX_LISTEN_TO,
     },
     rateLimit: { perSecond: e.SWITCHYARD_RATE_LIMIT_PER_SECOND, burst: e.SWITCHYARD_RATE_LIMIT_BURST },
+    waits: { maxStreams: e.SWITCHYARD_MAX_STREAMS_PER_CLIENT, maxWaits: e.SWITCHYARD_MAX_WAITS_PER_CLIENT },
+    authFailures: { perSecond: e.SWITCHYARD_AUTH_FAILURES_PER_SECOND, burst: e.SWITCHYARD_AUTH_FAILURES_BURST },
     idempotencyWindowSeconds: e.SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS,
     cors: { origins: e.SWITCHYARD_CORS_ORIGINS },
     dashboard: { pushMs: e.SWITCHYARD_DASHBOARD_PUSH_MS, sessionHours: e.SWITCHYARD_DASHBOARD_SESSION_HOURS },

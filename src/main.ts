@@ -30,6 +30,8 @@ import { ensureAdminSessionKey } from './clients/admin-session.repository.ts';
 import { resolveAdminToken } from './clients/admin-token.ts';
 import { Authenticator } from './clients/authenticator.ts';
 import { clientsRoutes } from './clients/clients.routes.ts';
+import { ListenRights } from './clients/listen-rights.ts';
+import { WaitLimits } from './clients/wait-limits.ts';
 import { ClientsService } from './clients/clients.service.ts';
 import { RateLimiter } from './clients/rate-limiter.ts';
 import type { Config, Role } from './config.ts';
@@ -64,6 +66,7 @@ import { Metrics } from './ops/metrics.ts';
 import { metricsRoutes } from './ops/metrics.routes.ts';
 import { OpsSnapshots } from './ops/ops-snapshot.ts';
 import { scalingRoutes } from './ops/scaling.routes.ts';
+import { ReplyWatch } from './requests/reply-watch.ts';
 import { requestsRoutes } from './requests/requests.routes.ts';
 import { RequestsService } from './requests/requests.service.ts';
 import { historyRoutes } from './persistence/history.routes.ts';
@@ -150,7 +153,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const schemas = new TopicSchemas(db, config.authCacheMs);
     const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) : undefined;
     const adminSessions = new AdminSessions(await ensureAdminSessionKey(db), adminToken.hash, config.dashboard.sessionHours * 3_600_000);
-    const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter, adminSessions);
+    const authFailures = config.authFailures.perSecond > 0 ? new RateLimiter(config.authFailures.perSecond, config.authFailures.burst) : undefined;
+    const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter, adminSessions, authFailures);
+    const rights = new ListenRights(membership, policies);
+    const waitLimits = new WaitLimits({ streams: config.waits.maxStreams, waits: config.waits.maxWaits });
     const changed = (prefix: string, keys: string[] | undefined) =>
       keys?.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 
@@ -158,9 +164,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const waiters = new Waiters();
     const recorder = new DeliveryRecorder();
     signals.on('delivery', (clientIds) => waiters.wake(clientIds));
-    // Request/reply: callers wait for a correlation id; the router that commits the reply wakes them.
-    const replyWaiters = new Waiters();
-    signals.on('reply', (correlationIds) => replyWaiters.wake(correlationIds));
+    // Request/reply: one worker looks for the replies of every waiting request at once; the router
+    // that commits a message with a waited-for correlation id wakes it.
+    const replies = new ReplyWatch(relaxedDb, rights, config.inbox.pollMs, log);
+    signals.on('reply', (correlationIds) => replies.wake(correlationIds));
     const queueDefaults = { maxLength: config.delivery.maxLength, overflow: config.delivery.overflow };
     const policyDefaults = {
       maxReceives: config.delivery.maxReceives,
@@ -244,7 +251,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       workers.push(backpressure.createRefreshWorker(config.delivery.statsMs, log));
       metrics.trackBackpressure(() => backpressure.lagging !== undefined);
     }
-    const messages = new MessagesService(membership, policies, schemas, backpressure, commit);
+    const messages = new MessagesService(membership, policies, rights, schemas, backpressure, commit);
+    if (has('router')) workers.push(replies.worker);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
     const deadLetters = new DeadLettersService(relaxedDb, wakeClient);
 
@@ -262,7 +270,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       const idempotencyLeaseSeconds = Math.max(60, Math.ceil((2 * config.db.statementTimeoutMs) / 1000));
       const idempotency = new IdempotencyKeys(db, config.idempotencyWindowSeconds, idempotencyLeaseSeconds);
       app.route('/v1', messagesRoutes(auth, messages, idempotency, config.limits));
-      const clients = new ClientsService(db, membership, policies, (clientId) => signals.signal('config', [`client:${clientId}`]));
+      const clients = new ClientsService(db, rights, (clientId) => signals.signal('config', [`client:${clientId}`]));
       app.route('/v1', clientsRoutes(auth, clients, config.limits));
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
       app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
@@ -271,7 +279,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
-      app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), config.limits, shutdown.signal));
+      app.route('/v1', requestsRoutes(auth, new RequestsService(messages, replies, waitLimits), config.limits, shutdown.signal));
       app.route('/', dashboardRoutes(auth));
       app.route('/v1', dashboardDataRoutes(auth, dashboard, relaxedDb, { retryMs: config.inbox.retryMs, shutdown: shutdown.signal }));
     }
@@ -279,7 +287,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient, metrics);
       app.route('/v1', inboxRoutes(auth, inbox, deadLetters, {
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
-        writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, log,
+        writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, waitLimits, log,
       }));
     }
     // The document lists itself too, so that every route the app answers is in it (test/openapi.test.ts).

@@ -3,6 +3,12 @@
 // `switchyard_token` cookie, because a browser EventSource cannot send headers (weaker: URLs end
 // up in logs and history). Tokens are never logged: only their hashes go anywhere. Admin routes
 // that the dashboard uses also take its session cookie instead of the token (admin-session.ts).
+//
+// A cookie is sent by the browser whatever page asks, so a cookie-authenticated request must come
+// from this service's own pages or an allowed CORS origin (else any site could open a victim's
+// stream). A source address whose made-up tokens have used up SWITCHYARD_AUTH_FAILURES_BURST is
+// refused before its next token reaches the database.
+import type { IncomingMessage } from 'node:http';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { Context } from 'hono';
@@ -14,28 +20,63 @@ import { looksLikeToken } from './tokens.ts';
 
 export const TOKEN_COOKIE = 'switchyard_token';
 
-function bearerToken(c: Context, allowQueryAndCookie: boolean): string | undefined {
+/** Where the token came from: only the Authorization header proves the caller chose to send it. */
+export type TokenSource = 'header' | 'query' | 'cookie';
+
+function bearerToken(c: Context, allowQueryAndCookie: boolean): { token: string; source: TokenSource } | undefined {
   const header = c.req.header('authorization');
   if (header !== undefined) {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (!match) throw new ApiError('TokenInvalid', 'the Authorization header must be "Bearer <token>"');
-    return match[1];
+    return { token: match[1]!, source: 'header' };
   }
   if (!allowQueryAndCookie) return undefined;
-  return c.req.query('access_token') ?? getCookie(c, TOKEN_COOKIE);
+  const query = c.req.query('access_token');
+  if (query !== undefined) return { token: query, source: 'query' };
+  const cookie = getCookie(c, TOKEN_COOKIE);
+  return cookie === undefined ? undefined : { token: cookie, source: 'cookie' };
 }
 
-async function principal(c: Context, auth: Authenticator, allowQueryAndCookie: boolean): Promise<{ principal: Principal; token: string }> {
-  const token = bearerToken(c, allowQueryAndCookie);
-  if (token === undefined) throw new ApiError('TokenMissing', 'send "Authorization: Bearer <token>"');
-  const found = looksLikeToken(token) ? await auth.authenticate(token) : undefined;
-  if (!found) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
-  return { principal: found, token };
+/** The address the connection comes from (a proxy's, behind one). */
+function sourceAddress(c: Context): string {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress ?? 'unknown';
 }
 
-export function requireClient(auth: Authenticator, options: { allowQueryAndCookie?: boolean } = {}) {
+async function principal(
+  c: Context, auth: Authenticator, allowQueryAndCookie: boolean,
+): Promise<{ principal: Principal; token: string; source: TokenSource }> {
+  const given = bearerToken(c, allowQueryAndCookie);
+  if (given === undefined) throw new ApiError('TokenMissing', 'send "Authorization: Bearer <token>"');
+  if (!looksLikeToken(given.token)) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
+  const source = sourceAddress(c);
+  const throttle = auth.authFailures?.peek(source);
+  if (throttle && !throttle.allowed) {
+    throw new ApiError('AuthFailuresThrottled', `too many unknown tokens came from this address; retry after ${throttle.headers['Retry-After']} s`, {
+      headers: { 'Retry-After': throttle.headers['Retry-After']! },
+    });
+  }
+  const found = await auth.authenticate(given.token);
+  if (!found) {
+    auth.authFailures?.take(source);
+    throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
+  }
+  return { principal: found, token: given.token, source: given.source };
+}
+
+export interface RequireClientOptions {
+  /** The SSE stream: the token may also come as ?access_token= or the switchyard_token cookie. */
+  allowQueryAndCookie?: boolean;
+  /** Other origins whose pages may send the cookie (SWITCHYARD_CORS_ORIGINS). */
+  corsOrigins?: string[];
+}
+
+export function requireClient(auth: Authenticator, options: RequireClientOptions = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const { principal: found, token } = await principal(c, auth, options.allowQueryAndCookie ?? false);
+    const { principal: found, token, source } = await principal(c, auth, options.allowQueryAndCookie ?? false);
+    if (source === 'cookie' && !fromOwnOrigin(c) && !fromAllowedOrigin(c, options.corsOrigins ?? [])) {
+      throw new ApiError('CrossSiteCookieRefused', 'the token cookie works only from pages of this service or an allowed origin; send the token in the Authorization header');
+    }
+    c.set('tokenSource', source);
     if (found.kind !== 'client') throw new ApiError('Forbidden', 'this endpoint is for clients; the admin token cannot use it');
     const limit = auth.rateLimiter?.take(found.client.id);
     if (limit && !limit.allowed) {
@@ -92,4 +133,10 @@ function fromOwnOrigin(c: Context): boolean {
   } catch {
     return false; // "null" and other opaque origins
   }
+}
+
+/** A request from a page of an origin SWITCHYARD_CORS_ORIGINS allows (the browser sends Origin on credentialed CORS requests). */
+function fromAllowedOrigin(c: Context, origins: string[]): boolean {
+  const origin = c.req.header('origin');
+  return origin !== undefined && origins.includes(origin);
 }

@@ -3,6 +3,10 @@
 // drops its cached entry in every process at once. It also carries the clients' rate limiter, so
 // that every route that admits a client applies it (auth.middleware.ts), and the admin sessions
 // of the dashboard (admin-session.ts), so that the routes that accept one can check it.
+//
+// Failed lookups are counted per source address (authFailures): once an address has used up its
+// allowance, its next tokens are refused before they reach the database, so a flood of made-up
+// tokens costs a map lookup, not a query each.
 import type { Db } from '../db/database.ts';
 import type { AdminSessions } from './admin-session.ts';
 import { findClientByTokenHash, type ClientRecord } from './clients.repository.ts';
@@ -22,13 +26,18 @@ export class Authenticator {
   readonly rateLimiter: RateLimiter | undefined;
   /** Undefined: no admin sessions (the dashboard cannot log in). */
   readonly adminSessions: AdminSessions | undefined;
+  /** Failed authentications per source address; undefined: not limited. */
+  readonly authFailures: RateLimiter | undefined;
 
-  constructor(db: Db, adminTokenHash: Buffer, cacheMs: number, rateLimiter?: RateLimiter, adminSessions?: AdminSessions) {
+  constructor(
+    db: Db, adminTokenHash: Buffer, cacheMs: number, rateLimiter?: RateLimiter, adminSessions?: AdminSessions, authFailures?: RateLimiter,
+  ) {
     this.#db = db;
     this.#adminTokenHash = adminTokenHash;
     this.#cacheMs = cacheMs;
     this.rateLimiter = rateLimiter;
     this.adminSessions = adminSessions;
+    this.authFailures = authFailures;
   }
 
   async authenticate(token: string): Promise<Principal | undefined> {

@@ -9,6 +9,8 @@ export interface AppEnv {
     client: ClientRecord;
     /** True while the token that authenticated this request still does (set with client). */
     reauthenticate: () => Promise<boolean>;
+    /** Where the client's token came from (set with client): ack=auto wants the header. */
+    tokenSource: 'header' | 'query' | 'cookie';
     /** The RateLimit fields of this client's answer (set with client; also on c.res's headers). */
     rateLimitHeaders: Record<string, string>;
     /** Set when the dashboard's admin session (not the token) let this request in: when it ends, ms since the epoch. */
