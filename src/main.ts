@@ -17,10 +17,7 @@
 //   operations     /metrics, scaling, /docs      ops/metrics.ts, ops/ops-snapshot.ts, ops/scaling.ts
 //
 // Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
-import type { ServerType } from '@hono/node-server';
-import { serve } from '@hono/node-server';
 import { z } from '@hono/zod-openapi';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analyticsRoutes } from './analytics/analytics.routes.ts';
 import { createAnalyticsStage } from './analytics/analytics.stage.ts';
@@ -44,9 +41,9 @@ import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { GroupMembership } from './groups/membership.ts';
 import { createApp } from './http/app.ts';
+import { listen } from './http/server.ts';
 import { deadLettersRoutes } from './inbox/dead-letters.routes.ts';
 import { DeadLettersService } from './inbox/dead-letters.service.ts';
-import { answerClientErrors } from './http/client-error.ts';
 import { IdempotencyKeys } from './idempotency/idempotency.service.ts';
 import { createInboxPoller } from './inbox/inbox-poller.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
@@ -321,7 +318,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     for (const worker of workers) worker.start();
     cleanup.push(() => Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs))).then(() => undefined));
 
-    const server = await listen(app.fetch, config.port, config.host);
+    const server = await listen(app.fetch, config.port, config.host, { maxConnections: config.http.maxConnections });
     const address = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
     log.info('switchyard started', { url, roles: config.roles, database: embedded ? 'embedded' : 'external' });
@@ -359,12 +356,4 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     for (const undo of cleanup.reverse()) await undo().catch(() => undefined);
     throw error;
   }
-}
-
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server: ServerType = serve({ fetch, port, hostname }, () => resolve(server as Server));
-    server.once('error', reject);
-    answerClientErrors(server as Server);
-  });
 }

@@ -48,18 +48,8 @@ async function principal(
   const given = bearerToken(c, allowQueryAndCookie);
   if (given === undefined) throw new ApiError('TokenMissing', 'send "Authorization: Bearer <token>"');
   if (!looksLikeToken(given.token)) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
-  const source = sourceAddress(c);
-  const throttle = auth.authFailures?.peek(source);
-  if (throttle && !throttle.allowed) {
-    throw new ApiError('AuthFailuresThrottled', `too many unknown tokens came from this address; retry after ${throttle.headers['Retry-After']} s`, {
-      headers: { 'Retry-After': throttle.headers['Retry-After']! },
-    });
-  }
-  const found = await auth.authenticate(given.token);
-  if (!found) {
-    auth.authFailures?.take(source);
-    throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
-  }
+  const found = await auth.authenticate(given.token, sourceAddress(c));
+  if (!found) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
   return { principal: found, token: given.token, source: given.source };
 }
 
