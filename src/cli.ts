@@ -8,6 +8,7 @@ import { dlqCommand } from './cli/dlq.command.ts';
 import { statsCommand } from './cli/stats.command.ts';
 import { UsageError } from './cli/usage-error.ts';
 import { rotateAdminToken } from './clients/admin-token.ts';
+import { announceGeneratedAdminToken } from './clients/admin-token-notice.ts';
 import { ConfigError, loadConfig, ROLES, type Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import {
@@ -105,7 +106,7 @@ async function serve(config: Config, log: Logger, migrate: boolean): Promise<num
   const service = await startSwitchyard(config, { log, migrate });
   process.stderr.write(`\nSwitchyard is listening on ${service.url}\n`);
   if (service.generatedAdminToken) {
-    process.stderr.write(`Admin token (shown only this once; \`switchyard admin-token rotate\` makes a new one):\n  ${service.generatedAdminToken}\n\n`);
+    announceGeneratedAdminToken(service.generatedAdminToken, config.dataDir, process.stdout);
   } else if (!config.adminToken) {
     process.stderr.write('Admin token: the one printed on the first start (`switchyard admin-token rotate` makes a new one)\n\n');
   }

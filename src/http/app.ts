@@ -5,12 +5,12 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { methodNotAllowed } from 'hono/method-not-allowed';
-import { requestId } from 'hono/request-id';
 import type { Logger } from '../log.ts';
 import { limitBody } from './body-limit.ts';
 import { corsAllowlist } from './cors.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, problemBody, type ErrorCode } from './problem.ts';
+import { assignRequestId } from './request-id.ts';
 
 export interface AppOptions {
   log: Logger;
@@ -26,9 +26,9 @@ const METHODS_WITH_BODY = new Set(['POST', 'PUT', 'PATCH']);
 export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
   const app = new OpenAPIHono<AppEnv>();
 
-  app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(assignRequestId());
   app.use(async (c, next) => {
-    const log = o.log.child({ request_id: c.var.requestId });
+    const log = o.log.child({ request_id: c.var.requestId, ...(c.var.clientRequestId ? { client_request_id: c.var.clientRequestId } : {}) });
     c.set('log', log);
     const started = performance.now();
     await next();

@@ -4,7 +4,10 @@ import type { Logger } from '../log.ts';
 
 export interface AppEnv {
   Variables: {
+    /** Ours, always (request-id.ts). */
     requestId: string;
+    /** The client's X-Request-Id, checked and cut to 128 characters; never used as ours. */
+    clientRequestId: string;
     log: Logger;
     client: ClientRecord;
     /** True while the token that authenticated this request still does (set with client). */
