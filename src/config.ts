@@ -145,6 +145,7 @@ const rolesList = z
 
 const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
+  SWITCHYARD_OWNER_DATABASE_URL: z.string().url().optional(), // migrations, partitions, pg-boss; unset: DATABASE_URL
   SWITCHYARD_DATA_DIR: z.string().min(1).default(DATA_DIR_DEFAULT),
   SWITCHYARD_EMBEDDED_PG_PORT: int(0, 65535, EMBEDDED_PG_PORT_DEFAULT), // 0: any free port
   PORT: int(0, 65535, PORT_DEFAULT),
@@ -239,6 +240,8 @@ export type Env = z.input<typeof EnvSchema>;
 
 export interface Config {
   databaseUrl: string | undefined;
+  /** The schema owner's connection, for migrations and schema upkeep; undefined: databaseUrl (or the embedded superuser). */
+  ownerDatabaseUrl: string | undefined;
   dataDir: string;
   embeddedPgPort: number;
   port: number;
@@ -330,6 +333,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return {
     databaseUrl: e.DATABASE_URL,
+    ownerDatabaseUrl: e.SWITCHYARD_OWNER_DATABASE_URL,
     dataDir: e.SWITCHYARD_DATA_DIR,
     embeddedPgPort: e.SWITCHYARD_EMBEDDED_PG_PORT,
     port: e.PORT,

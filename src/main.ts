@@ -37,6 +37,7 @@ import { dashboardDataRoutes } from './dashboard/dashboard-data.routes.ts';
 import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { createDb, createPool, type Db } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.ts';
+import { embeddedServiceUrl } from './db/embedded-service-login.ts';
 import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { GroupMembership } from './groups/membership.ts';
@@ -112,10 +113,14 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: log.child({ component: 'postgres' }) });
       cleanup.push(() => embedded!.stop());
     }
-    const databaseUrl = config.databaseUrl ?? embedded!.url;
+    // Two roles (migration 0011): the owner migrates and keeps the schema (partitions, pg-boss's
+    // tables); everything else connects as the service, which owns nothing. On the embedded
+    // database the owner is the cluster's superuser and the service logs in as switchyard_app.
+    const ownerUrl = config.ownerDatabaseUrl ?? config.databaseUrl ?? embedded!.url;
     if (options.migrate ?? true) {
-      for (const line of await withMigrationDb(databaseUrl, log, migrateToLatest)) log.info('migration', { result: line });
+      for (const line of await withMigrationDb(ownerUrl, log, migrateToLatest)) log.info('migration', { result: line });
     }
+    const databaseUrl = config.databaseUrl ?? await embeddedServiceUrl(embedded!.url, config.dataDir, log);
     const poolOptions = {
       url: databaseUrl,
       max: config.db.poolMax,
@@ -137,7 +142,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     }, log));
     cleanup.push(() => stageDb.destroy());
 
-    await ensurePartitions(db, config.retention.partitionsAheadDays);
+    const ownerDb = ownerUrl === databaseUrl ? db : createDb(createPool({ ...poolOptions, url: ownerUrl, max: 2, applicationName: 'switchyard:owner' }, log));
+    if (ownerDb !== db) cleanup.push(() => ownerDb.destroy());
+    await ensurePartitions(ownerDb, config.retention.partitionsAheadDays);
     const adminToken = await resolveAdminToken(db, config.adminToken);
 
     const signals = new Signals({ url: databaseUrl, pool, log, coalesceMs: config.notifyCoalesceMs });
@@ -303,7 +310,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
 
     let upkeep: Upkeep | undefined;
     if (has('upkeep')) {
-      upkeep = await startUpkeep(databaseUrl, db, {
+      upkeep = await startUpkeep(ownerUrl, ownerDb, {
         aheadDays: config.retention.partitionsAheadDays,
         logRetentionHours: config.retention.logHours,
         historyRetentionDays: config.retention.historyDays,
@@ -346,6 +353,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       await signals.close();
       await relaxedDb.destroy();
       await db.destroy();
+      if (ownerDb !== db) await ownerDb.destroy();
       await embedded?.stop();
       log.info('stopped');
     })());
