@@ -96,8 +96,12 @@ export const MAX_WAITS_PER_CLIENT_DEFAULT = 50;
 /** Unknown tokens per source address: a bucket of this many, refilled at the rate below, before AuthFailuresThrottled. */
 export const AUTH_FAILURES_BURST_DEFAULT = 100;
 export const AUTH_FAILURES_PER_SECOND_DEFAULT = 10;
-/** Open HTTP connections beyond which new ones are closed at once (Node's server.maxConnections). */
-export const HTTP_MAX_CONNECTIONS_DEFAULT = 10_000;
+/**
+ * Open HTTP connections beyond which new ones are closed at once (Node's server.maxConnections).
+ * Above the 15,000 idle streams one push process is benchmarked with, below the file descriptor
+ * limits servers are given; set it to what the process's `ulimit -n` allows.
+ */
+export const HTTP_MAX_CONNECTIONS_DEFAULT = 50_000;
 // The dashboard: how often open dashboards get a fresh snapshot, and how long a login lasts.
 export const DASHBOARD_PUSH_MS_DEFAULT = 2_000; // as often as queues are counted (QUEUE_STATS_MS_DEFAULT)
 export const DASHBOARD_SESSION_HOURS_DEFAULT = 12;
