@@ -4,6 +4,7 @@
 // limits and timeouts are set, not left to Node's defaults.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.ts';
 import { HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, listen, REQUEST_TIMEOUT_MS } from '../../src/http/server.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { registerClient, type TestClient } from '../helpers/factories.ts';
@@ -138,5 +139,20 @@ describe('the HTTP server', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect((await alice.api.get('/v1/inbox?wait=0')).status).toBe(200);
+  });
+});
+
+describe('the settings', () => {
+  test.each(['SWITCHYARD_MAX_STREAMS_PER_CLIENT', 'SWITCHYARD_MAX_WAITS_PER_CLIENT', 'SWITCHYARD_HTTP_MAX_CONNECTIONS', 'SWITCHYARD_AUTH_FAILURES_BURST'])(
+    '%s: 1 is the least, 0 stops the start naming the variable',
+    (name) => {
+      expect(() => loadConfig({ [name]: '1' })).not.toThrow();
+      expect(() => loadConfig({ [name]: '0' })).toThrow(ConfigError);
+      expect(() => loadConfig({ [name]: '0' })).toThrow(name);
+    },
+  );
+
+  test('SWITCHYARD_AUTH_FAILURES_PER_SECOND=0 turns the throttle off', () => {
+    expect(loadConfig({ SWITCHYARD_AUTH_FAILURES_PER_SECOND: '0' }).authFailures.perSecond).toBe(0);
   });
 });
