@@ -119,6 +119,12 @@ describe('the service', () => {
       expect((await bob.api.post('/v1/inbox/ack', { receipts: [received.receipt] })).body.acked).toBe(1);
       const login = await service.anonymous.post('/dashboard/session', { token: service.admin.token });
       expect(login.status).toBe(200); // the session key is read from the secret schema
+      // What operators' numbers read (queue and stage statistics, stage lag) works with its rights.
+      for (const path of ['/metrics', '/v1/admin/scaling', '/v1/admin/dashboard/snapshot', '/v1/admin/dead-letters']) {
+        const reply = path === '/metrics' ? await service.anonymous.get(path) : await service.admin.get(path);
+        expect(reply.status, `${path}: ${JSON.stringify(reply.body)}`).toBe(200);
+      }
+      await sql`select * from switchyard.stage_lag(row_cap => 100)`.execute(service.db);
     } finally {
       await service.stop();
     }
