@@ -36,7 +36,7 @@ export class ReplyWatch {
    * Waits for the reply to a request (identified by its message id) until timeoutMs passes or the
    * signal aborts; undefined then. The id may still change (setRequestId) until the request is committed.
    */
-  register(wait: Omit<ReplyWait, 'afterId'> & { to: string }, timeoutMs: number, signal: AbortSignal) {
+  register(wait: Omit<ReplyWait, 'after'> & { to: string }, timeoutMs: number, signal: AbortSignal) {
     let pending!: Pending;
     const reply = new Promise<ReplyRow | undefined>((resolve) => {
       const timer = setTimeout(() => finish(undefined), Math.max(0, timeoutMs));
@@ -48,7 +48,7 @@ export class ReplyWatch {
         signal.removeEventListener('abort', onAbort);
         resolve(row);
       };
-      pending = { ...wait, afterId: wait.requestId, resolve: finish };
+      pending = { ...wait, resolve: finish };
       this.#pending.set(wait.requestId, pending);
       signal.addEventListener('abort', onAbort, { once: true });
       if (signal.aborted) finish(undefined);
@@ -60,7 +60,7 @@ export class ReplyWatch {
         if (this.#pending.get(pending.requestId) !== pending) return;
         this.#pending.delete(pending.requestId);
         pending.requestId = id;
-        pending.afterId = id;
+        pending.after = undefined;
         this.#pending.set(id, pending);
       },
       cancel: () => pending.resolve(undefined),
@@ -94,7 +94,8 @@ export class ReplyWatch {
         answered += 1;
         pending.resolve(reply);
       } else {
-        pending.afterId = candidates.at(-1)!.id;
+        const last = candidates.at(-1)!;
+        pending.after = { us: last.created_us, id: last.id };
         more ||= candidates.length === CANDIDATES_PER_REQUEST;
       }
     }

@@ -2,15 +2,18 @@
 // caller may listen to, only messages newer than the request answer it, and only a client that may
 // listen to the request's `to` address can answer (anyone else's message with the same correlation
 // id is not taken for the reply). The waiting requests of a process share one query per poll.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ListenRights } from '../../src/clients/listen-rights.ts';
 import { GroupMembership } from '../../src/groups/membership.ts';
 import { createLogger } from '../../src/log.ts';
+import { insertMessages } from '../../src/messages/messages.repository.ts';
 import { ReplyWatch } from '../../src/requests/reply-watch.ts';
 import { TopicPolicies } from '../../src/topics/topic-policies.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { eventually, publish, registerClient, type TestClient } from '../helpers/factories.ts';
 import { countRows, expectProblem } from '../helpers/problems.ts';
+import { newMessage } from '../helpers/queue.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
 let database: TestDatabase;
@@ -113,5 +116,24 @@ test('one look finds the replies of every waiting request at once', async () => 
   const replies = await Promise.all(waits.map((w) => w.reply));
   expect(replies.map((r) => r?.payload)).toEqual(['answer 1', 'answer 2', 'answer 3']);
   expect(watch.size).toBe(0);
+  abort.abort();
+});
+
+test('a reply from a router whose clock is behind still answers: "newer" is by the database\'s clock, not the ids', async () => {
+  const rights = new ListenRights(new GroupMembership(database.db, 0), new TopicPolicies(database.db, 0));
+  const watch = new ReplyWatch(database.db, rights, 60_000, createLogger('silent'));
+  const requestId = await publish(bob, { to: 'user:carol', payload: 'skewed?', correlation_id: 'skew-1' });
+  const abort = new AbortController();
+  const wait = watch.register({ requestId, correlationId: 'skew-1', replyTo: 'user:bob', to: 'user:carol' }, 10_000, abort.signal);
+  // Carol's router made the reply's id 20 s in the past by its own clock; the log takes it now.
+  // (uuidv7() never goes back within one process, so the id is made here from a time.)
+  const past = await sql<{ id: string }>`select switchyard.uuid_floor(now() - interval '20 seconds')::text as id`.execute(database.db);
+  const skewed = newMessage('user:bob', {
+    id: past.rows[0]!.id, sender_id: carol.id, sender: 'user:carol', correlation_id: 'skew-1', payload: 'late clock',
+  });
+  expect(skewed.id < requestId).toBe(true);
+  await insertMessages(database.db, [skewed], 300);
+  expect(await watch.runOnce()).toEqual({ processed: 1, more: false });
+  expect((await wait.reply)?.id).toBe(skewed.id);
   abort.abort();
 });
