@@ -43,10 +43,14 @@ function sourceAddress(c: Context): string {
 }
 
 async function principal(
-  c: Context, auth: Authenticator, allowQueryAndCookie: boolean,
+  c: Context, auth: Authenticator, options: RequireClientOptions,
 ): Promise<{ principal: Principal; token: string; source: TokenSource }> {
-  const given = bearerToken(c, allowQueryAndCookie);
+  const given = bearerToken(c, options.allowQueryAndCookie ?? false);
   if (given === undefined) throw new ApiError('TokenMissing', 'send "Authorization: Bearer <token>"');
+  // Checked before the token is looked up: a request another site made costs nothing.
+  if (given.source === 'cookie' && !fromOwnOrigin(c) && !fromAllowedOrigin(c, options.corsOrigins ?? [])) {
+    throw new ApiError('CrossSiteCookieRefused', 'the token cookie works only from pages of this service or an allowed origin; send the token in the Authorization header');
+  }
   if (!looksLikeToken(given.token)) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
   const found = await auth.authenticate(given.token, sourceAddress(c));
   if (!found) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
@@ -62,10 +66,7 @@ export interface RequireClientOptions {
 
 export function requireClient(auth: Authenticator, options: RequireClientOptions = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const { principal: found, token, source } = await principal(c, auth, options.allowQueryAndCookie ?? false);
-    if (source === 'cookie' && !fromOwnOrigin(c) && !fromAllowedOrigin(c, options.corsOrigins ?? [])) {
-      throw new ApiError('CrossSiteCookieRefused', 'the token cookie works only from pages of this service or an allowed origin; send the token in the Authorization header');
-    }
+    const { principal: found, token, source } = await principal(c, auth, options);
     c.set('tokenSource', source);
     if (found.kind !== 'client') throw new ApiError('Forbidden', 'this endpoint is for clients; the admin token cannot use it');
     const limit = auth.rateLimiter?.take(found.client.id);
@@ -102,7 +103,7 @@ export function requireAdmin(auth: Authenticator, options: { allowSession?: bool
       c.set('adminSessionEndsAt', endsAt);
       return next();
     }
-    const { principal: found } = await principal(c, auth, false);
+    const { principal: found } = await principal(c, auth, {});
     if (found.kind !== 'admin') throw new ApiError('Forbidden', 'this endpoint needs the admin token');
     await next();
   });
