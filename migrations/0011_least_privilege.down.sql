@@ -32,6 +32,25 @@ begin
     execute format('alter routine %s reset search_path', f.signature);
   end loop;
 end $$;
+create or replace function switchyard.is_valid_address(address text) returns boolean
+language sql immutable parallel safe as $$
+  select (address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]*$' or address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]*$')
+     and length(address) - strpos(address, ':') <= case when address like 'topic:%' then 128 else 64 end
+$$;
+
+create or replace function switchyard.conversation_of(sender text, to_address text) returns text
+language sql immutable parallel safe as $$
+  select case
+    when to_address like 'user:%' then 'dm:' || least(sender, to_address) || '|' || greatest(sender, to_address)
+    else to_address
+  end
+$$;
+
+create or replace function switchyard.lane_of(conversation text) returns smallint
+language sql immutable parallel safe as $$
+  select (hashtextextended(conversation, 0) & 15)::smallint
+$$;
+
 alter default privileges grant execute on functions to public;
 grant execute on all functions in schema switchyard to public;
 

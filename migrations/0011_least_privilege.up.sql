@@ -11,21 +11,42 @@ create schema if not exists switchyard_secret;
 revoke all on schema switchyard_secret from public;
 alter table switchyard.setting set schema switchyard_secret;
 
--- No function is callable by everyone (publish writes the log); and none resolves names through
--- the caller's search_path, which a caller could fill with look-alike objects.
-revoke execute on all functions in schema switchyard from public;
-alter default privileges revoke execute on functions from public; -- per-schema defaults can only add to the global ones
+-- No function resolves names through the caller's search_path, which a caller could fill with
+-- look-alike objects. The three that run for every message published (the address check, its
+-- conversation and lane) get SQL-standard bodies, whose names are bound when they are created:
+-- a SET search_path would keep the planner from inlining them, which measured about 8 µs more
+-- per message. Every other function pins search_path.
+create or replace function switchyard.is_valid_address(address text) returns boolean
+language sql immutable parallel safe
+return (address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]*$' or address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]*$')
+   and length(address) - strpos(address, ':') <= case when address like 'topic:%' then 128 else 64 end;
+
+create or replace function switchyard.conversation_of(sender text, to_address text) returns text
+language sql immutable parallel safe
+return case
+  when to_address like 'user:%' then 'dm:' || least(sender, to_address) || '|' || greatest(sender, to_address)
+  else to_address
+end;
+
+create or replace function switchyard.lane_of(conversation text) returns smallint
+language sql immutable parallel safe
+return (hashtextextended(conversation, 0) & 15)::smallint;
+
 do $$
 declare f record;
 begin
   for f in
     select p.oid::regprocedure as signature
     from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-    where n.nspname = 'switchyard' and p.prokind in ('f', 'p')
+    where n.nspname = 'switchyard' and p.prokind in ('f', 'p') and p.prosqlbody is null
   loop
     execute format('alter routine %s set search_path = pg_catalog, switchyard, pg_temp', f.signature);
   end loop;
 end $$;
+
+-- No function is callable by everyone (publish writes the log).
+revoke execute on all functions in schema switchyard from public;
+alter default privileges revoke execute on functions from public; -- per-schema defaults can only add to the global ones
 
 do $$
 begin

@@ -414,13 +414,7 @@ CREATE OR REPLACE FUNCTION switchyard.conversation_of(sender text, to_address te
  RETURNS text
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
- SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
-AS $function$
-  select case
-    when to_address like 'user:%' then 'dm:' || least(sender, to_address) || '|' || greatest(sender, to_address)
-    else to_address
-  end
-$function$;
+RETURN CASE WHEN (to_address ~~ 'user:%'::text) THEN ((('dm:'::text || LEAST(sender, to_address)) || '|'::text) || GREATEST(sender, to_address)) ELSE to_address END;
 
 CREATE OR REPLACE FUNCTION switchyard.create_partitions(parent text, until timestamp with time zone)
  RETURNS integer
@@ -458,11 +452,7 @@ CREATE OR REPLACE FUNCTION switchyard.is_valid_address(address text)
  RETURNS boolean
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
- SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
-AS $function$
-  select (address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]*$' or address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]*$')
-     and length(address) - strpos(address, ':') <= case when address like 'topic:%' then 128 else 64 end
-$function$;
+RETURN (((address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]*$'::text) OR (address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]*$'::text)) AND ((length(address) - strpos(address, ':'::text)) <= CASE WHEN (address ~~ 'topic:%'::text) THEN 128 ELSE 64 END));
 
 CREATE OR REPLACE FUNCTION switchyard.is_valid_grant_list(grants text[])
  RETURNS boolean
@@ -477,10 +467,7 @@ CREATE OR REPLACE FUNCTION switchyard.lane_of(conversation text)
  RETURNS smallint
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
- SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
-AS $function$
-  select (hashtextextended(conversation, 0) & 15)::smallint
-$function$;
+RETURN ((hashtextextended(conversation, (0)::bigint) & (15)::bigint))::smallint;
 
 CREATE OR REPLACE FUNCTION switchyard.latency_bucket_bounds()
  RETURNS integer[]

@@ -62,12 +62,32 @@ describe('the schema', () => {
     expect(open).toEqual([]);
   });
 
-  test('every function pins its search_path', async () => {
+  test('every function pins its search_path, or binds its names when created (a SQL-standard body)', async () => {
     const unpinned = await rows(database.db, sql<{ name: string }>`
       select p.proname as name from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-      where n.nspname = 'switchyard' and p.prokind in ('f', 'p')
+      where n.nspname = 'switchyard' and p.prokind in ('f', 'p') and p.prosqlbody is null
         and not exists (select from unnest(coalesce(p.proconfig, '{}')) c where c like 'search_path=%')`);
     expect(unpinned).toEqual([]);
+    // The per-message helpers stay inlinable: a SET clause would stop that.
+    const hot = await rows(database.db, sql<{ name: string; bound: boolean; config: string[] | null }>`
+      select p.proname as name, p.prosqlbody is not null as bound, p.proconfig as config
+      from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+      where n.nspname = 'switchyard' and p.proname in ('is_valid_address', 'conversation_of', 'lane_of') order by 1`);
+    expect(hot).toEqual(['conversation_of', 'is_valid_address', 'lane_of'].map((name) => ({ name, bound: true, config: null })));
+  });
+
+  test('a look-alike function on the caller\'s search_path changes nothing the schema computes', async () => {
+    // A SQL-standard body resolved hashtextextended when it was created; a caller's own version of it cannot step in.
+    const lane = async () => (await sql<{ lane: number }>`select switchyard.lane_of('topic:news') as lane`.execute(database.db)).rows[0]!.lane;
+    const before = await lane();
+    await database.db.transaction().execute(async (tx) => {
+      await sql`create schema decoy`.execute(tx);
+      // It would move every conversation to another lane: (before + 1) mod 16.
+      await sql.raw(`create function decoy.hashtextextended(text, bigint) returns bigint language sql return ${(before + 1) % 16}`).execute(tx);
+      await sql`set local search_path = decoy, pg_catalog, switchyard`.execute(tx);
+      expect((await sql<{ lane: number }>`select switchyard.lane_of('topic:news') as lane`.execute(tx)).rows[0]!.lane).toBe(before);
+      throw new Error('roll back'); // leaves nothing behind
+    }).catch((error: Error) => expect(error.message).toBe('roll back'));
   });
 
   test('the service role may not create anything, in the schema or the database', async () => {
