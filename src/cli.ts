@@ -9,6 +9,7 @@ import { psqlCommand } from './cli/psql.command.ts';
 import { statsCommand } from './cli/stats.command.ts';
 import { UsageError } from './cli/usage-error.ts';
 import { rotateAdminToken } from './clients/admin-token.ts';
+import { announceGeneratedAdminToken } from './clients/admin-token-notice.ts';
 import { ConfigError, loadConfig, ROLES, type Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { EmbeddedPostgresAccessError } from './db/embedded-postgres-root.ts';
@@ -111,7 +112,7 @@ async function serve(config: Config, log: Logger, migrate: boolean): Promise<num
   const service = await startSwitchyard(config, { log, migrate });
   process.stderr.write(`\nSwitchyard is listening on ${service.url}\n`);
   if (service.generatedAdminToken) {
-    process.stderr.write(`Admin token (shown only this once; \`npx switchyard admin-token rotate\` makes a new one):\n  ${service.generatedAdminToken}\n\n`);
+    announceGeneratedAdminToken(service.generatedAdminToken, config.dataDir, process.stdout);
   } else if (!config.adminToken) {
     process.stderr.write('Admin token: the one printed on the first start (`npx switchyard admin-token rotate` makes a new one)\n\n');
   }

@@ -102,6 +102,19 @@ export const MAX_LISTEN_TO_DEFAULT = 100;
 export const RATE_LIMIT_PER_SECOND_DEFAULT = 100;
 export const RATE_LIMIT_BURST_DEFAULT = 200;
 export const IDEMPOTENCY_WINDOW_SECONDS_DEFAULT = 24 * 3600;
+/** Event streams one client may hold open per process (TooManyStreams beyond). */
+export const MAX_STREAMS_PER_CLIENT_DEFAULT = 10;
+/** Long polls and requests waiting for a reply one client may hold open per process (TooManyWaits beyond). */
+export const MAX_WAITS_PER_CLIENT_DEFAULT = 50;
+/** Unknown tokens per source address: a bucket of this many, refilled at the rate below, before AuthFailuresThrottled. */
+export const AUTH_FAILURES_BURST_DEFAULT = 100;
+export const AUTH_FAILURES_PER_SECOND_DEFAULT = 10;
+/**
+ * Open HTTP connections beyond which new ones are closed at once (Node's server.maxConnections).
+ * Above the 15,000 idle streams one push process is benchmarked with, below the file descriptor
+ * limits servers are given; set it to what the process's `ulimit -n` allows.
+ */
+export const HTTP_MAX_CONNECTIONS_DEFAULT = 50_000;
 // The dashboard: how often open dashboards get a fresh snapshot, and how long a login lasts.
 export const DASHBOARD_PUSH_MS_DEFAULT = 2_000; // as often as queues are counted (QUEUE_STATS_MS_DEFAULT)
 export const DASHBOARD_SESSION_HOURS_DEFAULT = 12;
@@ -189,6 +202,7 @@ const rolesList = z
 
 const EnvSchema = z.object({
   DATABASE_URL: z.string().url().optional(),
+  SWITCHYARD_OWNER_DATABASE_URL: z.string().url().optional(), // migrations, partitions, pg-boss; unset: DATABASE_URL
   SWITCHYARD_DATA_DIR: z.string().min(1).default(DATA_DIR_DEFAULT),
   SWITCHYARD_EMBEDDED_PG_PORT: int(0, 65535, EMBEDDED_PG_PORT_DEFAULT), // 0: any free port
   PORT: int(0, 65535, PORT_DEFAULT),
@@ -259,6 +273,11 @@ const EnvSchema = z.object({
   SWITCHYARD_MAX_LISTEN_TO: int(1, 10_000, MAX_LISTEN_TO_DEFAULT),
   SWITCHYARD_RATE_LIMIT_PER_SECOND: int(0, 1_000_000, RATE_LIMIT_PER_SECOND_DEFAULT), // 0: no rate limit
   SWITCHYARD_RATE_LIMIT_BURST: int(1, 10_000_000, RATE_LIMIT_BURST_DEFAULT),
+  SWITCHYARD_MAX_STREAMS_PER_CLIENT: int(1, 100_000, MAX_STREAMS_PER_CLIENT_DEFAULT),
+  SWITCHYARD_MAX_WAITS_PER_CLIENT: int(1, 100_000, MAX_WAITS_PER_CLIENT_DEFAULT),
+  SWITCHYARD_AUTH_FAILURES_PER_SECOND: int(0, 1_000_000, AUTH_FAILURES_PER_SECOND_DEFAULT), // 0: not throttled
+  SWITCHYARD_AUTH_FAILURES_BURST: int(1, 10_000_000, AUTH_FAILURES_BURST_DEFAULT),
+  SWITCHYARD_HTTP_MAX_CONNECTIONS: int(1, 1_000_000, HTTP_MAX_CONNECTIONS_DEFAULT),
   SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS: int(60, 30 * 24 * 3600, IDEMPOTENCY_WINDOW_SECONDS_DEFAULT),
   SWITCHYARD_CORS_ORIGINS: originList,
   SWITCHYARD_DASHBOARD_PUSH_MS: int(200, 60_000, DASHBOARD_PUSH_MS_DEFAULT),
@@ -289,6 +308,8 @@ export type Env = z.input<typeof EnvSchema>;
 
 export interface Config {
   databaseUrl: string | undefined;
+  /** The schema owner's connection, for migrations and schema upkeep; undefined: databaseUrl (or the embedded superuser). */
+  ownerDatabaseUrl: string | undefined;
   dataDir: string;
   embeddedPgPort: number;
   port: number;
@@ -320,7 +341,7 @@ export interface Config {
   backpressure: { lagSeconds: number; stages: string[] };
   /** Sensitivity and direction per anomaly series kind (the defaults in analytics/anomaly-series.ts). */
   anomaly: { k: Partial<Record<SeriesKind, number>>; direction: Partial<Record<SeriesKind, Direction>> };
-  http: { maxBodyBytes: number };
+  http: { maxBodyBytes: number; maxConnections: number };
   notifyCoalesceMs: number;
   retention: {
     logHours: number; historyDays: number; receiptDays: number; partitionsAheadDays: number; publisherStatsDays: number;
@@ -331,6 +352,10 @@ export interface Config {
   limits: Limits;
   /** Token bucket per client: perSecond 0 turns it off. */
   rateLimit: { perSecond: number; burst: number };
+  /** Held open per client and process. */
+  waits: { maxStreams: number; maxWaits: number };
+  /** Unknown tokens per source address: perSecond 0 turns it off. */
+  authFailures: { perSecond: number; burst: number };
   idempotencyWindowSeconds: number;
   cors: { origins: string[] };
   dashboard: { pushMs: number; sessionHours: number };
@@ -379,6 +404,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return {
     databaseUrl: e.DATABASE_URL,
+    ownerDatabaseUrl: e.SWITCHYARD_OWNER_DATABASE_URL,
     dataDir: e.SWITCHYARD_DATA_DIR,
     embeddedPgPort: e.SWITCHYARD_EMBEDDED_PG_PORT,
     port: e.PORT,
@@ -428,7 +454,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     analyticsFlushMs: e.SWITCHYARD_ANALYTICS_FLUSH_MS,
     backpressure: { lagSeconds: e.SWITCHYARD_BACKPRESSURE_LAG_SECONDS, stages: e.SWITCHYARD_BACKPRESSURE_STAGES },
     anomaly: { k: e.SWITCHYARD_ANOMALY_K, direction: e.SWITCHYARD_ANOMALY_DIRECTION },
-    http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES },
+    http: { maxBodyBytes: e.SWITCHYARD_MAX_BODY_BYTES, maxConnections: e.SWITCHYARD_HTTP_MAX_CONNECTIONS },
     notifyCoalesceMs: e.SWITCHYARD_NOTIFY_COALESCE_MS,
     retention: {
       logHours: e.SWITCHYARD_LOG_RETENTION_HOURS,
@@ -449,6 +475,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       listenTo: e.SWITCHYARD_MAX_LISTEN_TO,
     },
     rateLimit: { perSecond: e.SWITCHYARD_RATE_LIMIT_PER_SECOND, burst: e.SWITCHYARD_RATE_LIMIT_BURST },
+    waits: { maxStreams: e.SWITCHYARD_MAX_STREAMS_PER_CLIENT, maxWaits: e.SWITCHYARD_MAX_WAITS_PER_CLIENT },
+    authFailures: { perSecond: e.SWITCHYARD_AUTH_FAILURES_PER_SECOND, burst: e.SWITCHYARD_AUTH_FAILURES_BURST },
     idempotencyWindowSeconds: e.SWITCHYARD_IDEMPOTENCY_WINDOW_SECONDS,
     cors: { origins: e.SWITCHYARD_CORS_ORIGINS },
     dashboard: { pushMs: e.SWITCHYARD_DASHBOARD_PUSH_MS, sessionHours: e.SWITCHYARD_DASHBOARD_SESSION_HOURS },

@@ -22,10 +22,7 @@
 //   operations     /metrics, scaling, /docs      ops/metrics.ts, ops/ops-snapshot.ts, ops/scaling.ts
 //
 // Each role can run alone (serve --roles routing): roles share nothing but PostgreSQL.
-import { createAdaptorServer, type WebSocketServerLike } from '@hono/node-server';
-import type { WebSocketServer } from 'ws';
 import { z } from '@hono/zod-openapi';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { analyticsRoutes } from './analytics/analytics.routes.ts';
 import { createAnalyticsStage } from './analytics/analytics.stage.ts';
@@ -41,6 +38,8 @@ import { ensureAdminSessionKey } from './clients/admin-session.repository.ts';
 import { resolveAdminToken } from './clients/admin-token.ts';
 import { Authenticator } from './clients/authenticator.ts';
 import { clientsRoutes } from './clients/clients.routes.ts';
+import { ListenRights } from './clients/listen-rights.ts';
+import { WaitLimits } from './clients/wait-limits.ts';
 import { ClientsService } from './clients/clients.service.ts';
 import { RateLimiter } from './clients/rate-limiter.ts';
 import type { Config, Role } from './config.ts';
@@ -50,13 +49,14 @@ import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { createDb, createPool, type Db } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.ts';
 import { isDataError } from './db/errors.ts';
+import { embeddedServiceUrl } from './db/embedded-service-login.ts';
 import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { GroupMembership } from './groups/membership.ts';
 import { createApp } from './http/app.ts';
+import { listen } from './http/server.ts';
 import { deadLettersRoutes } from './inbox/dead-letters.routes.ts';
 import { DeadLettersService } from './inbox/dead-letters.service.ts';
-import { answerClientErrors } from './http/client-error.ts';
 import { IdempotencyKeys } from './idempotency/idempotency.service.ts';
 import { createInboxPoller } from './inbox/inbox-poller.ts';
 import { inboxRoutes } from './inbox/inbox.routes.ts';
@@ -81,6 +81,7 @@ import { Metrics } from './ops/metrics.ts';
 import { metricsRoutes } from './ops/metrics.routes.ts';
 import { OpsSnapshots } from './ops/ops-snapshot.ts';
 import { scalingRoutes } from './ops/scaling.routes.ts';
+import { ReplyWatch } from './requests/reply-watch.ts';
 import { requestsRoutes } from './requests/requests.routes.ts';
 import { RequestsService } from './requests/requests.service.ts';
 import { historyRoutes } from './persistence/history.routes.ts';
@@ -135,10 +136,14 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: log.child({ component: 'postgres' }) });
       teardown.push('embedded PostgreSQL', () => embedded!.stop());
     }
-    const databaseUrl = config.databaseUrl ?? embedded!.url;
+    // Two roles (migration 0011): the owner migrates and keeps the schema (partitions, pg-boss's
+    // tables); everything else connects as the service, which owns nothing. On the embedded
+    // database the owner is the cluster's superuser and the service logs in as switchyard_app.
+    const ownerUrl = config.ownerDatabaseUrl ?? config.databaseUrl ?? embedded!.url;
     if (options.migrate ?? true) {
-      for (const line of await withMigrationDb(databaseUrl, log, migrateToLatest)) log.info('migration', { result: line });
+      for (const line of await withMigrationDb(ownerUrl, log, migrateToLatest)) log.info('migration', { result: line });
     }
+    const databaseUrl = config.databaseUrl ?? await embeddedServiceUrl(embedded!.url, config.dataDir, log);
     const poolOptions = {
       url: databaseUrl,
       max: config.db.poolMax,
@@ -160,7 +165,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     }, log));
     teardown.push('stage pool', () => stageDb.destroy());
 
-    await ensurePartitions(db, config.retention.partitionsAheadDays);
+    const ownerDb = ownerUrl === databaseUrl ? db : createDb(createPool({ ...poolOptions, url: ownerUrl, max: 2, applicationName: 'switchyard:owner' }, log));
+    if (ownerDb !== db) teardown.push('owner pool', () => ownerDb.destroy());
+    await ensurePartitions(ownerDb, config.retention.partitionsAheadDays);
     const adminToken = await resolveAdminToken(db, config.adminToken);
 
     const signals = new Signals({ url: databaseUrl, pool, log, coalesceMs: config.notifyCoalesceMs });
@@ -173,7 +180,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const schemas = new TopicSchemas(db, config.authCacheMs);
     const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) : undefined;
     const adminSessions = new AdminSessions(await ensureAdminSessionKey(db), adminToken.hash, config.dashboard.sessionHours * 3_600_000);
-    const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter, adminSessions);
+    const authFailures = config.authFailures.perSecond > 0 ? new RateLimiter(config.authFailures.perSecond, config.authFailures.burst) : undefined;
+    const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter, adminSessions, authFailures);
+    const rights = new ListenRights(membership, policies);
+    const waitLimits = new WaitLimits({ streams: config.waits.maxStreams, waits: config.waits.maxWaits });
     const changed = (prefix: string, keys: string[] | undefined) =>
       keys?.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
 
@@ -181,9 +191,10 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const waiters = new Waiters();
     const recorder = new DeliveryRecorder();
     signals.on('delivery', (clientIds) => waiters.wake(clientIds));
-    // Request/reply: callers wait for a correlation id; the router that commits the reply wakes them.
-    const replyWaiters = new Waiters();
-    signals.on('reply', (correlationIds) => replyWaiters.wake(correlationIds));
+    // Request/reply: one worker looks for the replies of every waiting request at once; the router
+    // that commits a message with a waited-for correlation id wakes it.
+    const replies = new ReplyWatch(relaxedDb, rights, config.inbox.pollMs, log);
+    signals.on('reply', (correlationIds) => replies.wake(correlationIds));
     const queueDefaults = { maxLength: config.delivery.maxLength, overflow: config.delivery.overflow };
     const policyDefaults = {
       maxReceives: config.delivery.maxReceives,
@@ -321,7 +332,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       metrics.trackBackpressure(() => backpressure.lagging !== undefined);
       metrics.trackIngestQueue(commit);
     }
-    const messages = new MessagesService(membership, policies, schemas, backpressure, commit);
+    const messages = new MessagesService(membership, policies, rights, schemas, backpressure, commit);
+    if (has('router')) workers.push(replies.worker);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
     const deadLetters = new DeadLettersService(relaxedDb, wakeClient);
 
@@ -343,7 +355,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       const idempotency = new IdempotencyKeys(db, config.idempotencyWindowSeconds, idempotencyLeaseSeconds, signals.origin);
       publisher = new Publisher(messages, idempotency);
       app.route('/v1', messagesRoutes(auth, publisher, config.limits));
-      const clients = new ClientsService(db, membership, policies, (clientId) => signals.signal('config', [`client:${clientId}`]));
+      const clients = new ClientsService(db, rights, (clientId) => signals.signal('config', [`client:${clientId}`]));
       app.route('/v1', clientsRoutes(auth, clients, config.limits));
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
       app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
@@ -355,7 +367,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
       app.route('/v1', webhooksRoutes(auth, db, addressGuard));
-      app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), config.limits, shutdown.signal));
+      app.route('/v1', requestsRoutes(auth, new RequestsService(messages, replies, waitLimits), config.limits, shutdown.signal));
       app.route('/', dashboardRoutes(auth));
       app.route('/v1', dashboardDataRoutes(auth, dashboard, relaxedDb, { retryMs: config.inbox.retryMs, shutdown: shutdown.signal }));
     }
@@ -363,7 +375,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient, metrics);
       app.route('/v1', inboxRoutes(auth, inbox, deadLetters, {
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
-        writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, log,
+        writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, waitLimits, log,
       }));
       app.route('/v1', inboxWsRoutes(auth, inbox, publisher, {
         limits: config.limits, frameMaxBytes: config.http.maxBodyBytes, heartbeatMs: config.inbox.heartbeatMs,
@@ -387,7 +399,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
 
     let upkeep: Upkeep | undefined;
     if (has('upkeep')) {
-      upkeep = await startUpkeep(databaseUrl, db, {
+      upkeep = await startUpkeep(ownerUrl, ownerDb, {
         aheadDays: config.retention.partitionsAheadDays,
         logRetentionHours: config.retention.logHours,
         historyRetentionDays: config.retention.historyDays,
@@ -406,7 +418,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     teardown.push('workers', () => Promise.all(workers.map((w) => w.stop(config.shutdownTimeoutMs))));
     teardown.push('dashboard', () => dashboard.stop());
 
-    const server = await listen(app.fetch, config.port, config.host, ws.wss);
+    const server = await listen(app.fetch, config.port, config.host, { maxConnections: config.http.maxConnections, webSocketServer: ws.wss });
     const address = server.address() as AddressInfo;
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
     log.info('switchyard started', { url, roles: config.roles, database: embedded ? 'embedded' : 'external' });
@@ -440,22 +452,4 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     await teardown.run(log);
     throw error;
   }
-}
-
-/**
- * Connections the kernel holds for us before Node accepts them. Node's default, 511, overflowed
- * under a burst of single publishes from many connections: dropped SYNs come back only after
- * the client's retransmit timer (1 s, 3 s, ...), which looks like a timeout. Admission control
- * answers quickly once a request is read, so a deeper queue costs little. The kernel caps it at
- * net.core.somaxconn (4096 on current Linux): raise that too for more.
- */
-export const LISTEN_BACKLOG = 4096;
-
-function listen(fetch: (request: Request) => Response | Promise<Response>, port: number, hostname: string, wss: WebSocketServer): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const server = createAdaptorServer({ fetch, hostname, websocket: { server: wss as unknown as WebSocketServerLike } }) as Server;
-    server.once('error', reject);
-    answerClientErrors(server);
-    server.listen({ port, host: hostname, backlog: LISTEN_BACKLOG }, () => resolve(server));
-  });
 }

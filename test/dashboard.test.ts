@@ -168,7 +168,7 @@ describe('admin sessions', () => {
 
 /** A session signed the way this service signs them, ending `seconds` from now. */
 async function sessions(seconds: number) {
-  const row = await sql<{ value: string }>`select value from switchyard.setting where key = 'admin_session_key'`.execute(database.db);
+  const row = await sql<{ value: string }>`select value from switchyard_secret.setting where key = 'admin_session_key'`.execute(database.db);
   const key = Buffer.from(row.rows[0]!.value, 'hex');
   return new AdminSessions(key, hashToken(TEST_ADMIN_TOKEN), seconds * 1000).issue();
 }

@@ -2,6 +2,7 @@
 // database. Running services hear of rotations and revocations by NOTIFY, as from any process.
 import { listClients } from '../clients/clients.repository.ts';
 import { ClientIdParams } from '../clients/clients.schemas.ts';
+import { ListenRights } from '../clients/listen-rights.ts';
 import { ClientsService } from '../clients/clients.service.ts';
 import type { Db } from '../db/database.ts';
 import { GroupMembership } from '../groups/membership.ts';
@@ -76,5 +77,5 @@ export function clientsCommand(a: ClientsArgs, out: NodeJS.WritableStream): (db:
 
 // Caches with a lifetime of 0: the CLI asks the database every time.
 function service(db: Db): ClientsService {
-  return new ClientsService(db, new GroupMembership(db, 0), new TopicPolicies(db, 0), () => undefined);
+  return new ClientsService(db, new ListenRights(new GroupMembership(db, 0), new TopicPolicies(db, 0)), () => undefined);
 }

@@ -4,7 +4,7 @@
 //
 // Why a signed cookie and not a session table or sessionStorage:
 //  - signed: every process of every role checks it without a lookup, behind any load balancer,
-//    and across restarts; the signing key is random and kept in switchyard.setting (one per
+//    and across restarts; the signing key is random and kept in switchyard_secret.setting (one per
 //    database), so no new secret has to be configured;
 //  - the MAC also covers the admin token's hash, so rotating the admin token (and restarting)
 //    ends every session at once; there is no other revocation, so sessions are short-lived;

@@ -1,5 +1,5 @@
 // The admin token: SWITCHYARD_ADMIN_TOKEN when set; otherwise generated on the first start,
-// printed once, and from then on known only by its hash (kept in switchyard.setting).
+// printed once, and from then on known only by its hash (kept in switchyard_secret.setting).
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { generateToken, hashToken } from './tokens.ts';
@@ -17,11 +17,11 @@ export async function resolveAdminToken(db: Db, configured: string | undefined):
   const token = generateToken();
   // Replicas starting together race here; the insert decides which token wins.
   const inserted = await sql<{ value: string }>`
-    insert into switchyard.setting (key, value) values (${SETTING_KEY}, ${hashToken(token).toString('hex')})
+    insert into switchyard_secret.setting (key, value) values (${SETTING_KEY}, ${hashToken(token).toString('hex')})
     on conflict (key) do nothing
     returning value`.execute(db);
   if (inserted.rows.length > 0) return { hash: hashToken(token), generated: token };
-  const stored = await db.selectFrom('switchyard.setting').select('value').where('key', '=', SETTING_KEY).executeTakeFirstOrThrow();
+  const stored = await db.selectFrom('switchyard_secret.setting').select('value').where('key', '=', SETTING_KEY).executeTakeFirstOrThrow();
   return { hash: Buffer.from(stored.value, 'hex'), generated: undefined };
 }
 
@@ -29,7 +29,7 @@ export async function resolveAdminToken(db: Db, configured: string | undefined):
 export async function rotateAdminToken(db: Db): Promise<string> {
   const token = generateToken();
   await sql`
-    insert into switchyard.setting (key, value) values (${SETTING_KEY}, ${hashToken(token).toString('hex')})
+    insert into switchyard_secret.setting (key, value) values (${SETTING_KEY}, ${hashToken(token).toString('hex')})
     on conflict (key) do update set value = excluded.value, updated_at = now()`.execute(db);
   return token;
 }

@@ -1,11 +1,14 @@
 // Bearer authentication, then the client's rate limit. Tokens come from the Authorization header;
 // the SSE stream also takes them from the `access_token` query parameter or the
 // `switchyard_token` cookie, because a browser EventSource cannot send headers (weaker: URLs end
-// up in logs and history). The WebSocket upgrade takes it from a `bearer.<token>` subprotocol
-// (a browser WebSocket cannot send headers either) or the cookie, but the cookie only from pages
-// of an allowed origin: browsers send cookies with cross-site upgrades, and no CORS check stands
-// in the way of a WebSocket (cross-site WebSocket hijacking). Tokens are never logged: only their hashes go anywhere. Admin routes
+// up in logs and history), and the WebSocket upgrade from a `bearer.<token>` subprotocol or the cookie. Tokens are never logged: only their hashes go anywhere. Admin routes
 // that the dashboard uses also take its session cookie instead of the token (admin-session.ts).
+//
+// A cookie is sent by the browser whatever page asks, so a cookie-authenticated request must come
+// from this service's own pages or an allowed CORS origin (else any site could open a victim's
+// stream). A source address whose made-up tokens have used up SWITCHYARD_AUTH_FAILURES_BURST is
+// refused before its next token reaches the database.
+import type { IncomingMessage } from 'node:http';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { Context } from 'hono';
@@ -17,58 +20,71 @@ import { looksLikeToken } from './tokens.ts';
 
 export const TOKEN_COOKIE = 'switchyard_token';
 
-/** Where else than the Authorization header a route takes the token from. */
-export type TokenSources =
-  | { kind: 'header' }
-  /** The SSE stream: `access_token` query parameter or the cookie. */
-  | { kind: 'query-and-cookie' }
-  /** The WebSocket upgrade: a `bearer.<token>` subprotocol, or the cookie from these origins (and this service's own). */
-  | { kind: 'websocket'; cookieOrigins: string[] };
+/** Where the token came from: only the Authorization header proves the caller chose to send it. */
+export type TokenSource = 'header' | 'query' | 'cookie' | 'subprotocol';
 
 export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
 
-function bearerToken(c: Context, sources: TokenSources): string | undefined {
+function bearerToken(c: Context, options: RequireClientOptions): { token: string; source: TokenSource } | undefined {
   const header = c.req.header('authorization');
   if (header !== undefined) {
     const match = /^Bearer[ ]+(\S+)\s*$/i.exec(header);
     if (!match) throw new ApiError('TokenInvalid', 'the Authorization header must be "Bearer <token>"');
-    return match[1];
+    return { token: match[1]!, source: 'header' };
   }
-  if (sources.kind === 'query-and-cookie') return c.req.query('access_token') ?? getCookie(c, TOKEN_COOKIE);
-  if (sources.kind !== 'websocket') return undefined;
-  const offered = (c.req.header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
-  const fromProtocol = offered.find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX));
-  if (fromProtocol !== undefined) return fromProtocol.slice(BEARER_SUBPROTOCOL_PREFIX.length);
+  if (options.websocket) {
+    // A browser's WebSocket cannot send headers either: the token rides as a subprotocol offered
+    // beside switchyard.v1 (only switchyard.v1 is echoed back), or in the cookie.
+    const offered = (c.req.header('sec-websocket-protocol') ?? '').split(',').map((p) => p.trim());
+    const fromProtocol = offered.find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX));
+    if (fromProtocol !== undefined) return { token: fromProtocol.slice(BEARER_SUBPROTOCOL_PREFIX.length), source: 'subprotocol' };
+  } else if (options.allowQueryAndCookie) {
+    const query = c.req.query('access_token');
+    if (query !== undefined) return { token: query, source: 'query' };
+  } else {
+    return undefined;
+  }
   const cookie = getCookie(c, TOKEN_COOKIE);
-  if (cookie !== undefined && !allowedOrigin(c, sources.cookieOrigins)) {
+  return cookie === undefined ? undefined : { token: cookie, source: 'cookie' };
+}
+
+/** The address the connection comes from (a proxy's, behind one). */
+function sourceAddress(c: Context): string {
+  return (c.env as { incoming?: IncomingMessage } | undefined)?.incoming?.socket.remoteAddress ?? 'unknown';
+}
+
+async function principal(
+  c: Context, auth: Authenticator, options: RequireClientOptions,
+): Promise<{ principal: Principal; token: string; source: TokenSource }> {
+  const given = bearerToken(c, options);
+  if (given === undefined) throw new ApiError('TokenMissing', 'send "Authorization: Bearer <token>"');
+  // Checked before the token is looked up: a request another site made costs nothing. A browser
+  // always sends Origin on a WebSocket upgrade, so there the Origin alone decides.
+  if (given.source === 'cookie' && options.websocket && !webSocketOriginAllowed(c, options.corsOrigins ?? [])) {
     throw new ApiError('OriginNotAllowed', 'the token cookie works only from pages of an allowed origin; offer the bearer.<token> subprotocol instead');
   }
-  return cookie;
-}
-
-/** No Origin: not a browser, which cannot be tricked into sending the cookie. Else this service's own or a listed one. */
-function allowedOrigin(c: Context, origins: string[]): boolean {
-  const origin = c.req.header('origin');
-  if (origin === undefined) return true;
-  if (origins.includes(origin)) return true;
-  try {
-    return new URL(origin).host === c.req.header('host');
-  } catch {
-    return false;
+  if (given.source === 'cookie' && !options.websocket && !fromOwnOrigin(c) && !fromAllowedOrigin(c, options.corsOrigins ?? [])) {
+    throw new ApiError('CrossSiteCookieRefused', 'the token cookie works only from pages of this service or an allowed origin; send the token in the Authorization header');
   }
-}
-
-async function principal(c: Context, auth: Authenticator, sources: TokenSources): Promise<{ principal: Principal; token: string }> {
-  const token = bearerToken(c, sources);
-  if (token === undefined) throw new ApiError('TokenMissing', 'send "Authorization: Bearer <token>"');
-  const found = looksLikeToken(token) ? await auth.authenticate(token) : undefined;
+  if (!looksLikeToken(given.token)) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
+  const found = await auth.authenticate(given.token, sourceAddress(c));
   if (!found) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
-  return { principal: found, token };
+  return { principal: found, token: given.token, source: given.source };
 }
 
-export function requireClient(auth: Authenticator, sources: TokenSources = { kind: 'header' }) {
+export interface RequireClientOptions {
+  /** The SSE stream: the token may also come as ?access_token= or the switchyard_token cookie. */
+  allowQueryAndCookie?: boolean;
+  /** The WebSocket upgrade: the token may also come as a bearer.<token> subprotocol or the cookie. */
+  websocket?: boolean;
+  /** Other origins whose pages may send the cookie (SWITCHYARD_CORS_ORIGINS). */
+  corsOrigins?: string[];
+}
+
+export function requireClient(auth: Authenticator, options: RequireClientOptions = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const { principal: found, token } = await principal(c, auth, sources);
+    const { principal: found, token, source } = await principal(c, auth, options);
+    c.set('tokenSource', source);
     if (found.kind !== 'client') throw new ApiError('Forbidden', 'this endpoint is for clients; the admin token cannot use it');
     const limit = auth.rateLimiter?.take(found.client.id);
     if (limit && !limit.allowed) {
@@ -104,7 +120,7 @@ export function requireAdmin(auth: Authenticator, options: { allowSession?: bool
       c.set('adminSessionEndsAt', endsAt);
       return next();
     }
-    const { principal: found } = await principal(c, auth, { kind: 'header' });
+    const { principal: found } = await principal(c, auth, {});
     if (found.kind !== 'admin') throw new ApiError('Forbidden', 'this endpoint needs the admin token');
     await next();
   });
@@ -125,4 +141,21 @@ function fromOwnOrigin(c: Context): boolean {
   } catch {
     return false; // "null" and other opaque origins
   }
+}
+
+/** A WebSocket upgrade without Origin is no browser's (which cannot be tricked into sending the cookie); else this service's own or a listed one. */
+function webSocketOriginAllowed(c: Context, origins: string[]): boolean {
+  const origin = c.req.header('origin');
+  if (origin === undefined || origins.includes(origin)) return true;
+  try {
+    return new URL(origin).host === c.req.header('host');
+  } catch {
+    return false;
+  }
+}
+
+/** A request from a page of an origin SWITCHYARD_CORS_ORIGINS allows (the browser sends Origin on credentialed CORS requests). */
+function fromAllowedOrigin(c: Context, origins: string[]): boolean {
+  const origin = c.req.header('origin');
+  return origin !== undefined && origins.includes(origin);
 }

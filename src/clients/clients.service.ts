@@ -8,27 +8,24 @@
 // Both signal config client:<id> (onChange) so every process drops its cached token at once, and
 // open streams close within one heartbeat.
 import type { Db } from '../db/database.ts';
-import type { GroupMembership } from '../groups/membership.ts';
 import { ApiError, fieldProblem, type FieldError } from '../http/problem.ts';
-import { parseAddress, userAddress } from '../messages/address.ts';
-import type { TopicPolicies } from '../topics/topic-policies.ts';
+import { userAddress } from '../messages/address.ts';
 import {
   deleteClientQueue, getClient, getClientStatus, insertClient, listSubscriptionAddresses, replaceSubscriptions, revokeClient,
   updateClientTokenHash, type ClientRecord,
 } from './clients.repository.ts';
 import type { ClientStatusView, ClientView } from './clients.schemas.ts';
+import type { ListenRights } from './listen-rights.ts';
 import { generateToken, hashToken } from './tokens.ts';
 
 export class ClientsService {
   readonly #db: Db;
-  readonly #membership: GroupMembership;
-  readonly #policies: TopicPolicies;
+  readonly #rights: ListenRights;
   readonly #onChange: (clientId: string) => void;
 
-  constructor(db: Db, membership: GroupMembership, policies: TopicPolicies, onChange: (clientId: string) => void) {
+  constructor(db: Db, rights: ListenRights, onChange: (clientId: string) => void) {
     this.#db = db;
-    this.#membership = membership;
-    this.#policies = policies;
+    this.#rights = rights;
     this.#onChange = onChange;
   }
 
@@ -94,14 +91,8 @@ export class ClientsService {
   async #authorizeListenTo(name: string, listenTo: string[]): Promise<string[]> {
     const errors: FieldError[] = [];
     for (const [index, address] of listenTo.entries()) {
-      const { kind, name: target } = parseAddress(address);
-      if (kind === 'user' && target !== name) {
-        errors.push({ path: `listen_to.${index}`, message: `only clients registered as ${target} may listen to ${address}` });
-      } else if (kind === 'group' && !(await this.#membership.isMember(target, name))) {
-        errors.push({ path: `listen_to.${index}`, message: `${name} is not a member of ${address}` });
-      } else if (kind === 'topic' && !(await this.#policies.allows(target, 'subscribe', name))) {
-        errors.push({ path: `listen_to.${index}`, message: `the policy of ${address} does not grant ${name} subscribe` });
-      }
+      const refusal = await this.#rights.refusal(name, address);
+      if (refusal) errors.push({ path: `listen_to.${index}`, message: refusal });
     }
     if (errors.length > 0) throw fieldProblem('ListenToForbidden', errors);
     return [...new Set([userAddress(name), ...listenTo])].sort();

@@ -35,10 +35,19 @@ export class RateLimiter {
   }
 
   take(key: string): RateLimitDecision {
+    return this.#decide(key, true);
+  }
+
+  /** What take() would answer, without taking a token: for limits that count only failures. */
+  peek(key: string): RateLimitDecision {
+    return this.#decide(key, false);
+  }
+
+  #decide(key: string, take: boolean): RateLimitDecision {
     const now = this.#now();
     const bucket = this.#refill(key, now);
     const allowed = bucket.tokens >= 1;
-    if (allowed) bucket.tokens -= 1;
+    if (allowed && take) bucket.tokens -= 1;
     const headers: Record<string, string> = {
       'RateLimit-Policy': this.#policy,
       RateLimit: `"client";r=${Math.floor(bucket.tokens)};t=${Math.ceil((this.#burst - bucket.tokens) / this.#perSecond)}`,

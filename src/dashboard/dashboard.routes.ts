@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { ADMIN_SESSION_COOKIE } from '../clients/admin-session.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
 import { createRouter, jsonResponse } from '../http/openapi.ts';
+import { NO_FRAMING_CSP, PAGE_SAFETY_HEADERS } from '../http/page-headers.ts';
 import { ApiError, problemResponses, validationError } from '../http/problem.ts';
 import { looksLikeToken } from '../clients/tokens.ts';
 
@@ -20,8 +21,8 @@ const LOGIN_BODY_MAX_BYTES = 4 * 1024;
 // Only the page's own resources, and nothing of this origin may frame it (the redrive button
 // must not be clickable through someone else's page).
 const PAGE_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-  'x-content-type-options': 'nosniff',
+  'content-security-policy': `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; ${NO_FRAMING_CSP}; base-uri 'none'`,
+  ...PAGE_SAFETY_HEADERS,
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
 };

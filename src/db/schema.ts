@@ -87,7 +87,7 @@ export interface AnalyticsMinuteTable {
 }
 
 export interface Database {
-  'switchyard.setting': SettingTable;
+  'switchyard_secret.setting': SettingTable;
   'switchyard.client': ClientTable;
   'switchyard.subscription': SubscriptionTable;
   'switchyard.group_member': GroupMemberTable;

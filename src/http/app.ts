@@ -12,6 +12,7 @@ import { limitBody } from './body-limit.ts';
 import { corsAllowlist } from './cors.ts';
 import type { AppEnv } from './env.ts';
 import { ApiError, problemBody, type ErrorCode } from './problem.ts';
+import { assignRequestId } from './request-id.ts';
 
 export interface AppOptions {
   log: Logger;
@@ -32,9 +33,9 @@ export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
   // During an outage every request fails the same way: say so once every few seconds, not per request.
   const outageLog = stormProof(o.log);
 
-  app.use(requestId({ headerName: 'X-Request-Id' }));
+  app.use(assignRequestId());
   app.use(async (c, next) => {
-    const log = o.log.child({ request_id: c.var.requestId });
+    const log = o.log.child({ request_id: c.var.requestId, ...(c.var.clientRequestId ? { client_request_id: c.var.clientRequestId } : {}) });
     c.set('log', log);
     const started = performance.now();
     await next();

@@ -4,6 +4,7 @@
 // authentication, so that the stream and long poll work from a page with an Authorization header
 // or an EventSource withCredentials. Any other origin gets no CORS header at all, and its
 // preflight a 403 OriginNotAllowed: the browser then keeps the response from the page.
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import type { MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { ApiError } from './problem.ts';
@@ -29,7 +30,9 @@ export function corsAllowlist(origins: string[]): MiddlewareHandler {
     if (preflight) throw new ApiError('OriginNotAllowed', `${origin} is not among the origins allowed to call this API from a browser`);
     await next();
     // Responses differ by Origin once any origin is allowed: shared caches must keep them apart.
-    if (allowed.size > 0) c.header('Vary', 'Origin', { append: true });
+    // A response written straight to the socket (the event stream) said so itself; touching its
+    // headers here would make hono answer a second time and end the stream.
+    if (allowed.size > 0 && c.res !== RESPONSE_ALREADY_SENT) c.header('Vary', 'Origin', { append: true });
   };
 }
 

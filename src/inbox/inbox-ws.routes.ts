@@ -48,7 +48,7 @@ export function inboxWsRoutes(auth: Authenticator, inbox: InboxService, publishe
         + `Before closing, the server sends a closed frame; close codes: ${closeCodes}, 1009 a frame over twice the body limit. `
         + 'The server pings every SWITCHYARD_WS_PING_MS and terminates sockets that did not answer the previous ping.',
       security: bearer,
-      middleware: [requireClient(auth, { kind: 'websocket', cookieOrigins: o.corsOrigins })] as const,
+      middleware: [requireClient(auth, { websocket: true, corsOrigins: o.corsOrigins })] as const,
       responses: {
         101: { description: 'Switching protocols: the socket speaks WsClientFrame / WsServerFrame' },
         ...problemResponses(401, 403, 426, 429),

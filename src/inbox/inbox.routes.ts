@@ -3,9 +3,10 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { createRoute, z } from '@hono/zod-openapi';
 import { requireClient } from '../clients/auth.middleware.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
+import type { WaitLimits } from '../clients/wait-limits.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { corsResponseHeaders } from '../http/cors.ts';
-import { problemResponses } from '../http/problem.ts';
+import { ApiError, problemResponses } from '../http/problem.ts';
 import { isDatabaseUnreachable } from '../db/errors.ts';
 import type { Logger } from '../log.ts';
 import type { DeadLettersService } from './dead-letters.service.ts';
@@ -27,6 +28,8 @@ export interface InboxRoutesOptions {
   writeTimeoutMs: number;
   /** Origins allowed to call the API from a browser (CORS). */
   corsOrigins: string[];
+  /** Streams and long polls each client may hold open in this process. */
+  waitLimits: WaitLimits;
   log: Logger;
 }
 
@@ -48,10 +51,15 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
     async (c) => {
       const { wait, max, visibility } = c.req.valid('query');
       const signal = AbortSignal.any([c.req.raw.signal, o.shutdown]);
-      const messages = await inbox.receive(c.var.client.id, {
-        max, visibilitySeconds: visibility, waitSeconds: wait, stillAuthorized: c.var.reauthenticate,
-      }, signal);
-      return c.json({ messages }, 200);
+      const release = o.waitLimits.acquire(c.var.client.id, 'wait');
+      try {
+        const messages = await inbox.receive(c.var.client.id, {
+          max, visibilitySeconds: visibility, waitSeconds: wait, stillAuthorized: c.var.reauthenticate,
+        }, signal);
+        return c.json({ messages }, 200);
+      } finally {
+        release();
+      }
     },
   );
 
@@ -149,24 +157,38 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
       summary: 'Receive messages as Server-Sent Events',
       description: 'Every event has an `id:`; reconnect with `Last-Event-ID` (header or `last_event_id`) and the messages the earlier stream sent after it come again at once. Heartbeat comments keep idle connections open. Ack over POST /v1/inbox/ack, or pass ack=auto.',
       security: bearer,
-      middleware: [requireClient(auth, { kind: 'query-and-cookie' })] as const,
+      middleware: [requireClient(auth, { allowQueryAndCookie: true, corsOrigins: o.corsOrigins })] as const,
       request: { query: StreamQuery },
       responses: {
         200: { description: 'An event stream of InboxMessage JSON (event: message)', content: { 'text/event-stream': { schema: z.string() } } },
-        ...problemResponses(400, 401, 403),
+        ...problemResponses(400, 401, 403, 429),
       },
     }),
     (c) => {
       const query = c.req.valid('query');
       const clientId = c.var.client.id;
+      // A URL or a cookie can be put in a victim's browser by another site; deleting messages as
+      // they are sent must be what the token's holder asked for.
+      if (query.ack === 'auto' && c.var.tokenSource !== 'header') {
+        throw new ApiError('AutoAckNeedsAuthorizationHeader', 'ack=auto deletes messages as they are sent: send the token in the Authorization header, not as access_token or a cookie', {
+          errors: [{ path: 'ack', message: 'auto needs the token in the Authorization header' }],
+        });
+      }
       const outgoing = (c.env as { outgoing?: ServerResponse } | undefined)?.outgoing;
       if (!outgoing) throw new Error('the event stream needs the Node HTTP server');
-      const writer = new SseWriter(outgoing, o.writeTimeoutMs);
+      const release = o.waitLimits.acquire(clientId, 'stream');
+      let writer: SseWriter;
+      try {
+        writer = new SseWriter(outgoing, o.writeTimeoutMs);
       // Written straight to the socket, so the headers middleware would add are added here. (Reading
       // c.res would make hono wrap the already-sent marker in a new response and write it again.)
-      writer.open({
-        'x-request-id': c.var.requestId, ...c.var.rateLimitHeaders, ...corsResponseHeaders(o.corsOrigins, c.req.header('origin')),
-      }, o.retryMs);
+        writer.open({
+          'x-request-id': c.var.requestId, ...c.var.rateLimitHeaders, ...corsResponseHeaders(o.corsOrigins, c.req.header('origin')),
+        }, o.retryMs);
+      } catch (error) {
+        release();
+        throw error;
+      }
       const closed = new AbortController();
       const abort = () => closed.abort();
       writer.onClose(abort);
@@ -200,7 +222,10 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
             writer.close();
           }
         })
-        .finally(() => o.shutdown.removeEventListener('abort', abort));
+        .finally(() => {
+          release();
+          o.shutdown.removeEventListener('abort', abort);
+        });
       return RESPONSE_ALREADY_SENT as never;
     },
   );

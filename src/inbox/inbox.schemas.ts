@@ -22,7 +22,7 @@ export const ReceiveQuery = z.object({
 
 export const StreamQuery = z.object({
   ack: z.enum(['manual', 'auto']).default('manual')
-    .openapi({ description: 'auto: messages are deleted as they are sent (at most once, for dashboards)' }),
+    .openapi({ description: 'auto: messages are deleted as they are sent (at most once, for dashboards); only with the token in the Authorization header (400 AutoAckNeedsAuthorizationHeader otherwise)' }),
   visibility: ReceiveQuery.shape.visibility,
   prefetch: z.coerce.number().int().min(1).max(PREFETCH_MAX).default(SSE_PREFETCH_DEFAULT),
   last_event_id: z.string().max(100).optional().openapi({ description: 'resume point, when the Last-Event-ID header cannot be sent' }),

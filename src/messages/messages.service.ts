@@ -6,6 +6,7 @@
 // policies, topic schemas, backpressure) and writes nothing; commit() writes. So a refused request
 // leaves no trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
 import type { ClientRecord } from '../clients/clients.repository.ts';
+import type { ListenRights } from '../clients/listen-rights.ts';
 import type { GroupMembership } from '../groups/membership.ts';
 import { isDataError } from '../db/errors.ts';
 import { ApiError, fieldProblem, type ErrorCode, type FieldError } from '../http/problem.ts';
@@ -27,17 +28,19 @@ export interface Published {
 export class MessagesService {
   readonly #membership: GroupMembership;
   readonly #policies: TopicPolicies;
+  readonly #rights: ListenRights;
   readonly #schemas: TopicSchemas;
   readonly #backpressure: Backpressure;
   readonly #commit: GroupCommit<NewMessage, string>;
   #accepting = true;
 
   constructor(
-    membership: GroupMembership, policies: TopicPolicies, schemas: TopicSchemas, backpressure: Backpressure,
+    membership: GroupMembership, policies: TopicPolicies, rights: ListenRights, schemas: TopicSchemas, backpressure: Backpressure,
     commit: GroupCommit<NewMessage, string>,
   ) {
     this.#membership = membership;
     this.#policies = policies;
+    this.#rights = rights;
     this.#schemas = schemas;
     this.#backpressure = backpressure;
     this.#commit = commit;
@@ -96,6 +99,10 @@ export class MessagesService {
     // costs one round of lookups, not one per message.
     const member = await lookUpOnce(inputs, 'group', (group) => this.#membership.isMember(group, sender.name));
     const granted = await lookUpOnce(inputs, 'topic', (topic) => this.#policies.allows(topic, 'publish', sender.name));
+    // reply_to is where the answers go: an address the sender may not listen to would let it
+    // steer other clients' replies into a conversation it cannot see (or read it by request/reply).
+    const replyTos = [...new Set(inputs.flatMap((input) => (input.reply_to === undefined ? [] : [input.reply_to])))];
+    const replyToRefusals = new Map(await Promise.all(replyTos.map(async (a) => [a, await this.#rights.refusal(sender.name, a)] as const)));
     const errors: (FieldError & { code: ErrorCode })[] = [];
     for (const [index, input] of inputs.entries()) {
       const { kind, name } = parseAddress(input.to);
@@ -105,6 +112,8 @@ export class MessagesService {
       } else if (kind === 'topic' && !granted.get(name)) {
         errors.push({ code: 'TopicPublishForbidden', path, message: `the policy of ${input.to} does not grant ${sender.name} publish` });
       }
+      const replyToRefusal = input.reply_to === undefined ? undefined : replyToRefusals.get(input.reply_to);
+      if (replyToRefusal) errors.push({ code: 'ReplyToForbidden', path: fieldPath(paths[index]!, 'reply_to'), message: replyToRefusal });
     }
     if (errors.length > 0) throw fieldProblem(errors[0]!.code, errors.map(({ path, message }) => ({ path, message })));
   }

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
 import { createRouter } from '../http/openapi.ts';
+import { NO_FRAMING_CSP, PAGE_SAFETY_HEADERS } from '../http/page-headers.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
 
 const SWAGGER_UI_DIR = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
@@ -47,7 +48,7 @@ const ASSETS = {
 type AssetName = keyof typeof ASSETS;
 const ASSET_NAMES = Object.keys(ASSETS) as [AssetName, ...AssetName[]];
 
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:";
+const CSP = `default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; font-src 'self' data:; ${NO_FRAMING_CSP}`;
 
 export function docsRoutes() {
   const app = createRouter();
@@ -62,7 +63,7 @@ export function docsRoutes() {
       summary: 'This API, interactively (Swagger UI)',
       responses: { 200: { description: 'An HTML page', content: { 'text/html': { schema: z.string() } } } },
     }),
-    (c) => c.html(PAGE, 200, { 'content-security-policy': CSP }),
+    (c) => c.html(PAGE, 200, { 'content-security-policy': CSP, ...PAGE_SAFETY_HEADERS }),
   );
 
   app.openapi(

@@ -17,7 +17,7 @@ export function requestsRoutes(auth: Authenticator, requests: RequestsService, l
       path: '/requests',
       tags: ['messages'],
       summary: 'Publish a request and wait for its reply',
-      description: 'Publishes the message with a correlation id and reply_to, then waits up to timeout_seconds for a message to reply_to with that correlation id. 504 ReplyTimeout (with message_id and correlation_id) when none comes.',
+      description: 'Publishes the message with a correlation id and reply_to, then waits up to timeout_seconds for a message to reply_to with that correlation id, newer than the request, from a client that may listen to the request\'s `to` (for user:carol only Carol\'s clients; for a group its members; for a topic its subscribers). reply_to must be an address the caller may listen to (403 ReplyToForbidden). 504 ReplyTimeout (with message_id and correlation_id) when no reply comes; 429 TooManyWaits when the client already holds SWITCHYARD_MAX_WAITS_PER_CLIENT waits.',
       security: bearer,
       middleware: [requireClient(auth)] as const,
       request: { body: jsonBody(RequestSchema) },

@@ -303,14 +303,6 @@ table switchyard.queue_stat (
 );
 CREATE UNIQUE INDEX queue_stat_pkey ON switchyard.queue_stat USING btree (client_id);
 
-table switchyard.setting (
-  key text not null,
-  value text not null,
-  updated_at timestamp with time zone not null default now(),
-  constraint setting_pkey PRIMARY KEY (key)
-);
-CREATE UNIQUE INDEX setting_pkey ON switchyard.setting USING btree (key);
-
 table switchyard.stage_cursor with (fillfactor=30, autovacuum_vacuum_scale_factor=0, autovacuum_vacuum_threshold=200) (
   stage text not null,
   lane smallint not null,
@@ -597,6 +589,7 @@ CREATE OR REPLACE FUNCTION switchyard.add_buckets(a bigint[], b bigint[])
  RETURNS bigint[]
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   select array_agg(x + y order by i) from unnest(a, b) with ordinality as t(x, y, i)
 $function$;
@@ -605,16 +598,12 @@ CREATE OR REPLACE FUNCTION switchyard.conversation_of(sender text, to_address te
  RETURNS text
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
-AS $function$
-  select case
-    when to_address like 'user:%' then 'dm:' || least(sender, to_address) || '|' || greatest(sender, to_address)
-    else to_address
-  end
-$function$;
+RETURN CASE WHEN (to_address ~~ 'user:%'::text) THEN ((('dm:'::text || LEAST(sender, to_address)) || '|'::text) || GREATEST(sender, to_address)) ELSE to_address END;
 
 CREATE OR REPLACE FUNCTION switchyard.create_partitions(parent text, until timestamp with time zone)
  RETURNS integer
  LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
 declare
   unit text;
@@ -657,15 +646,13 @@ CREATE OR REPLACE FUNCTION switchyard.is_valid_address(address text)
  RETURNS boolean
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
-AS $function$
-  select (address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]*$' or address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]*$')
-     and length(address) - strpos(address, ':') <= case when address like 'topic:%' then 128 else 64 end
-$function$;
+RETURN (((address ~ '^(user|group):[A-Za-z0-9][A-Za-z0-9_.-]*$'::text) OR (address ~ '^topic:[A-Za-z0-9][A-Za-z0-9_./-]*$'::text)) AND ((length(address) - strpos(address, ':'::text)) <= CASE WHEN (address ~~ 'topic:%'::text) THEN 128 ELSE 64 END));
 
 CREATE OR REPLACE FUNCTION switchyard.is_valid_grant_list(grants text[])
  RETURNS boolean
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   select cardinality(grants) <= 100 and coalesce(bool_and(g ~ '^[A-Za-z0-9_.*-]{1,64}$'), true) from unnest(grants) as g
 $function$;
@@ -674,14 +661,13 @@ CREATE OR REPLACE FUNCTION switchyard.lane_of(conversation text)
  RETURNS smallint
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
-AS $function$
-  select (hashtextextended(conversation, 0) & 15)::smallint
-$function$;
+RETURN ((hashtextextended(conversation, (0)::bigint) & (15)::bigint))::smallint;
 
 CREATE OR REPLACE FUNCTION switchyard.latency_bucket_bounds()
  RETURNS integer[]
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   select array[1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000, 60000, 2147483647]
 $function$;
@@ -755,6 +741,7 @@ $function$;
 CREATE OR REPLACE FUNCTION switchyard.purge_dead_letters(client_id bigint DEFAULT NULL::bigint, error_like text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, batch_size integer DEFAULT 1000)
  RETURNS integer
  LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   with picked as (
     select d.client_id, d.message_id
@@ -777,6 +764,7 @@ $function$;
 CREATE OR REPLACE FUNCTION switchyard.redrive_dead_letters(client_id bigint DEFAULT NULL::bigint, error_like text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, batch_size integer DEFAULT 1000)
  RETURNS integer
  LANGUAGE sql
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   with picked as (
     select d.client_id, d.message_id
@@ -809,6 +797,7 @@ CREATE OR REPLACE FUNCTION switchyard.stage_lag(row_cap integer DEFAULT 0)
  RETURNS TABLE(stage text, oldest_pending_at timestamp with time zone, lag_seconds double precision, rows_behind bigint, rows_capped boolean)
  LANGUAGE sql
  STABLE
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   with per_lane as (
     select c.stage,
@@ -840,6 +829,7 @@ CREATE OR REPLACE FUNCTION switchyard.uuid_floor(at timestamp with time zone)
  RETURNS uuid
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   select (lpad(to_hex(floor(extract(epoch from at) * 1000)::bigint), 12, '0') || '00000000000000000000')::uuid
 $function$;
@@ -848,6 +838,7 @@ CREATE OR REPLACE FUNCTION switchyard.uuid_time(id uuid)
  RETURNS timestamp with time zone
  LANGUAGE sql
  IMMUTABLE PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   select to_timestamp(('x' || lpad(left(replace(id::text, '-', ''), 12), 16, '0'))::bit(64)::bigint / 1000.0)
 $function$;
@@ -856,6 +847,7 @@ CREATE OR REPLACE FUNCTION switchyard.uuidv7()
  RETURNS uuid
  LANGUAGE sql
  PARALLEL SAFE
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   select encode(
     set_bit(set_bit(

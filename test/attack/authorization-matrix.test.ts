@@ -2,7 +2,10 @@
 // admin, a client with the rights the endpoint needs (member: of group eng, granted on
 // topic:restricted), a client without them (outsider), and another client with the same rights
 // trying to reach the first one's data (other). Operations endpoints (/metrics, /healthz, ...) are
-// open: every caller gets them. Adding an endpoint is one line in ENDPOINTS.
+// open: every caller gets them. Adding an endpoint is one line in ENDPOINTS. Every field that names
+// an address (to, reply_to, listen_to entries, a history conversation, the analytics address) has
+// rows naming a group, a restricted topic and another user's address, which the outsider (and for
+// mia's own address, "other" too) must be refused.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
@@ -82,6 +85,8 @@ interface Endpoint {
   body?: (f: Fixtures) => unknown;
   /** What the outsider gets; a 2xx when absent. */
   outsider?: { status: number; code: string };
+  /** What "other" gets, when the field names something of mia's alone (her user address). */
+  other?: { status: number; code: string };
   /** What a caller with the rights gets, when that is not a 2xx (a request nobody answers). */
   granted?: { status: number; code: string };
   /** Checks, after "other" succeeded, that nothing of mia's was reached. */
@@ -91,6 +96,15 @@ interface Endpoint {
 const client = (method: string, path: Endpoint['path'], o: Omit<Endpoint, 'method' | 'path' | 'access'> = {}): Endpoint => ({ method, path, access: 'client', ...o });
 const admin = (method: string, path: Endpoint['path'], o: Omit<Endpoint, 'method' | 'path' | 'access'> = {}): Endpoint => ({ method, path, access: 'admin', ...o });
 const open = (method: string, path: Endpoint['path'], o: Omit<Endpoint, 'method' | 'path' | 'access'> = {}): Endpoint => ({ method, path, access: 'open', ...o });
+/** reply_to naming a group, a restricted topic and mia's own address: only those who may listen to it may name it. */
+const replyToRows = (method: string, path: string, body: (replyTo: string) => unknown, o: Omit<Endpoint, 'method' | 'path' | 'access'> = {}): Endpoint[] => [
+  client(method, path, { ...o, note: 'reply_to a group', body: () => body('group:eng'), outsider: { status: 403, code: 'ReplyToForbidden' } }),
+  client(method, path, { ...o, note: 'reply_to a restricted topic', body: () => body('topic:restricted'), outsider: { status: 403, code: 'ReplyToForbidden' } }),
+  client(method, path, {
+    ...o, note: "reply_to mia's user address", body: () => body('user:mia'),
+    outsider: { status: 403, code: 'ReplyToForbidden' }, other: { status: 403, code: 'ReplyToForbidden' },
+  }),
+];
 const withThrowaway = (suffix: string) => async (f: Fixtures) => `/v1/admin/clients/${await f.throwaway()}${suffix}`;
 const withWebhook = (suffix: string) => async (f: Fixtures) => `/v1/admin/clients/${await f.throwawayWithWebhook()}${suffix}`;
 const webhookBody = () => ({ url: 'https://hooks.example.com/in' });
@@ -99,9 +113,15 @@ const ENDPOINTS: Endpoint[] = [
   client('GET', '/v1/clients/me'),
   client('PUT', '/v1/clients/me/listen-to', { note: 'a group', body: () => ({ listen_to: ['group:eng'] }), outsider: { status: 403, code: 'ListenToForbidden' } }),
   client('PUT', '/v1/clients/me/listen-to', { note: 'a restricted topic', body: () => ({ listen_to: ['topic:restricted'] }), outsider: { status: 403, code: 'ListenToForbidden' } }),
+  client('PUT', '/v1/clients/me/listen-to', {
+    note: "mia's user address", body: () => ({ listen_to: ['user:mia'] }),
+    outsider: { status: 403, code: 'ListenToForbidden' }, other: { status: 403, code: 'ListenToForbidden' },
+  }),
   client('POST', '/v1/messages', { note: 'to a group', body: () => ({ to: 'group:eng', payload: 1 }), outsider: { status: 403, code: 'NotAGroupMember' } }),
   client('POST', '/v1/messages', { note: 'to a restricted topic', body: () => ({ to: 'topic:restricted', payload: 1 }), outsider: { status: 403, code: 'TopicPublishForbidden' } }),
   client('POST', '/v1/messages/batch', { body: () => ({ messages: [{ to: 'topic:news', payload: 1 }, { to: 'group:eng', payload: 2 }] }), outsider: { status: 403, code: 'NotAGroupMember' } }),
+  ...replyToRows('POST', '/v1/messages', (replyTo) => ({ to: 'topic:news', payload: 1, reply_to: replyTo })),
+  ...replyToRows('POST', '/v1/messages/batch', (replyTo) => ({ messages: [{ to: 'topic:news', payload: 1 }, { to: 'topic:news', payload: 2, reply_to: replyTo }] })),
   client('GET', '/v1/inbox', { otherReachedNothing: async (reply) => expect(reply.body.messages.filter((m: { to: string }) => m.to === 'user:mia')).toEqual([]) }),
   client('POST', '/v1/inbox/ack', {
     body: async (f) => ({ receipts: [await f.receiptOfMember()] }),
@@ -130,6 +150,9 @@ const ENDPOINTS: Endpoint[] = [
     granted: { status: 504, code: 'ReplyTimeout' },
     outsider: { status: 403, code: 'NotAGroupMember' },
   }),
+  ...replyToRows('POST', '/v1/requests', (replyTo) => ({ to: 'topic:news', payload: 'anyone?', reply_to: replyTo, timeout_seconds: 0.1 }), {
+    granted: { status: 504, code: 'ReplyTimeout' },
+  }),
   client('GET', '/v1/inbox/stream'),
   // A plain GET with rights reaches the route, which speaks WebSocket only (upgrades: test/delivery/websocket.test.ts).
   client('GET', '/v1/inbox/ws', { granted: { status: 426, code: 'UpgradeRequired' }, outsider: { status: 426, code: 'UpgradeRequired' } }),
@@ -144,6 +167,8 @@ const ENDPOINTS: Endpoint[] = [
     otherReachedNothing: async (reply) => expect(reply.body.messages.map((m: { payload: unknown }) => m.payload)).not.toContain('for mia only'),
   }),
   admin('POST', '/v1/clients', { body: (f) => ({ name: f.uniqueName() }) }),
+  admin('POST', '/v1/clients', { note: 'listening to a group it is not in', body: (f) => ({ name: f.uniqueName(), listen_to: ['group:eng'] }), granted: { status: 403, code: 'ListenToForbidden' } }),
+  admin('POST', '/v1/clients', { note: "listening to another's user address", body: (f) => ({ name: f.uniqueName(), listen_to: ['user:mia'] }), granted: { status: 403, code: 'ListenToForbidden' } }),
   admin('GET', withThrowaway(''), { note: '/v1/admin/clients/{id}' }),
   admin('POST', withThrowaway('/rotate'), { note: '/v1/admin/clients/{id}/rotate' }),
   admin('POST', withThrowaway('/revoke'), { note: '/v1/admin/clients/{id}/revoke' }),
@@ -166,6 +191,7 @@ const ENDPOINTS: Endpoint[] = [
     body: () => ({ labels: [{ message_id: '00000000-0000-7000-8000-000000000000', label: 'spam' }] }), granted: { status: 404, code: 'NotFound' },
   }),
   admin('GET', '/v1/admin/classifier'),
+  admin('GET', '/v1/admin/analytics?address=user:mia', { note: 'of one address' }),
   admin('GET', '/v1/admin/dead-letters'),
   admin('POST', '/v1/admin/dead-letters/redrive', { body: () => ({ client_id: '999999' }) }),
   admin('POST', '/v1/admin/dead-letters/purge', { body: () => ({ client_id: '999999' }) }),
@@ -222,6 +248,7 @@ function expected(endpoint: Endpoint, caller: Caller): { status: number; code: s
   const isAdmin = caller === 'admin';
   if ((endpoint.access === 'admin') !== isAdmin) return { status: 403, code: 'Forbidden' };
   if (caller === 'outsider' && endpoint.outsider) return endpoint.outsider;
+  if (caller === 'other' && endpoint.other) return endpoint.other;
   return endpoint.granted ?? 'success';
 }
 
