@@ -63,3 +63,5 @@ begin
   return new_id;
 end
 $$;
+
+drop table switchyard.publish_setting;

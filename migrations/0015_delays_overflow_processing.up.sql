@@ -53,9 +53,16 @@ join switchyard.client c on c.id = s.client_id;
 
 -- ---------------------------------------------------------------------------------------------
 -- SQL publish as HTTP publish: the router's start writes its dedup window and queue defaults to
--- switchyard.setting (publish.* keys); the function applies them, the same delay limit and the
--- QueueFull refusal for a direct message to a full queue (SQLSTATE SY429).
+-- switchyard.publish_setting (publish.* keys: no secrets, so any caller of publish() may read
+-- them); the function applies them, the same delay limit and the QueueFull refusal for a direct
+-- message to a full queue (SQLSTATE SY429).
 -- ---------------------------------------------------------------------------------------------
+create table switchyard.publish_setting (
+  key text primary key,
+  value text not null,
+  updated_at timestamptz not null default now()
+);
+
 drop function switchyard.publish(text, jsonb, text, text, jsonb, integer, integer, integer, text, text, text, text, timestamptz, integer);
 
 create function switchyard.publish(
@@ -74,14 +81,16 @@ create function switchyard.publish(
   deliver_at timestamptz default null,
   dedup_window_seconds integer default null
 ) returns uuid
-language plpgsql as $$
+language plpgsql
+set search_path = pg_catalog, switchyard, pg_temp
+as $$
 declare
   new_id uuid := switchyard.uuidv7();
   conv text := switchyard.conversation_of(sender, to_address);
   first_id uuid;
   max_delay constant interval := interval '365 days'; -- DELAY_MAX_SECONDS in messages.schemas.ts
   window_seconds integer := coalesce(dedup_window_seconds,
-    (select s.value::integer from switchyard.setting s where s.key = 'publish.dedup_window_seconds'), 300);
+    (select s.value::integer from switchyard.publish_setting s where s.key = 'publish.dedup_window_seconds'), 300);
   full_client text;
 begin
   if not switchyard.is_valid_address(to_address) then
@@ -106,8 +115,8 @@ begin
     join switchyard.client c on c.id = sub.client_id
     left join switchyard.queue_policy p on p.client_id = sub.client_id
     where sub.address = to_address
-      and q.depth >= coalesce(p.max_length, (select s.value::integer from switchyard.setting s where s.key = 'publish.queue_max_length'), 1000000)
-      and coalesce(p.overflow, (select s.value from switchyard.setting s where s.key = 'publish.queue_overflow'), 'reject') = 'reject'
+      and q.depth >= coalesce(p.max_length, (select s.value::integer from switchyard.publish_setting s where s.key = 'publish.queue_max_length'), 1000000)
+      and coalesce(p.overflow, (select s.value from switchyard.publish_setting s where s.key = 'publish.queue_overflow'), 'reject') = 'reject'
     limit 1;
     if full_client is not null then
       raise exception 'QueueFull: the queue of client % that % reaches is full; retry later', full_client, to_address

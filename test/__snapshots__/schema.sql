@@ -269,6 +269,14 @@ CREATE INDEX message_label_labelled_at ON switchyard.message_label USING btree (
 CREATE INDEX message_label_pending ON switchyard.message_label USING btree (labelled_at) WHERE publish_pending;
 CREATE UNIQUE INDEX message_label_pkey ON switchyard.message_label USING btree (message_id);
 
+table switchyard.publish_setting (
+  key text not null,
+  value text not null,
+  updated_at timestamp with time zone not null default now(),
+  constraint publish_setting_pkey PRIMARY KEY (key)
+);
+CREATE UNIQUE INDEX publish_setting_pkey ON switchyard.publish_setting USING btree (key);
+
 table switchyard.queue_policy (
   client_id bigint not null,
   max_receives integer,
@@ -675,6 +683,7 @@ $function$;
 CREATE OR REPLACE FUNCTION switchyard.publish(to_address text, payload jsonb, sender text DEFAULT 'system'::text, type text DEFAULT NULL::text, headers jsonb DEFAULT NULL::jsonb, priority integer DEFAULT 0, delay_seconds integer DEFAULT 0, ttl_seconds integer DEFAULT NULL::integer, group_id text DEFAULT NULL::text, dedup_id text DEFAULT NULL::text, correlation_id text DEFAULT NULL::text, reply_to text DEFAULT NULL::text, deliver_at timestamp with time zone DEFAULT NULL::timestamp with time zone, dedup_window_seconds integer DEFAULT NULL::integer)
  RETURNS uuid
  LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
 declare
   new_id uuid := switchyard.uuidv7();
@@ -682,7 +691,7 @@ declare
   first_id uuid;
   max_delay constant interval := interval '365 days'; -- DELAY_MAX_SECONDS in messages.schemas.ts
   window_seconds integer := coalesce(dedup_window_seconds,
-    (select s.value::integer from switchyard.setting s where s.key = 'publish.dedup_window_seconds'), 300);
+    (select s.value::integer from switchyard.publish_setting s where s.key = 'publish.dedup_window_seconds'), 300);
   full_client text;
 begin
   if not switchyard.is_valid_address(to_address) then
@@ -707,8 +716,8 @@ begin
     join switchyard.client c on c.id = sub.client_id
     left join switchyard.queue_policy p on p.client_id = sub.client_id
     where sub.address = to_address
-      and q.depth >= coalesce(p.max_length, (select s.value::integer from switchyard.setting s where s.key = 'publish.queue_max_length'), 1000000)
-      and coalesce(p.overflow, (select s.value from switchyard.setting s where s.key = 'publish.queue_overflow'), 'reject') = 'reject'
+      and q.depth >= coalesce(p.max_length, (select s.value::integer from switchyard.publish_setting s where s.key = 'publish.queue_max_length'), 1000000)
+      and coalesce(p.overflow, (select s.value from switchyard.publish_setting s where s.key = 'publish.queue_overflow'), 'reject') = 'reject'
     limit 1;
     if full_client is not null then
       raise exception 'QueueFull: the queue of client % that % reaches is full; retry later', full_client, to_address
