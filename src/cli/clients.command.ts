@@ -1,6 +1,6 @@
 // switchyard clients create|list|rotate|revoke: the admin API's client lifecycle, straight on the
 // database. Running services hear of rotations and revocations by NOTIFY, as from any process.
-import { listClients, type ListenToEntry } from '../clients/clients.repository.ts';
+import { listClients } from '../clients/clients.repository.ts';
 import { ClientIdParams } from '../clients/clients.schemas.ts';
 import { ClientsService } from '../clients/clients.service.ts';
 import type { Db } from '../db/database.ts';
@@ -80,6 +80,6 @@ function service(db: Db): ClientsService {
 }
 
 /** An address, followed by its filter policy as JSON when it has one. */
-function listenToText(entry: ListenToEntry): string {
+function listenToText(entry: string | { address: string; filter: unknown }): string {
   return typeof entry === 'string' ? entry : `${entry.address} filter=${JSON.stringify(entry.filter)}`;
 }
