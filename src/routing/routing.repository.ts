@@ -6,33 +6,100 @@ import type { LogEntry } from '../queue/stage-cursor.repository.ts';
 export const MAX_NAMED_RECIPIENTS = 500;
 
 /**
+ * What content routing adds to a batch (routing.stage.ts works it out): more addresses whose
+ * unfiltered subscribers receive a message, and recipients picked one by one (filtered
+ * subscriptions that matched). `via` names the rule that brought the copy, null for the
+ * message's own address.
+ */
+export interface ContentRoutes {
+  /** The message's index in the batch, an address, the rule. */
+  addresses: { entry: number; address: string; via: string }[];
+  recipients: { entry: number; clientId: string; via: string | null }[];
+}
+
+/**
  * Fans a batch out into client delivery queues in one statement: one row per (subscribed client,
  * message). Returns the recipients' client ids, or undefined when there were more than
  * MAX_NAMED_RECIPIENTS. A row that exists already (a batch redone after a crash) is left alone.
  * sort_key = when it becomes visible, moved earlier by priority * agingMs: a priority-0 message
  * waits at most 9 * agingMs behind higher priorities (DESIGN principle 4).
+ *
+ * Without content routes the statement is the plain join (the fast path). With them, every
+ * candidate recipient of a message is collected and one row per (client, message) is kept: the
+ * message's own subscribers first (via null), then the rule first by name, so a recipient gets a
+ * message once however many rules bring it. Filtered subscriptions are never joined here: the
+ * stage has chosen their rows.
  */
-export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: number): Promise<string[] | undefined> {
-  const result = await sql<{ client_id: string }>`${PREPARED}
-    with m as (
+export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: number, routes?: ContentRoutes): Promise<string[] | undefined> {
+  const messages = sql`
       select *
       from unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.to_address)}::text[],
                   ${entries.map((e) => e.priority)}::smallint[], ${entries.map((e) => e.deliver_at)}::timestamptz[],
                   ${entries.map((e) => e.created_at)}::timestamptz[], ${entries.map((e) => e.group_id)}::text[],
                   ${entries.map((e) => e.expires_at)}::timestamptz[])
-           as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at)
-    ),
-    inserted as (
-      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at)
-      select s.client_id, m.id,
+           with ordinality as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at, entry)`;
+  const columns = sql`
              coalesce(m.deliver_at, m.created_at) - make_interval(secs => m.priority * ${agingMs / 1000}::float8),
-             coalesce(m.deliver_at, now()), m.priority, m.group_id, m.expires_at
+             coalesce(m.deliver_at, now()), m.priority, m.group_id, m.expires_at`;
+  const recipients = routes === undefined
+    ? sql`
+      select s.client_id, m.id, ${columns}, null::text
       from m
-      join switchyard.subscription s on s.address = m.to_address
+      join switchyard.subscription s on s.address = m.to_address and s.filter is null`
+    : sql`
+      select distinct on (p.client_id, m.id) p.client_id, m.id, ${columns}, p.via
+      from (
+        select s.client_id, m.entry, null::text as via
+        from m join switchyard.subscription s on s.address = m.to_address and s.filter is null
+        union all
+        select s.client_id, r.entry, r.via
+        from unnest(${routes.addresses.map((r) => r.entry + 1)}::bigint[], ${routes.addresses.map((r) => r.address)}::text[],
+                    ${routes.addresses.map((r) => r.via)}::text[]) as r(entry, address, via)
+        join switchyard.subscription s on s.address = r.address and s.filter is null
+        union all
+        select x.client_id, x.entry, x.via
+        from unnest(${routes.recipients.map((r) => r.clientId)}::bigint[], ${routes.recipients.map((r) => r.entry + 1)}::bigint[],
+                    ${routes.recipients.map((r) => r.via)}::text[]) as x(client_id, entry, via)
+      ) p
+      join m on m.entry = p.entry
+      order by p.client_id, m.id, p.via nulls first`;
+  const result = await sql<{ client_id: string }>`${PREPARED}
+    with m as (${messages}),
+    inserted as (
+      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via)
+      ${recipients}
       on conflict (client_id, message_id) do nothing
       returning client_id
     )
     select distinct client_id from inserted limit ${MAX_NAMED_RECIPIENTS + 1}`.execute(tx);
   const ids = result.rows.map((row) => row.client_id);
   return ids.length > MAX_NAMED_RECIPIENTS ? undefined : ids;
+}
+
+export interface FilteredSubscription {
+  address: string;
+  client_id: string;
+  filter: unknown;
+}
+
+/** The subscriptions with a filter at these addresses (index subscription_filtered). */
+export async function listFilteredSubscriptions(tx: Tx, addresses: string[]): Promise<FilteredSubscription[]> {
+  const result = await sql<FilteredSubscription>`${PREPARED}
+    select address, client_id::text as client_id, filter
+    from switchyard.subscription
+    where address = any (${addresses}::text[]) and filter is not null`.execute(tx);
+  return result.rows;
+}
+
+export interface MessageContent {
+  id: string;
+  payload: unknown;
+  headers: Record<string, string> | null;
+}
+
+/** Payload and headers of these log messages, which the stage reads only when a policy needs them. */
+export async function listMessageContents(tx: Tx, ids: string[]): Promise<MessageContent[]> {
+  const result = await sql<MessageContent>`${PREPARED}
+    select id, payload, headers from switchyard.message where id = any (${ids}::uuid[])`.execute(tx);
+  return result.rows;
 }
