@@ -36,17 +36,26 @@ export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: num
       from unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.to_address)}::text[],
                   ${entries.map((e) => e.priority)}::smallint[], ${entries.map((e) => e.deliver_at)}::timestamptz[],
                   ${entries.map((e) => e.created_at)}::timestamptz[], ${entries.map((e) => e.group_id)}::text[],
-                  ${entries.map((e) => e.expires_at)}::timestamptz[])
-           with ordinality as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at, entry)`;
+                  ${entries.map((e) => e.expires_at)}::timestamptz[])`;
   const columns = sql`
              coalesce(m.deliver_at, m.created_at) - make_interval(secs => m.priority * ${agingMs / 1000}::float8),
              coalesce(m.deliver_at, now()), m.priority, m.group_id, m.expires_at`;
-  const recipients = routes === undefined
+  const insert = routes === undefined
     ? sql`
-      select s.client_id, m.id, ${columns}, null::text
+    with m as (${messages}
+           as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at)
+    ),
+    inserted as (
+      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at)
+      select s.client_id, m.id, ${columns}
       from m
       join switchyard.subscription s on s.address = m.to_address and s.filter is null`
     : sql`
+    with m as (${messages}
+           with ordinality as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at, entry)
+    ),
+    inserted as (
+      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via)
       select distinct on (p.client_id, m.id) p.client_id, m.id, ${columns}, p.via
       from (
         select s.client_id, m.entry, null::text as via
@@ -63,11 +72,7 @@ export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: num
       ) p
       join m on m.entry = p.entry
       order by p.client_id, m.id, p.via nulls first`;
-  const result = await sql<{ client_id: string }>`${PREPARED}
-    with m as (${messages}),
-    inserted as (
-      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via)
-      ${recipients}
+  const result = await sql<{ client_id: string }>`${PREPARED}${insert}
       on conflict (client_id, message_id) do nothing
       returning client_id
     )

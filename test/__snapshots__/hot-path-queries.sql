@@ -121,7 +121,7 @@
              coalesce(m.deliver_at, m.created_at) - make_interval(secs => m.priority * $8::float8),
              coalesce(m.deliver_at, now()), m.priority, m.group_id, m.expires_at
       from m
-      join switchyard.subscription s on s.address = m.to_address
+      join switchyard.subscription s on s.address = m.to_address and s.filter is null
       on conflict (client_id, message_id) do nothing
       returning client_id
     )
@@ -192,7 +192,7 @@
             lease_seq = case when $20::text is null then null else $21::int + array_position(n.ids, d.message_id) end
         from deliverable n
         where d.client_id = $22 and d.message_id = any(n.ids)
-        returning d.message_id, d.receive_count, d.lease_seq, array_position(n.ids, d.message_id) as place
+        returning d.message_id, d.receive_count, d.lease_seq, array_position(n.ids, d.message_id) as place, d.via
       ),
     spend as (
       update switchyard.delivery_bucket b
@@ -200,13 +200,13 @@
       where b.client_id = $24 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
+           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.via, done.place
     from done join switchyard.message m on m.id = done.message_id
     union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
     from expired join switchyard.message m on m.id = expired.message_id
     union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
     from buried join switchyard.message m on m.id = buried.message_id
     order by outcome, place, id;
 
@@ -271,7 +271,7 @@
         using deliverable n
         where d.client_id = $18 and d.message_id = any(n.ids)
         returning d.message_id, d.receive_count + 1 as receive_count, $19::int + array_position(n.ids, d.message_id) as lease_seq, array_position(n.ids, d.message_id) as place,
-                  d.client_id, coalesce(d.first_received_at, coalesce($20::timestamptz, now())) as first_received_at
+                  d.client_id, coalesce(d.first_received_at, coalesce($20::timestamptz, now())) as first_received_at, d.via
       ),
       auto_receipts as (
         insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
@@ -283,13 +283,13 @@
       where b.client_id = $23 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
+           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.via, done.place
     from done join switchyard.message m on m.id = done.message_id
     union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
     from expired join switchyard.message m on m.id = expired.message_id
     union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
     from buried join switchyard.message m on m.id = buried.message_id
     order by outcome, place, id;
 
