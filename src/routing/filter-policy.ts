@@ -9,6 +9,8 @@
 // which one must match (OR). Matchers: a string, number, boolean or null (equal), {prefix},
 // {suffix}, {equals-ignore-case}, {anything-but: value | [values] | {prefix}}, {numeric: [op, n,
 // (op, n)]}, {exists: bool}. When the message holds a list there, one element matching is enough.
+// Every matcher but {exists: false} needs the key present; {exists: false} also holds when an
+// object above it is absent. anything-but matches strings and numbers only, numeric numbers only.
 //
 // Evaluation walks the policy once and looks each key up directly in the message: the work is
 // linear in the policy times the size of the lists it meets, with no backtracking and no regular
@@ -67,8 +69,8 @@ function matchesObject(policy: FilterPolicy, value: unknown): boolean {
     const field = present ? record[key] : undefined;
     if (Array.isArray(rule)) {
       if (!(rule as Matcher[]).some((matcher) => matchesField(matcher, present, field))) return false;
-    } else if (!present || !matchesObject(rule, field)) {
-      return false;
+    } else if (!matchesObject(rule, field)) {
+      return false; // an absent object matches only policies of {exists: false}
     }
   }
   return true;

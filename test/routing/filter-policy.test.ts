@@ -40,7 +40,7 @@ function objectMatches(policy: Record<string, unknown>, value: unknown): boolean
       let any = false;
       for (const matcher of rule) if (leafMatches(matcher, field)) any = true;
       if (!any) return false;
-    } else if (field === ABSENT || !objectMatches(rule as Record<string, unknown>, field)) {
+    } else if (!objectMatches(rule as Record<string, unknown>, field === ABSENT ? {} : field)) {
       return false;
     }
   }
