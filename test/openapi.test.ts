@@ -133,6 +133,10 @@ test('real answers of every operation match their documented status, content typ
   expect((await call('POST', '/v1/messages', { token: bob.token, body: { to: 'topic:news', payload: 1 } })).status).toBe(422);
   await call('DELETE', '/v1/admin/topics/news/schema', { token: admin });
   expect((await call('GET', '/v1/admin/topics/news/schema', { token: admin })).status).toBe(404);
+  await call('PUT', '/v1/admin/routing-rules/greetings', { token: admin, body: { match: { type: ['greeting'] }, to: ['user:ann'], on: ['topic:news'] } });
+  await call('GET', '/v1/admin/routing-rules', { token: admin });
+  await call('GET', '/v1/admin/routing-rules/greetings', { token: admin });
+  await call('DELETE', '/v1/admin/routing-rules/greetings', { token: admin });
 
   // Publishing, receiving and the queue rules.
   await call('PUT', `/v1/admin/clients/${ann.id}/queue-policy`, { token: admin, body: { max_receives: 1 } });
