@@ -40,6 +40,9 @@ export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: num
   const columns = sql`
              coalesce(m.deliver_at, m.created_at) - make_interval(secs => m.priority * ${agingMs / 1000}::float8),
              coalesce(m.deliver_at, now()), m.priority, m.group_id, m.expires_at`;
+  // Without rules a (client, message) pair comes from one subscription only (filtered or not, one
+  // per address): no duplicates to drop, so no sort.
+  const union = routes !== undefined && routes.addresses.length > 0;
   const insert = routes === undefined
     ? sql`
     with m as (${messages}
@@ -56,7 +59,7 @@ export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: num
     ),
     inserted as (
       insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via)
-      select distinct on (p.client_id, m.id) p.client_id, m.id, ${columns}, p.via
+      select ${union ? sql`distinct on (p.client_id, m.id)` : sql``} p.client_id, m.id, ${columns}, p.via
       from (
         select s.client_id, m.entry, null::text as via
         from m join switchyard.subscription s on s.address = m.to_address and s.filter is null
@@ -71,7 +74,7 @@ export async function insertDeliveries(tx: Tx, entries: LogEntry[], agingMs: num
                     ${routes.recipients.map((r) => r.via)}::text[]) as x(client_id, entry, via)
       ) p
       join m on m.entry = p.entry
-      order by p.client_id, m.id, p.via nulls first`;
+      ${union ? sql`order by p.client_id, m.id, p.via nulls first` : sql``}`;
   const result = await sql<{ client_id: string }>`${PREPARED}${insert}
       on conflict (client_id, message_id) do nothing
       returning client_id
