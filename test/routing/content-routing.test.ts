@@ -5,6 +5,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { POLICY_MAX_VALUES } from '../../src/routing/filter-policy.schemas.ts';
+import { ROUTING_RULES_MAX } from '../../src/routing/routing-rules.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { eventually, publish, registerClient, type TestClient } from '../helpers/factories.ts';
 import { countRows, expectProblem } from '../helpers/problems.ts';
@@ -232,5 +233,14 @@ describe('routing rules', () => {
       await eventually(async () => ((await sql`select 1 from switchyard.delivery where message_id = ${id}`.execute(database.db)).rows.length > 0 || undefined), 10_000, 'routing');
       return (await inbox(audit)).length === 0 ? true : undefined;
     }, 2_000, 'the routing process to drop the rule');
+  });
+
+  test(`there are at most ${ROUTING_RULES_MAX} rules: one more is refused, replacing one is not`, async () => {
+    await sql`select switchyard.put_routing_rule('many-' || g, '{"type": ["never"]}'::jsonb, array['topic:nowhere'])
+              from generate_series(1, ${ROUTING_RULES_MAX}) g`.execute(database.db);
+    expectProblem(await service.admin.put('/v1/admin/routing-rules/one-more', { match: { type: ['x'] }, to: ['topic:nowhere'] }), 400, 'TooManyRoutingRules');
+    expect((await service.admin.put('/v1/admin/routing-rules/many-1', { match: { type: ['y'] }, to: ['topic:nowhere'] })).status).toBe(200);
+    expect((await service.admin.get('/v1/admin/routing-rules')).body.rules).toHaveLength(ROUTING_RULES_MAX);
+    await sql`delete from switchyard.routing_rule`.execute(database.db);
   });
 });
