@@ -10,7 +10,9 @@
 // subscriptions never leave the database: they stay one set-based join (the fast path), and a
 // batch that meets no rule and no filtered subscription runs exactly the plain statement. Only
 // filtered subscriptions are read into the stage, with the message content only when a policy
-// reads payload or headers.
+// reads payload or headers. That read is one more round trip per batch even when there are no
+// filters (an index lookup on an empty partial index): it cannot be cached in memory, since a
+// subscriber whose filter the cache missed would silently lose messages.
 import type { Tx } from '../db/database.ts';
 import type { LogEntry } from '../queue/stage-cursor.repository.ts';
 import type { Stage } from '../queue/stage-runner.ts';
