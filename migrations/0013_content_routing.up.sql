@@ -23,6 +23,23 @@ create table switchyard.routing_rule (
   updated_at timestamptz not null default now()
 );
 
+-- Every change to the rules, however made, moves this version in the same transaction. The
+-- routing stage reads it with each batch (in the statement that reads filtered subscriptions) and
+-- reloads its cached rules when it moved, so a change applies exactly to the messages routed after
+-- it commits; the config signal only makes processes reload sooner.
+insert into switchyard.setting (key, value) values ('routing_rules_version', '0');
+
+create function switchyard.bump_routing_rules_version() returns trigger
+language plpgsql as $$
+begin
+  update switchyard.setting set value = (value::bigint + 1)::text, updated_at = now() where key = 'routing_rules_version';
+  return null;
+end
+$$;
+
+create trigger routing_rule_changed after insert or update or delete or truncate on switchyard.routing_rule
+for each statement execute function switchyard.bump_routing_rules_version();
+
 -- The rule that brought a delivered copy; null when the recipient listens to the address itself.
 alter table switchyard.delivery add column via text;
 

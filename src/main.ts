@@ -151,7 +151,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const membership = new GroupMembership(db, config.authCacheMs);
     const policies = new TopicPolicies(db, config.authCacheMs);
     const schemas = new TopicSchemas(db, config.authCacheMs);
-    const routingRules = new RoutingRules(config.authCacheMs, log.child({ component: 'routing-rules' }));
+    const routingRules = new RoutingRules(log.child({ component: 'routing-rules' }));
     const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) : undefined;
     const adminSessions = new AdminSessions(await ensureAdminSessionKey(db), adminToken.hash, config.dashboard.sessionHours * 3_600_000);
     const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter, adminSessions);

@@ -1,5 +1,5 @@
-// Admin: routing rules (README, "Content routing"). A change reaches every process's routing
-// stage at once (onChange signals config routing-rules) and applies to messages routed after it.
+// Admin: routing rules (README, "Content routing"). A change applies to the messages routed after
+// it commits, in every process (routing-rules.ts); onChange signals config routing-rules as well.
 // The rule's author is the admin: its `to` addresses need no grant, and publishers need publish
 // rights only on the address they sent to.
 import { createRoute } from '@hono/zod-openapi';

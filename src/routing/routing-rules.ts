@@ -1,6 +1,8 @@
-// The routing rules every routing stage applies, cached in each process. A change anywhere (the
-// admin API, or the SQL functions put_routing_rule / delete_routing_rule) signals config
-// routing-rules and every process drops its copy at once; the time limit covers a lost NOTIFY.
+// The routing rules every routing stage applies, cached in each process. Every change, through
+// the admin API or the SQL functions put_routing_rule / delete_routing_rule (or by hand), moves a
+// version in the database in the same transaction (a trigger); the stage reads that version with
+// each batch and reloads when it moved, so a change applies exactly to the messages routed after
+// it commits, in every process. The config signal routing-rules drops the cached copy sooner.
 // A stored rule whose policy does not check (possible only when written by hand in SQL) is left
 // out and logged, so one bad row cannot stop routing.
 import type { Db } from '../db/database.ts';
@@ -23,36 +25,43 @@ export interface RoutingRule {
   readsContent: boolean;
 }
 
-export class RoutingRules {
-  readonly #cacheMs: number;
-  readonly #log: Logger;
-  #rules: RoutingRule[] | undefined;
-  #expiresAt = 0;
-  #generation = 0; // a load that began before an invalidation must not be kept
-  #loading: Promise<RoutingRule[]> | undefined;
+interface Loaded {
+  version: string;
+  rules: Promise<RoutingRule[]>;
+}
 
-  constructor(cacheMs: number, log: Logger) {
-    this.#cacheMs = cacheMs;
+export class RoutingRules {
+  readonly #log: Logger;
+  #loaded: Loaded | undefined;
+  #settled: RoutingRule[] = [];
+
+  constructor(log: Logger) {
     this.#log = log;
   }
 
-  /** The rules in name order, read through `db` when the cached copy is missing or old. */
-  async current(db: Db): Promise<RoutingRule[]> {
-    if (this.#rules !== undefined && Date.now() < this.#expiresAt) return this.#rules;
-    if (this.#loading === undefined) {
-      this.#loading = this.#load(db).finally(() => (this.#loading = undefined));
+  /** The rules last loaded, without asking the database (a guess to plan a batch's reads with). */
+  peek(): RoutingRule[] {
+    return this.#settled;
+  }
+
+  /** The rules of this version (read in the caller's transaction), from the cache when it has them. */
+  current(db: Db, version: string): Promise<RoutingRule[]> {
+    if (this.#loaded?.version !== version) {
+      const rules = this.#load(db);
+      const loaded: Loaded = { version, rules };
+      this.#loaded = loaded;
+      rules.then((settled) => (this.#settled = settled), () => {
+        if (this.#loaded === loaded) this.#loaded = undefined; // a failed load is not kept
+      });
     }
-    return this.#loading;
+    return this.#loaded!.rules;
   }
 
   invalidate(): void {
-    this.#rules = undefined;
-    this.#loading = undefined;
-    this.#generation += 1;
+    this.#loaded = undefined;
   }
 
   async #load(db: Db): Promise<RoutingRule[]> {
-    const generation = this.#generation;
     const rules: RoutingRule[] = [];
     for (const row of await listRoutingRules(db)) {
       const problem = policyLimitProblem(row.match) ?? policyProblems(row.match)[0]?.message;
@@ -62,10 +71,6 @@ export class RoutingRules {
       }
       const match = row.match as FilterPolicy;
       rules.push({ name: row.name, match, to: row.to_addresses, on: row.on_addresses ? new Set(row.on_addresses) : undefined, readsContent: policyReadsContent(match) });
-    }
-    if (generation === this.#generation) {
-      this.#rules = rules;
-      this.#expiresAt = Date.now() + this.#cacheMs;
     }
     return rules;
   }

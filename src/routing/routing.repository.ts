@@ -90,13 +90,18 @@ export interface FilteredSubscription {
   filter: unknown;
 }
 
-/** The subscriptions with a filter at these addresses (index subscription_filtered). */
-export async function listFilteredSubscriptions(tx: Tx, addresses: string[]): Promise<FilteredSubscription[]> {
-  const result = await sql<FilteredSubscription>`${PREPARED}
-    select address, client_id::text as client_id, filter
-    from switchyard.subscription
-    where address = any (${addresses}::text[]) and filter is not null`.execute(tx);
-  return result.rows;
+/**
+ * The subscriptions with a filter at these addresses (index subscription_filtered), and the
+ * routing rules' version as this transaction sees it (a trigger moves it on every rule change).
+ */
+export async function listFilteredSubscriptions(tx: Tx, addresses: string[]): Promise<{ subscriptions: FilteredSubscription[]; rulesVersion: string }> {
+  const result = await sql<{ subscriptions: FilteredSubscription[]; rules_version: string | null }>`${PREPARED}
+    select (select value from switchyard.setting where key = 'routing_rules_version') as rules_version,
+           coalesce((select json_agg(json_build_object('address', s.address, 'client_id', s.client_id::text, 'filter', s.filter))
+                     from switchyard.subscription s
+                     where s.address = any (${addresses}::text[]) and s.filter is not null), '[]') as subscriptions`.execute(tx);
+  const row = result.rows[0]!;
+  return { subscriptions: row.subscriptions, rulesVersion: row.rules_version ?? '0' };
 }
 
 export interface MessageContent {

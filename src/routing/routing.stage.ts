@@ -39,7 +39,7 @@ export function createRoutingStage(options: RoutingStageOptions): Stage {
   return {
     name: ROUTING_STAGE,
     async handle(tx, entries, afterCommit) {
-      const routes = await contentRoutes(tx, entries, options.rules ? await options.rules.current(tx) : []);
+      const routes = await contentRoutes(tx, entries, options.rules);
       const recipients = await insertDeliveries(tx, entries, options.priorityAgingMs, routes);
       if (recipients === undefined || recipients.length > 0) afterCommit(() => options.onDelivered(recipients));
     },
@@ -47,14 +47,20 @@ export function createRoutingStage(options: RoutingStageOptions): Stage {
 }
 
 /** What rules and filters add to the batch; undefined when nothing does (the plain fan-out). */
-async function contentRoutes(tx: Tx, entries: LogEntry[], rules: RoutingRule[]): Promise<ContentRoutes | undefined> {
-  // Which rules each message meets (by its address), and every address the batch may reach.
-  const candidates = entries.map((entry) => rules.filter((rule) => rule.on === undefined || rule.on.has(entry.to_address)));
-  const addresses = new Set(entries.map((entry) => entry.to_address));
-  for (const list of candidates) for (const rule of list) for (const address of rule.to) addresses.add(address);
+async function contentRoutes(tx: Tx, entries: LogEntry[], cache: RoutingRules | undefined): Promise<ContentRoutes | undefined> {
+  // Every address the batch may reach, by the rules as last known; the same read says whether
+  // the rules changed since, and the few addresses new rules add are read after.
+  const meets = (rules: RoutingRule[]) => entries.map((entry) => rules.filter((rule) => rule.on === undefined || rule.on.has(entry.to_address)));
+  const reachable = (rules: RoutingRule[]) => new Set([...entries.map((entry) => entry.to_address), ...meets(rules).flat().flatMap((rule) => rule.to)]);
+  const guessed = reachable(cache?.peek() ?? []);
+  const read = await listFilteredSubscriptions(tx, [...guessed]);
+  const rules = cache ? await cache.current(tx, read.rulesVersion) : [];
+  const candidates = meets(rules);
+  const missing = [...reachable(rules)].filter((address) => !guessed.has(address));
+  const rows = missing.length === 0 ? read.subscriptions : [...read.subscriptions, ...(await listFilteredSubscriptions(tx, missing)).subscriptions];
 
   const filtered = new Map<string, Filtered[]>();
-  for (const row of await listFilteredSubscriptions(tx, [...addresses])) {
+  for (const row of rows) {
     let list = filtered.get(row.address);
     if (list === undefined) filtered.set(row.address, (list = []));
     list.push({ clientId: row.client_id, filter: row.filter as FilterPolicy });

@@ -446,6 +446,16 @@ AS $function$
   select array_agg(x + y order by i) from unnest(a, b) with ordinality as t(x, y, i)
 $function$;
 
+CREATE OR REPLACE FUNCTION switchyard.bump_routing_rules_version()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  update switchyard.setting set value = (value::bigint + 1)::text, updated_at = now() where key = 'routing_rules_version';
+  return null;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION switchyard.conversation_of(sender text, to_address text)
  RETURNS text
  LANGUAGE sql
