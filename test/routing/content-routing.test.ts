@@ -143,6 +143,9 @@ describe('subscription filters', () => {
       400, 'ValidationFailed', 'listen_to.1');
     expectProblem(await pub.api.put('/v1/clients/me/listen-to', { listen_to: [{ address: 'topic:b', filter: { type: 'x' } }] }),
       400, 'FilterPolicyInvalid', 'listen_to.0.filter.type');
+    // An address with a filter is authorized like a plain one.
+    expectProblem(await pub.api.put('/v1/clients/me/listen-to', { listen_to: ['topic:b', { address: 'group:nobody', filter: { type: ['x'] } }] }),
+      403, 'ListenToForbidden', 'listen_to.1');
     expectProblem(await service.admin.put('/v1/admin/routing-rules/bad', { match: { $or: [] }, to: ['topic:b'] }), 400, 'FilterPolicyInvalid', 'match.$or');
     expectProblem(await service.admin.put('/v1/admin/routing-rules/bad', { match: { type: ['x'] }, to: ['nowhere'] }), 400, 'ValidationFailed', 'to.0');
     expectProblem(await service.admin.put('/v1/admin/routing-rules/bad', { match: { type: ['x'] }, to: [] }), 400, 'ValidationFailed', 'to');
