@@ -127,6 +127,83 @@ export async function fanout(db: FreshDatabase, scale: Scale): Promise<number> {
 }
 
 /**
+ * The filter policies of the filtered fan-out: five kinds (attributes and payload, several
+ * operators), each as a pair whose first matches FILTERED_MESSAGE and whose second does not.
+ */
+const FILTER_PAIRS: [unknown, unknown][] = [
+  [{ type: ['order.created'] }, { type: ['order.cancelled'] }],
+  [{ payload: { total: [{ numeric: ['>=', 100] }] } }, { payload: { total: [{ numeric: ['>=', 1000] }] } }],
+  [{ headers: { tier: [{ 'anything-but': 'free' }] } }, { headers: { tier: [{ 'anything-but': ['pro', 'team'] }] } }],
+  [{ headers: { region: [{ prefix: 'eu-' }] } }, { headers: { region: [{ prefix: 'us-' }] } }],
+  [{ payload: { sku: [{ suffix: '-xl' }], coupon: [{ exists: false }] } }, { $or: [{ type: ['refund'] }, { payload: { sku: [{ suffix: '-s' }] } }] }],
+];
+const FILTERED_MESSAGE = { type: 'order.created', headers: { region: 'eu-west', tier: 'pro' }, payload: { ...PAYLOAD, total: 250, sku: 'shirt-xl' } };
+
+/**
+ * Like fanout, but every other subscriber carries a filter (FILTER_PAIRS in turn) and half of
+ * those match: a quarter of the subscriptions are filtered out. Delivery rows written per second.
+ */
+export async function fanoutFiltered(db: FreshDatabase, scale: Scale): Promise<number> {
+  await insertClients(db, scale.fanoutSubscribers, undefined);
+  const filters = Array.from({ length: scale.fanoutSubscribers }, (_, i) => {
+    if (i % 2 === 0) return null;
+    const j = (i - 1) / 2; // index among the filtered
+    return JSON.stringify(FILTER_PAIRS[Math.floor(j / 2) % FILTER_PAIRS.length]![j % 2]);
+  });
+  await db.query(`insert into switchyard.subscription (address, client_id, filter)
+                  select 'topic:fan', c.id, f.filter::jsonb
+                  from unnest($1::text[]) with ordinality as f(filter, n)
+                  join switchyard.client c on c.name = 'c' || (f.n - 1)`, [filters]);
+  await db.query('vacuum analyze switchyard.subscription');
+  const service = await startService(db.url, 'routing');
+  try {
+    await sleep(500);
+    const started = performance.now();
+    await db.query(`select switchyard.publish('topic:fan', $1::jsonb, type => $2, headers => $3::jsonb) from generate_series(1, $4)`,
+      [JSON.stringify(FILTERED_MESSAGE.payload), FILTERED_MESSAGE.type, JSON.stringify(FILTERED_MESSAGE.headers), scale.fanoutMessages]);
+    const perMessage = filters.filter((f) => f === null).length + Math.floor(filters.filter((f) => f !== null).length / 2);
+    const rows = perMessage * scale.fanoutMessages;
+    const done = await waitForCount(db, 'switchyard.delivery', rows, 600_000);
+    const extra = await count(db, 'switchyard.delivery') - rows;
+    if (extra !== 0) throw new Error(`filtered fan-out wrote ${extra} rows more than the filters let through`);
+    return rows / ((done - started) / 1000);
+  } finally {
+    await service.stop();
+  }
+}
+
+/** Routing rules of the rules backlog: all watch every address, half read the payload; only the last ever matches. */
+export const BENCH_RULES = 20;
+
+/**
+ * routingBacklog with BENCH_RULES routing rules: 19 that match none of the backlog (checked on
+ * every message) and one that copies the messages of one of the 64 topics to topic:route-audit,
+ * which another client listens to. Messages per second.
+ */
+export async function routingBacklogWithRules(db: FreshDatabase, scale: Scale): Promise<number> {
+  for (let i = 0; i < BENCH_RULES - 1; i++) {
+    const match = i % 2 === 0 ? { type: [`never.${i}`, { prefix: `nope.${i}.` }] } : { payload: { n: [{ numeric: ['>', 1000 + i] }], text: [{ suffix: `-${i}` }] } };
+    await db.query(`select switchyard.put_routing_rule($1, $2::jsonb, array['topic:route-audit'])`, [`rule-${i}`, JSON.stringify(match)]);
+  }
+  await db.query(`select switchyard.put_routing_rule('rule-copy', $1::jsonb, array['topic:route-audit'], array['topic:route-0'])`,
+    [JSON.stringify({ payload: { n: [{ numeric: ['=', PAYLOAD.n] }] } })]);
+  await insertClients(db, 2, undefined);
+  await db.query(`insert into switchyard.subscription (address, client_id) select 'topic:route-' || g, (select id from switchyard.client where name = 'c0') from generate_series(0, 63) g`);
+  await db.query(`insert into switchyard.subscription (address, client_id) select 'topic:route-audit', id from switchyard.client where name = 'c1'`);
+  await insertBacklog(db, scale.routingBacklog, 'topic:route-');
+  const copies = Number((await db.query(`select count(*)::bigint as n from switchyard.message where to_address = 'topic:route-0'`)).rows[0].n);
+  await db.query('vacuum analyze switchyard.message');
+  const started = performance.now();
+  const service = await startService(db.url, 'routing');
+  try {
+    const done = await waitForCount(db, 'switchyard.delivery', scale.routingBacklog + copies, 600_000);
+    return scale.routingBacklog / ((done - started) / 1000);
+  } finally {
+    await service.stop();
+  }
+}
+
+/**
  * From one client's backlog, messages per second: 4 HTTP consumers receiving 100 at a time and
  * acking, or (client) 4 consumers of @switchyard/client over WebSocket, prefetch 100, acks batched.
  */

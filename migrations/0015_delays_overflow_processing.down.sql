@@ -64,4 +64,4 @@ begin
 end
 $$;
 
-drop table switchyard.publish_setting;
+delete from switchyard.shared_setting where key like 'publish.%';

@@ -16,6 +16,7 @@ create table switchyard.delivery_pending (
   group_id text,
   expires_at timestamptz,
   enqueued_at timestamptz not null default now(),
+  via text, -- the routing rule that brought the copy (migration 0013), kept for when it is moved in
   primary key (client_id, message_id)
 );
 create index delivery_pending_due on switchyard.delivery_pending (due_at);
@@ -53,15 +54,10 @@ join switchyard.client c on c.id = s.client_id;
 
 -- ---------------------------------------------------------------------------------------------
 -- SQL publish as HTTP publish: the router's start writes its dedup window and queue defaults to
--- switchyard.publish_setting (publish.* keys: no secrets, so any caller of publish() may read
+-- switchyard.shared_setting (publish.* keys: no secrets, so any caller of publish() may read
 -- them); the function applies them, the same delay limit and the QueueFull refusal for a direct
 -- message to a full queue (SQLSTATE SY429).
 -- ---------------------------------------------------------------------------------------------
-create table switchyard.publish_setting (
-  key text primary key,
-  value text not null,
-  updated_at timestamptz not null default now()
-);
 
 drop function switchyard.publish(text, jsonb, text, text, jsonb, integer, integer, integer, text, text, text, text, timestamptz, integer);
 
@@ -90,7 +86,7 @@ declare
   first_id uuid;
   max_delay constant interval := interval '365 days'; -- DELAY_MAX_SECONDS in messages.schemas.ts
   window_seconds integer := coalesce(dedup_window_seconds,
-    (select s.value::integer from switchyard.publish_setting s where s.key = 'publish.dedup_window_seconds'), 300);
+    (select s.value::integer from switchyard.shared_setting s where s.key = 'publish.dedup_window_seconds'), 300);
   full_client text;
 begin
   if not switchyard.is_valid_address(to_address) then
@@ -115,8 +111,8 @@ begin
     join switchyard.client c on c.id = sub.client_id
     left join switchyard.queue_policy p on p.client_id = sub.client_id
     where sub.address = to_address
-      and q.depth >= coalesce(p.max_length, (select s.value::integer from switchyard.publish_setting s where s.key = 'publish.queue_max_length'), 1000000)
-      and coalesce(p.overflow, (select s.value from switchyard.publish_setting s where s.key = 'publish.queue_overflow'), 'reject') = 'reject'
+      and q.depth >= coalesce(p.max_length, (select s.value::integer from switchyard.shared_setting s where s.key = 'publish.queue_max_length'), 1000000)
+      and coalesce(p.overflow, (select s.value from switchyard.shared_setting s where s.key = 'publish.queue_overflow'), 'reject') = 'reject'
     limit 1;
     if full_client is not null then
       raise exception 'QueueFull: the queue of client % that % reaches is full; retry later', full_client, to_address

@@ -8,6 +8,7 @@
 //   2. transaction group commit into the log      queue/group-commit.ts -> messages/messages.repository.ts
 //   3. stages      read the log through cursors  queue/stage-runner.ts + queue/stage-cursor.repository.ts
 //                    routing (fan-out)            routing/routing.stage.ts
+//                      filters and rules          routing/filter-policy.ts, routing/routing-rules.ts
 //                    persistence (history)        persistence/persistence.stage.ts
 //                    analytics (rollups)          analytics/analytics.stage.ts
 //                      content labels             analytics/content-classification.ts -> label-publisher.ts
@@ -92,6 +93,8 @@ import { StageRunner, type Stage } from './queue/stage-runner.ts';
 import { StageWorkerPool } from './queue/stage-worker-pool.ts';
 import { Waiters } from './queue/waiters.ts';
 import type { BackgroundWorker } from './queue/worker.ts';
+import { ROUTING_RULES_KEY, RoutingRules } from './routing/routing-rules.ts';
+import { routingRulesRoutes } from './routing/routing-rules.routes.ts';
 import { createRoutingStage } from './routing/routing.stage.ts';
 import { AddressGuard } from './webhooks/address-guard.ts';
 import { circuitMessage } from './webhooks/circuit-message.ts';
@@ -178,6 +181,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const membership = new GroupMembership(db, config.authCacheMs);
     const policies = new TopicPolicies(db, config.authCacheMs);
     const schemas = new TopicSchemas(db, config.authCacheMs);
+    const routingRules = new RoutingRules(log.child({ component: 'routing-rules' }));
     const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) : undefined;
     const adminSessions = new AdminSessions(await ensureAdminSessionKey(db), adminToken.hash, config.dashboard.sessionHours * 3_600_000);
     const authFailures = config.authFailures.perSecond > 0 ? new RateLimiter(config.authFailures.perSecond, config.authFailures.burst) : undefined;
@@ -206,6 +210,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       membership.invalidate(changed('group:', keys));
       policies.invalidate(changed('topic:', keys));
       schemas.invalidate(changed('topic:', keys));
+      if (keys === undefined || keys.includes(ROUTING_RULES_KEY)) routingRules.invalidate();
       const clientIds = changed('client:', keys);
       auth.invalidateClients(clientIds);
       // Waiting receivers of a revoked or rotated client look again now, find their token no
@@ -241,6 +246,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     if (has('routing')) {
       addStage(createRoutingStage({
         priorityAgingMs: config.delivery.priorityAgingMs,
+        rules: routingRules,
         onDelivered: (clientIds) => signals.signal('delivery', clientIds),
         fullClients: () => fullQueues.clients(),
         onOverflow: (perClient) => metrics.countOverflows('dead_lettered', perClient),
@@ -359,6 +365,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', clientsRoutes(auth, clients, config.limits));
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
       app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
+      app.route('/v1', routingRulesRoutes(auth, db, () => signals.signal('config', [ROUTING_RULES_KEY])));
       app.route('/v1', historyRoutes(auth, db, membership, policies, config.limits.addressLength));
       app.route('/v1', analyticsRoutes(auth, db));
       app.route('/v1', anomaliesRoutes(auth, db, detectorSettings(config.anomaly.k, config.anomaly.direction)));

@@ -170,9 +170,11 @@ describe('admin commands', () => {
     expect((await cli(['clients', 'create', 'not a name'], env)).code).toBe(2);
     expect((await cli(['clients', 'create', 'bob', '--listen-to', 'news'], env)).stderr).toContain('--listen-to news');
 
+    // A filter (set over HTTP, here straight in SQL) is listed beside its address.
+    await sql`update switchyard.subscription set filter = '{"type": ["goal"]}' where client_id = ${id} and address = 'topic:sport'`.execute(database.db);
     const listed = await cli(['clients', 'list'], env);
     expect(listed.stdout.split('\n')[0]).toMatch(/^ID\s+NAME\s+CREATED\s+REVOKED\s+LISTENS TO$/);
-    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+ann\\s+\\S+\\s+-\\s+topic:news,topic:sport,user:ann`));
+    expect(listed.stdout).toMatch(new RegExp(`${id}\\s+ann\\s+\\S+\\s+-\\s+topic:news,topic:sport filter=\\{"type":\\["goal"\\]\\},user:ann`));
 
     expect((await cli(['clients', 'revoke', id!], env)).stdout).toContain(`client ${id} (ann) revoked at`);
     expect((await cli(['clients', 'list'], env)).stdout).not.toContain('ann');

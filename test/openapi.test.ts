@@ -153,6 +153,11 @@ test('real answers of every operation match their documented status, content typ
   await call('POST', `/v1/admin/clients/${bob.id}/webhook/rotate-secret`, { token: admin, body: { overlap_seconds: 0 } });
   await call('DELETE', `/v1/admin/clients/${bob.id}/webhook`, { token: admin });
 
+  await call('PUT', '/v1/admin/routing-rules/greetings', { token: admin, body: { match: { type: ['greeting'] }, to: ['user:ann'], on: ['topic:news'] } });
+  await call('GET', '/v1/admin/routing-rules', { token: admin });
+  await call('GET', '/v1/admin/routing-rules/greetings', { token: admin });
+  await call('DELETE', '/v1/admin/routing-rules/greetings', { token: admin });
+
   // Publishing, receiving and the queue rules.
   await call('PUT', `/v1/admin/clients/${ann.id}/queue-policy`, { token: admin, body: { max_receives: 1 } });
   await call('GET', `/v1/admin/clients/${ann.id}/queue-policy`, { token: admin });

@@ -36,7 +36,7 @@ export function clientsCommand(a: ClientsArgs, out: NodeJS.WritableStream): (db:
       }
       return async (db) => {
         const created = await service(db).register(a.arg!, listenTo);
-        out.write(`client ${created.id} (${created.name}) listens to ${created.listen_to.join(', ')}\n`);
+        out.write(`client ${created.id} (${created.name}) listens to ${created.listen_to.map(listenToText).join(', ')}\n`);
         out.write(`token (shown once): ${created.token}\n`);
       };
     }
@@ -48,7 +48,7 @@ export function clientsCommand(a: ClientsArgs, out: NodeJS.WritableStream): (db:
         const rows = await listClients(db, { limit: limit + 1, afterId: a.after, includeRevoked: a.revoked });
         const shown = rows.slice(0, limit);
         const table = formatTable(['ID', 'NAME', 'CREATED', 'REVOKED', 'LISTENS TO'], shown.map((c) => [
-          c.id, c.name, c.created_at.toISOString(), c.revoked_at?.toISOString() ?? '-', truncate(c.listen_to.join(',') || '-', 80),
+          c.id, c.name, c.created_at.toISOString(), c.revoked_at?.toISOString() ?? '-', truncate(c.listen_to.map(listenToText).join(',') || '-', 120),
         ]));
         out.write(`${table.join('\n')}\n`);
         if (rows.length > limit) out.write(`more clients follow: --after ${shown.at(-1)!.id}\n`);
@@ -78,4 +78,9 @@ export function clientsCommand(a: ClientsArgs, out: NodeJS.WritableStream): (db:
 // Caches with a lifetime of 0: the CLI asks the database every time.
 function service(db: Db): ClientsService {
   return new ClientsService(db, new ListenRights(new GroupMembership(db, 0), new TopicPolicies(db, 0)), () => undefined);
+}
+
+/** An address, followed by its filter policy as JSON when it has one. */
+function listenToText(entry: string | { address: string; filter: unknown }): string {
+  return typeof entry === 'string' ? entry : `${entry.address} filter=${JSON.stringify(entry.filter)}`;
 }

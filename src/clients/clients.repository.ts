@@ -1,5 +1,15 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
+import type { FilterPolicy } from '../routing/filter-policy.ts';
+
+/** One listen-to entry as clients see it: the address alone, or with its filter policy. */
+export type ListenToEntry = string | { address: string; filter: FilterPolicy };
+
+/** The listen-to entries of a client (alias c), in address order, as one JSON array. */
+const LISTEN_TO_OF_CLIENT = sql<ListenToEntry[]>`coalesce((
+  select jsonb_agg(case when s.filter is null then to_jsonb(s.address)
+                        else jsonb_build_object('address', s.address, 'filter', s.filter) end order by s.address)
+  from switchyard.subscription s where s.client_id = c.id), '[]'::jsonb)`;
 
 export interface ClientRecord {
   id: string;
@@ -67,14 +77,10 @@ export async function deleteClientQueue(tx: Tx, clientId: string): Promise<void>
   await sql`delete from switchyard.delivery_pending where client_id = ${clientId}`.execute(tx);
 }
 
-export async function listSubscriptionAddresses(db: Db, clientId: string): Promise<string[]> {
-  const rows = await db
-    .selectFrom('switchyard.subscription')
-    .select('address')
-    .where('client_id', '=', clientId)
-    .orderBy('address')
-    .execute();
-  return rows.map((row) => row.address);
+export async function listListenTo(db: Db, clientId: string): Promise<ListenToEntry[]> {
+  const result = await sql<{ listen_to: ListenToEntry[] }>`
+    select ${LISTEN_TO_OF_CLIENT} as listen_to from switchyard.client c where c.id = ${clientId}`.execute(db);
+  return result.rows[0]?.listen_to ?? [];
 }
 
 /** What each of these clients listens to, in one statement (for lists of clients). */
@@ -87,26 +93,32 @@ export async function listSubscriptionAddressesOfClients(db: Db, clientIds: stri
   return new Map(result.rows.map((row) => [row.client_id, row.addresses]));
 }
 
-/** Makes the client's subscriptions exactly `addresses`. */
-export async function replaceSubscriptions(tx: Tx, clientId: string, addresses: string[]): Promise<void> {
+/**
+ * Makes the client's subscriptions exactly `entries` (one per address). A changed filter applies
+ * to messages routed after this commits; deliveries already made stay.
+ */
+export async function replaceSubscriptions(tx: Tx, clientId: string, entries: { address: string; filter: FilterPolicy | null }[]): Promise<void> {
+  const addresses = entries.map((entry) => entry.address);
   await sql`
     delete from switchyard.subscription
     where client_id = ${clientId} and address <> all (${addresses}::text[])`.execute(tx);
   await sql`
-    insert into switchyard.subscription (address, client_id)
-    select unnest(${addresses}::text[]), ${clientId}
-    on conflict do nothing`.execute(tx);
+    insert into switchyard.subscription (address, client_id, filter)
+    select x.address, ${clientId}, x.filter::jsonb
+    from unnest(${addresses}::text[], ${entries.map((entry) => (entry.filter === null ? null : JSON.stringify(entry.filter)))}::text[]) as x(address, filter)
+    on conflict (address, client_id) do update set filter = excluded.filter
+    where subscription.filter is distinct from excluded.filter`.execute(tx);
 }
 
 export interface ClientListRow extends ClientStatusRecord {
-  listen_to: string[];
+  listen_to: ListenToEntry[];
 }
 
 /** Clients in id order, active ones only unless includeRevoked, with what each listens to. */
 export async function listClients(db: Db, o: { limit: number; afterId?: string | undefined; includeRevoked: boolean }): Promise<ClientListRow[]> {
   const result = await sql<ClientListRow>`
     select c.id::text as id, c.name, c.created_at, c.revoked_at,
-           coalesce(array(select s.address from switchyard.subscription s where s.client_id = c.id order by s.address), '{}') as listen_to
+           ${LISTEN_TO_OF_CLIENT} as listen_to
     from switchyard.client c
     where (${o.includeRevoked} or c.revoked_at is null)
       and (${o.afterId ?? null}::bigint is null or c.id > ${o.afterId ?? null}::bigint)

@@ -2,16 +2,30 @@ import { z } from '@hono/zod-openapi';
 import type { Limits } from '../config.ts';
 import { limitRefinement } from '../http/problem.ts';
 import { addressSchema, NameSchema } from '../messages/address.ts';
+import { filterPolicySchema } from '../routing/filter-policy.schemas.ts';
+
+/** A listen-to entry as stored and shown: the address alone, or with its filter. */
+const ListenToEntryView = z
+  .union([z.string(), z.object({ address: z.string(), filter: z.record(z.string(), z.unknown()) })])
+  .openapi({ description: 'an address, or {address, filter} when only messages matching the filter policy are received' });
 
 /** The request schemas for these limits (SWITCHYARD_MAX_LISTEN_TO, SWITCHYARD_MAX_ADDRESS_LENGTH). */
 export function createClientSchemas(limits: Pick<Limits, 'listenTo' | 'addressLength'>) {
+  const Entry = z.union([
+    addressSchema(limits.addressLength),
+    z.strictObject({ address: addressSchema(limits.addressLength), filter: filterPolicySchema().optional() }),
+  ]);
   const ListenTo = z
-    .array(addressSchema(limits.addressLength))
+    .array(Entry)
     .refine(
       (addresses) => addresses.length <= limits.listenTo,
       limitRefinement('TooManyListenTo', `at most ${limits.listenTo} addresses`, Array.isArray),
     )
-    .openapi({ example: ['topic:news', 'group:eng'], description: `up to ${limits.listenTo} addresses`, maxItems: limits.listenTo });
+    .openapi({
+      example: ['topic:news', { address: 'topic:orders', filter: { type: ['order.created'], payload: { total: [{ numeric: ['>=', 100] }] } } }],
+      description: `up to ${limits.listenTo} addresses, each plain or with a filter policy (README, "Content routing")`,
+      maxItems: limits.listenTo,
+    });
 
   const RegisterClientSchema = z
     .strictObject({ name: NameSchema, listen_to: ListenTo.default([]) })
@@ -26,7 +40,7 @@ export const ClientSchema = z
   .object({
     id: z.string().openapi({ example: '1' }),
     name: z.string(),
-    listen_to: z.array(z.string()).openapi({ description: 'always includes user:<name>' }),
+    listen_to: z.array(ListenToEntryView).openapi({ description: 'always includes user:<name>' }),
     created_at: z.string().openapi({ format: 'date-time' }),
   })
   .openapi('Client');

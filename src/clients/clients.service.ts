@@ -1,7 +1,8 @@
 // Registration, listen-to lists and the token lifecycle. Who may listen to what is decided when
 // the list changes: user:<name> only by clients registered under that name, group:<name> only by
 // members, topic:<name> by anyone unless the topic's policy restricts subscribe. Every client
-// listens to its own user:<name>.
+// listens to its own user:<name>. A listen-to entry may carry a filter policy (routing/
+// filter-policy.ts): only messages it matches enter the queue, from the next routed batch on.
 //
 // Rotation gives a client a new token and makes the old one fail at once; revocation ends the
 // client for good (its token fails, it is unsubscribed from everything and its queue emptied).
@@ -10,9 +11,10 @@
 import type { Db } from '../db/database.ts';
 import { ApiError, fieldProblem, type FieldError } from '../http/problem.ts';
 import { userAddress } from '../messages/address.ts';
+import type { FilterPolicy } from '../routing/filter-policy.ts';
 import {
-  deleteClientQueue, getClient, getClientStatus, insertClient, listSubscriptionAddresses, replaceSubscriptions, revokeClient,
-  updateClientTokenHash, type ClientRecord,
+  deleteClientQueue, getClient, getClientStatus, insertClient, listListenTo, replaceSubscriptions, revokeClient,
+  updateClientTokenHash, type ClientRecord, type ListenToEntry,
 } from './clients.repository.ts';
 import type { ClientStatusView, ClientView } from './clients.schemas.ts';
 import type { ListenRights } from './listen-rights.ts';
@@ -29,25 +31,25 @@ export class ClientsService {
     this.#onChange = onChange;
   }
 
-  async register(name: string, listenTo: string[]): Promise<ClientView & { token: string }> {
-    const addresses = await this.#authorizeListenTo(name, listenTo);
+  async register(name: string, listenTo: ListenToInput[]): Promise<ClientView & { token: string }> {
+    const entries = await this.#authorizeListenTo(name, listenTo);
     const token = generateToken();
     const client = await this.#db.transaction().execute(async (tx) => {
       const created = await insertClient(tx, name, hashToken(token));
-      await replaceSubscriptions(tx, created.id, addresses);
+      await replaceSubscriptions(tx, created.id, entries);
       return created;
     });
-    return { ...view(client, addresses), token };
+    return { ...view(client, listenToView(entries)), token };
   }
 
   async describe(client: ClientRecord): Promise<ClientView> {
-    return view(client, await listSubscriptionAddresses(this.#db, client.id));
+    return view(client, await listListenTo(this.#db, client.id));
   }
 
-  async replaceListenTo(client: ClientRecord, listenTo: string[]): Promise<ClientView> {
-    const addresses = await this.#authorizeListenTo(client.name, listenTo);
-    await this.#db.transaction().execute((tx) => replaceSubscriptions(tx, client.id, addresses));
-    return view(client, addresses);
+  async replaceListenTo(client: ClientRecord, listenTo: ListenToInput[]): Promise<ClientView> {
+    const entries = await this.#authorizeListenTo(client.name, listenTo);
+    await this.#db.transaction().execute((tx) => replaceSubscriptions(tx, client.id, entries));
+    return view(client, listenToView(entries));
   }
 
   async get(id: string): Promise<ClientView | undefined> {
@@ -87,18 +89,43 @@ export class ClientsService {
     return { ...view(client, []), revoked_at: client.revoked_at!.toISOString() };
   }
 
-  /** The addresses to store (with user:<name> added), or ListenToForbidden naming each refused one. */
-  async #authorizeListenTo(name: string, listenTo: string[]): Promise<string[]> {
+  /**
+   * The subscriptions to store, in address order with user:<name> added, or ListenToForbidden
+   * naming each refused address (ValidationFailed for an address listed twice).
+   */
+  async #authorizeListenTo(name: string, listenTo: ListenToInput[]): Promise<Subscription[]> {
+    const entries = listenTo.map((entry) => (typeof entry === 'string' ? { address: entry, filter: null } : { address: entry.address, filter: entry.filter ?? null }));
+    const seen = new Map<string, number>();
+    const repeats: FieldError[] = [];
+    for (const [index, { address }] of entries.entries()) {
+      const first = seen.get(address);
+      if (first !== undefined) repeats.push({ path: `listen_to.${index}`, message: `${address} is listed already (listen_to.${first}): one entry per address` });
+      else seen.set(address, index);
+    }
+    if (repeats.length > 0) throw fieldProblem('ValidationFailed', repeats);
     const errors: FieldError[] = [];
-    for (const [index, address] of listenTo.entries()) {
+    for (const [index, { address }] of entries.entries()) {
       const refusal = await this.#rights.refusal(name, address);
       if (refusal) errors.push({ path: `listen_to.${index}`, message: refusal });
     }
     if (errors.length > 0) throw fieldProblem('ListenToForbidden', errors);
-    return [...new Set([userAddress(name), ...listenTo])].sort();
+    if (!seen.has(userAddress(name))) entries.push({ address: userAddress(name), filter: null });
+    return entries.sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));
   }
 }
 
-function view(client: ClientRecord, addresses: string[]): ClientView {
-  return { id: client.id, name: client.name, listen_to: addresses, created_at: client.created_at.toISOString() };
+/** A listen-to entry as a request gives it. */
+export type ListenToInput = string | { address: string; filter?: FilterPolicy | undefined };
+
+interface Subscription {
+  address: string;
+  filter: FilterPolicy | null;
+}
+
+function listenToView(entries: Subscription[]): ListenToEntry[] {
+  return entries.map(({ address, filter }) => (filter === null ? address : { address, filter }));
+}
+
+function view(client: ClientRecord, listenTo: ListenToEntry[]): ClientView {
+  return { id: client.id, name: client.name, listen_to: listenTo, created_at: client.created_at.toISOString() };
 }

@@ -23,6 +23,8 @@ export type NewClient = Insertable<ClientTable>;
 export interface SubscriptionTable {
   address: string;
   client_id: string;
+  /** A filter policy (routing/filter-policy.ts); null: every message to the address. */
+  filter: unknown;
   created_at: CreatedAt;
 }
 

@@ -20,6 +20,8 @@ export interface ClaimedRow {
   group_id: string | null;
   correlation_id: string | null;
   reply_to: string | null;
+  /** The routing rule that brought this copy; null when the client listens to the address itself. */
+  via: string | null;
 }
 
 export interface ClaimOptions {
@@ -70,7 +72,7 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
         using deliverable n
         where d.client_id = ${o.clientId} and d.message_id = any(n.ids)
         returning d.message_id, d.receive_count + 1 as receive_count, ${seq} as lease_seq, ${place} as place,
-                  d.client_id, coalesce(d.first_received_at, ${now}) as first_received_at
+                  d.client_id, coalesce(d.first_received_at, ${now}) as first_received_at, d.via
       ),
       auto_receipts as (
         insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
@@ -87,7 +89,7 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
             lease_seq = case when ${owner}::text is null then null else ${seq} end
         from deliverable n
         where d.client_id = ${o.clientId} and d.message_id = any(n.ids)
-        returning d.message_id, d.receive_count, d.lease_seq, ${place} as place
+        returning d.message_id, d.receive_count, d.lease_seq, ${place} as place, d.via
       )`;
   const result = await sql<ClaimedRow>`${PREPARED}
     with policy as (
@@ -150,13 +152,13 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
       where b.client_id = ${o.clientId} and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, ${createdMs} as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
+           m.type, m.payload, m.headers, m.priority, ${createdMs} as created_ms, m.group_id, m.correlation_id, m.reply_to, done.via, done.place
     from done join switchyard.message m on m.id = done.message_id
     union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, ${createdMs}, null, null, null, null
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, ${createdMs}, null, null, null, null, null
     from expired join switchyard.message m on m.id = expired.message_id
     union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, ${createdMs}, null, null, null, null
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, ${createdMs}, null, null, null, null, null
     from buried join switchyard.message m on m.id = buried.message_id
     order by outcome, place, id`.execute(db);
   return result.rows;

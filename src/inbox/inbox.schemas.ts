@@ -44,6 +44,7 @@ export const InboxMessageSchema = z
     group_id: z.string().nullable(),
     correlation_id: z.string().nullable(),
     reply_to: z.string().nullable(),
+    via: z.string().optional().openapi({ description: 'the routing rule that brought this copy; absent when the client listens to the address itself' }),
   })
   .openapi('InboxMessage');
 

@@ -242,5 +242,6 @@ export function toInboxMessage(row: ClaimedRow): InboxMessage {
     group_id: row.group_id,
     correlation_id: row.correlation_id,
     reply_to: row.reply_to,
+    ...(row.via === null ? {} : { via: row.via }),
   };
 }

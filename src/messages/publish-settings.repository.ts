@@ -8,7 +8,7 @@ export interface PublishSettings {
 }
 
 /**
- * Writes the router's publish rules to switchyard.publish_setting, where SQL switchyard.publish() reads
+ * Writes the router's publish rules to switchyard.shared_setting, where SQL switchyard.publish() reads
  * them, so a message published in SQL meets the same dedup window and queue limits as one
  * published over HTTP. Every router writes them at start; they agree when the replicas do.
  */
@@ -19,7 +19,7 @@ export async function savePublishSettings(db: Db, s: PublishSettings): Promise<v
     ['publish.queue_overflow', s.queueOverflow],
   ];
   await sql`
-    insert into switchyard.publish_setting (key, value)
+    insert into switchyard.shared_setting (key, value)
     select * from unnest(${rows.map((r) => r[0])}::text[], ${rows.map((r) => r[1])}::text[])
     on conflict (key) do update set value = excluded.value, updated_at = now()`.execute(db);
 }

@@ -21,8 +21,8 @@ export async function movePendingDeliveries(db: Db, horizonSeconds: number, batc
       where p.client_id = k.client_id and p.message_id = k.message_id
       returning p.*
     )
-    insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, enqueued_at)
-    select client_id, message_id, sort_key, due_at, priority, group_id, expires_at, enqueued_at from moved
+    insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, enqueued_at, via)
+    select client_id, message_id, sort_key, due_at, priority, group_id, expires_at, enqueued_at, via from moved
     on conflict (client_id, message_id) do nothing
     returning client_id`.execute(db);
   return result.rows.map((row) => row.client_id);

@@ -113,27 +113,25 @@
                   $3::smallint[], $4::timestamptz[],
                   $5::timestamptz[], $6::text[],
                   $7::timestamptz[])
-           as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at)
-    ),
+           with ordinality as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at, entry)),
     r as (
-      select s.client_id, m.id as message_id,
+      select s.client_id, m.id as message_id, null::text as via,
              greatest(m.deliver_at, m.created_at) - make_interval(secs => m.priority * $8::float8) as sort_key,
              greatest(m.deliver_at, now()) as visible_at, m.priority, m.group_id, m.expires_at,
              s.client_id = any($9::bigint[]) and m.to_address not like 'user:%' as overflow,
              m.deliver_at > now() + make_interval(secs => $10) as pending
       from m
-      join switchyard.subscription s on s.address = m.to_address
-    ),
+      join switchyard.subscription s on s.address = m.to_address and s.filter is null),
     inserted as (
-      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at)
-      select client_id, message_id, sort_key, visible_at, priority, group_id, expires_at
+      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via)
+      select client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via
       from r where not overflow and pending is not true
       on conflict (client_id, message_id) do nothing
       returning client_id
     ),
     postponed as (
-      insert into switchyard.delivery_pending (client_id, message_id, due_at, sort_key, priority, group_id, expires_at)
-      select client_id, message_id, visible_at, sort_key, priority, group_id, expires_at
+      insert into switchyard.delivery_pending (client_id, message_id, due_at, sort_key, priority, group_id, expires_at, via)
+      select client_id, message_id, visible_at, sort_key, priority, group_id, expires_at, via
       from r where not overflow and pending
       on conflict (client_id, message_id) do nothing
     ),
@@ -214,7 +212,7 @@
             lease_seq = case when $20::text is null then null else $21::int + array_position(n.ids, d.message_id) end
         from deliverable n
         where d.client_id = $22 and d.message_id = any(n.ids)
-        returning d.message_id, d.receive_count, d.lease_seq, array_position(n.ids, d.message_id) as place
+        returning d.message_id, d.receive_count, d.lease_seq, array_position(n.ids, d.message_id) as place, d.via
       ),
     spend as (
       update switchyard.delivery_bucket b
@@ -222,13 +220,13 @@
       where b.client_id = $24 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
+           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.via, done.place
     from done join switchyard.message m on m.id = done.message_id
     union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
     from expired join switchyard.message m on m.id = expired.message_id
     union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
     from buried join switchyard.message m on m.id = buried.message_id
     order by outcome, place, id;
 
@@ -293,7 +291,7 @@
         using deliverable n
         where d.client_id = $18 and d.message_id = any(n.ids)
         returning d.message_id, d.receive_count + 1 as receive_count, $19::int + array_position(n.ids, d.message_id) as lease_seq, array_position(n.ids, d.message_id) as place,
-                  d.client_id, coalesce(d.first_received_at, coalesce($20::timestamptz, now())) as first_received_at
+                  d.client_id, coalesce(d.first_received_at, coalesce($20::timestamptz, now())) as first_received_at, d.via
       ),
       auto_receipts as (
         insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
@@ -305,13 +303,13 @@
       where b.client_id = $23 and exists (select 1 from bucket)
     )
     select 'delivered' as outcome, done.message_id as id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.place
+           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to, done.via, done.place
     from done join switchyard.message m on m.id = done.message_id
     union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
     from expired join switchyard.message m on m.id = expired.message_id
     union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
     from buried join switchyard.message m on m.id = buried.message_id
     order by outcome, place, id;
 

@@ -139,6 +139,7 @@ table switchyard.delivery with (autovacuum_vacuum_scale_factor=0.02, autovacuum_
   group_id text,
   expires_at timestamp with time zone,
   last_error text,
+  via text,
   constraint delivery_pkey PRIMARY KEY (client_id, message_id)
 );
 CREATE INDEX delivery_claim ON switchyard.delivery USING btree (client_id, sort_key);
@@ -164,6 +165,7 @@ table switchyard.delivery_pending (
   group_id text,
   expires_at timestamp with time zone,
   enqueued_at timestamp with time zone not null default now(),
+  via text,
   constraint delivery_pending_pkey PRIMARY KEY (client_id, message_id)
 );
 CREATE INDEX delivery_pending_due ON switchyard.delivery_pending USING btree (due_at);
@@ -269,14 +271,6 @@ CREATE INDEX message_label_labelled_at ON switchyard.message_label USING btree (
 CREATE INDEX message_label_pending ON switchyard.message_label USING btree (labelled_at) WHERE publish_pending;
 CREATE UNIQUE INDEX message_label_pkey ON switchyard.message_label USING btree (message_id);
 
-table switchyard.publish_setting (
-  key text not null,
-  value text not null,
-  updated_at timestamp with time zone not null default now(),
-  constraint publish_setting_pkey PRIMARY KEY (key)
-);
-CREATE UNIQUE INDEX publish_setting_pkey ON switchyard.publish_setting USING btree (key);
-
 table switchyard.queue_policy (
   client_id bigint not null,
   max_receives integer,
@@ -310,6 +304,29 @@ table switchyard.queue_stat (
   constraint queue_stat_pkey PRIMARY KEY (client_id)
 );
 CREATE UNIQUE INDEX queue_stat_pkey ON switchyard.queue_stat USING btree (client_id);
+
+table switchyard.routing_rule (
+  name text not null,
+  match jsonb not null,
+  to_addresses text[] not null,
+  on_addresses text[],
+  created_at timestamp with time zone not null default now(),
+  updated_at timestamp with time zone not null default now(),
+  constraint routing_rule_match_check CHECK ((jsonb_typeof(match) = 'object'::text)),
+  constraint routing_rule_name_check CHECK ((name ~ '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'::text)),
+  constraint routing_rule_on_addresses_check CHECK (((cardinality(on_addresses) >= 1) AND (cardinality(on_addresses) <= 20))),
+  constraint routing_rule_pkey PRIMARY KEY (name),
+  constraint routing_rule_to_addresses_check CHECK (((cardinality(to_addresses) >= 1) AND (cardinality(to_addresses) <= 20)))
+);
+CREATE UNIQUE INDEX routing_rule_pkey ON switchyard.routing_rule USING btree (name);
+
+table switchyard.shared_setting (
+  key text not null,
+  value text not null,
+  updated_at timestamp with time zone not null default now(),
+  constraint shared_setting_pkey PRIMARY KEY (key)
+);
+CREATE UNIQUE INDEX shared_setting_pkey ON switchyard.shared_setting USING btree (key);
 
 table switchyard.stage_cursor with (fillfactor=30, autovacuum_vacuum_scale_factor=0, autovacuum_vacuum_threshold=200) (
   stage text not null,
@@ -351,11 +368,14 @@ table switchyard.subscription (
   address text not null,
   client_id bigint not null,
   created_at timestamp with time zone not null default now(),
+  filter jsonb,
   constraint subscription_address_check CHECK (switchyard.is_valid_address(address)),
   constraint subscription_client_id_fkey FOREIGN KEY (client_id) REFERENCES switchyard.client(id) ON DELETE CASCADE,
+  constraint subscription_filter_check CHECK (((filter IS NULL) OR (jsonb_typeof(filter) = 'object'::text))),
   constraint subscription_pkey PRIMARY KEY (address, client_id)
 );
 CREATE INDEX subscription_client ON switchyard.subscription USING btree (client_id);
+CREATE INDEX subscription_filtered ON switchyard.subscription USING btree (address) WHERE (filter IS NOT NULL);
 CREATE UNIQUE INDEX subscription_pkey ON switchyard.subscription USING btree (address, client_id);
 
 table switchyard.topic_classifier (
@@ -565,6 +585,16 @@ view switchyard.stage_overview as
           WHERE c.stage = l.stage) AS last_advanced_at
    FROM switchyard.stage_lag(10000) l(stage, oldest_pending_at, lag_seconds, rows_behind, rows_capped);
 
+view switchyard.subscriptions as
+ SELECT s.client_id,
+    c.name AS client_name,
+    s.address,
+    s.filter,
+    s.created_at
+   FROM switchyard.subscription s
+     JOIN switchyard.client c ON c.id = s.client_id
+  WHERE c.revoked_at IS NULL;
+
 view switchyard.top_publishers as
  SELECT sender,
     sum(published) FILTER (WHERE hour >= date_trunc('hour'::text, now(), 'UTC'::text)) AS published_this_hour,
@@ -602,6 +632,17 @@ AS $function$
   select array_agg(x + y order by i) from unnest(a, b) with ordinality as t(x, y, i)
 $function$;
 
+CREATE OR REPLACE FUNCTION switchyard.bump_routing_rules_version()
+ RETURNS trigger
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
+AS $function$
+begin
+  update switchyard.shared_setting set value = (value::bigint + 1)::text, updated_at = now() where key = 'routing_rules_version';
+  return null;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION switchyard.conversation_of(sender text, to_address text)
  RETURNS text
  LANGUAGE sql
@@ -637,6 +678,21 @@ begin
     at := at + period;
   end loop;
   return created;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.delete_routing_rule(name text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
+AS $function$
+declare
+  deleted boolean;
+begin
+  delete from switchyard.routing_rule r where r.name = delete_routing_rule.name;
+  deleted := found;
+  perform pg_notify('switchyard_config', 'sql|routing-rules');
+  return deleted;
 end
 $function$;
 
@@ -691,7 +747,7 @@ declare
   first_id uuid;
   max_delay constant interval := interval '365 days'; -- DELAY_MAX_SECONDS in messages.schemas.ts
   window_seconds integer := coalesce(dedup_window_seconds,
-    (select s.value::integer from switchyard.publish_setting s where s.key = 'publish.dedup_window_seconds'), 300);
+    (select s.value::integer from switchyard.shared_setting s where s.key = 'publish.dedup_window_seconds'), 300);
   full_client text;
 begin
   if not switchyard.is_valid_address(to_address) then
@@ -716,8 +772,8 @@ begin
     join switchyard.client c on c.id = sub.client_id
     left join switchyard.queue_policy p on p.client_id = sub.client_id
     where sub.address = to_address
-      and q.depth >= coalesce(p.max_length, (select s.value::integer from switchyard.publish_setting s where s.key = 'publish.queue_max_length'), 1000000)
-      and coalesce(p.overflow, (select s.value from switchyard.publish_setting s where s.key = 'publish.queue_overflow'), 'reject') = 'reject'
+      and q.depth >= coalesce(p.max_length, (select s.value::integer from switchyard.shared_setting s where s.key = 'publish.queue_max_length'), 1000000)
+      and coalesce(p.overflow, (select s.value from switchyard.shared_setting s where s.key = 'publish.queue_overflow'), 'reject') = 'reject'
     limit 1;
     if full_client is not null then
       raise exception 'QueueFull: the queue of client % that % reaches is full; retry later', full_client, to_address
@@ -768,6 +824,23 @@ AS $function$
     returning 1
   )
   select count(*)::integer from gone
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.put_routing_rule(name text, match jsonb, to_addresses text[], on_addresses text[] DEFAULT NULL::text[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
+AS $function$
+begin
+  if exists (select 1 from unnest(to_addresses || coalesce(on_addresses, '{}')) a where not switchyard.is_valid_address(a)) then
+    raise exception 'put_routing_rule: every address is user:<name>, group:<name> or topic:<name>' using errcode = '22023';
+  end if;
+  insert into switchyard.routing_rule as r (name, match, to_addresses, on_addresses)
+  values (put_routing_rule.name, put_routing_rule.match, put_routing_rule.to_addresses, put_routing_rule.on_addresses)
+  on conflict on constraint routing_rule_pkey do update
+    set match = excluded.match, to_addresses = excluded.to_addresses, on_addresses = excluded.on_addresses, updated_at = now();
+  perform pg_notify('switchyard_config', 'sql|routing-rules');
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION switchyard.redrive_dead_letters(client_id bigint DEFAULT NULL::bigint, error_like text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, batch_size integer DEFAULT 1000)

@@ -29,6 +29,7 @@ beforeAll(async () => {
   const grants = { publish: ['mia', 'olga'], subscribe: ['mi*', 'olga'] };
   expect((await service.admin.put('/v1/admin/topics/restricted/policy', grants)).status).toBe(200);
   expect((await service.admin.put('/v1/admin/topics/shaped/schema', { type: 'object' })).status).toBe(200);
+  expect((await service.admin.put('/v1/admin/routing-rules/seeded', { match: { type: ['x'] }, to: ['topic:restricted'] })).status).toBe(200);
   member = await registerClient(service.admin, 'mia', ['group:eng', 'topic:restricted']);
   other = await registerClient(service.admin, 'olga', ['group:eng', 'topic:restricted']);
   outsider = await registerClient(service.admin, 'nick', ['topic:news']);
@@ -181,6 +182,10 @@ const ENDPOINTS: Endpoint[] = [
   admin('GET', '/v1/admin/topics/shaped/schema'),
   admin('PUT', '/v1/admin/topics/scratch/schema', { body: () => ({ type: 'object' }) }),
   admin('DELETE', '/v1/admin/topics/scratch/schema'),
+  admin('GET', '/v1/admin/routing-rules'),
+  admin('GET', '/v1/admin/routing-rules/seeded'),
+  admin('PUT', '/v1/admin/routing-rules/scratch', { body: () => ({ match: { type: ['x'] }, to: ['group:eng'] }) }),
+  admin('DELETE', '/v1/admin/routing-rules/scratch'),
   admin('GET', '/v1/admin/analytics'),
   admin('GET', '/v1/admin/anomalies'),
   admin('GET', '/v1/admin/anomalies/band?address=topic:restricted'),

@@ -9,7 +9,7 @@ export interface TestClient {
   api: Api;
 }
 
-export async function registerClient(admin: Api, name: string, listenTo: string[] = []): Promise<TestClient> {
+export async function registerClient(admin: Api, name: string, listenTo: (string | { address: string; filter?: unknown })[] = []): Promise<TestClient> {
   const reply = await admin.post('/v1/clients', { name, listen_to: listenTo });
   expect(reply.status, JSON.stringify(reply.body)).toBe(201);
   return { id: reply.body.id, name, token: reply.body.token, api: admin.as(reply.body.token) };
