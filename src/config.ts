@@ -1,6 +1,7 @@
 // Configuration is read once, from the environment, at start-up (STYLE rule 7).
 // A bad value names its variable and the process exits before anything opens.
 import { z } from 'zod';
+import { parseDatabaseUrl } from './db/database-url.ts';
 
 export const ROLES = ['router', 'routing', 'persistence', 'analytics', 'push', 'upkeep'] as const;
 export type Role = (typeof ROLES)[number];
@@ -134,8 +135,15 @@ const rolesList = z
     return [...new Set(names)] as Role[];
   });
 
+const databaseUrlSchema = z.string().superRefine((value, ctx) => {
+  const parsed = parseDatabaseUrl(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
 const EnvSchema = z.object({
-  DATABASE_URL: z.string().url().optional(),
+  // libpq's multi-host form (h1:p1,h2:p2 and target_session_attrs) is no WHATWG URL: db/database-url.ts reads it.
+  DATABASE_URL: databaseUrlSchema.optional(),
+  SWITCHYARD_READ_REPLICA_URL: databaseUrlSchema.optional(),
   SWITCHYARD_DATA_DIR: z.string().min(1).default(DATA_DIR_DEFAULT),
   SWITCHYARD_EMBEDDED_PG_PORT: int(0, 65535, EMBEDDED_PG_PORT_DEFAULT), // 0: any free port
   PORT: int(0, 65535, PORT_DEFAULT),
@@ -225,6 +233,8 @@ export type Env = z.input<typeof EnvSchema>;
 
 export interface Config {
   databaseUrl: string | undefined;
+  /** A streaming replica for history, analytics and operator reads (see db/read-replica.ts). */
+  readReplicaUrl: string | undefined;
   dataDir: string;
   embeddedPgPort: number;
   port: number;
@@ -312,6 +322,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const e = parsed.data;
   return {
     databaseUrl: e.DATABASE_URL,
+    readReplicaUrl: e.SWITCHYARD_READ_REPLICA_URL,
     dataDir: e.SWITCHYARD_DATA_DIR,
     embeddedPgPort: e.SWITCHYARD_EMBEDDED_PG_PORT,
     port: e.PORT,

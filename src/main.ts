@@ -39,6 +39,8 @@ import { dashboardRoutes } from './dashboard/dashboard.routes.ts';
 import { createDb, createPool, type Db } from './db/database.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-postgres.ts';
 import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
+import { connectDatabase } from './db/primary-picker.ts';
+import { primaryReads, ReadReplica } from './db/read-replica.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { GroupMembership } from './groups/membership.ts';
 import { createApp } from './http/app.ts';
@@ -113,7 +115,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: log.child({ component: 'postgres' }) });
       teardown.push('embedded PostgreSQL', () => embedded!.stop());
     }
-    const databaseUrl = config.databaseUrl ?? embedded!.url;
+    // Several hosts in DATABASE_URL: every connection follows the writable one (db/primary-picker.ts).
+    const connection = config.databaseUrl ? await connectDatabase(config.databaseUrl, log) : { url: embedded!.url, stream: undefined };
+    const databaseUrl = connection.url;
     if (options.migrate ?? true) {
       for (const line of await withMigrationDb(databaseUrl, log, migrateToLatest)) log.info('migration', { result: line });
     }
@@ -122,6 +126,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       max: config.db.poolMax,
       statementTimeoutMs: config.db.statementTimeoutMs,
       idleInTransactionTimeoutMs: config.db.idleInTransactionTimeoutMs,
+      stream: connection.stream,
     };
     const pool = createPool({ ...poolOptions, applicationName: `switchyard:${config.roles.join(',')}` }, log);
     const db = createDb(pool);
@@ -138,10 +143,19 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     }, log));
     teardown.push('stage pool', () => stageDb.destroy());
 
+    // History, analytics and operator reads: on a streaming replica when one is configured.
+    let replica: ReadReplica | undefined;
+    if (config.readReplicaUrl) {
+      const replicaDb = createDb(createPool({ ...poolOptions, url: config.readReplicaUrl, stream: undefined, applicationName: 'switchyard:replica-reads' }, log));
+      teardown.push('replica pool', () => replicaDb.destroy());
+      replica = new ReadReplica(db, replicaDb, log.child({ component: 'read-replica' }));
+    }
+    const reads = replica ?? primaryReads(db);
+
     await ensurePartitions(db, config.retention.partitionsAheadDays);
     const adminToken = await resolveAdminToken(db, config.adminToken);
 
-    const signals = new Signals({ url: databaseUrl, pool, log, coalesceMs: config.notifyCoalesceMs });
+    const signals = new Signals({ url: databaseUrl, stream: connection.stream, pool, log, coalesceMs: config.notifyCoalesceMs });
     await signals.listen();
     teardown.push('listener', () => signals.close());
 
@@ -228,6 +242,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       flush: async (rows) => {
         const started = performance.now();
         const ids = await insertMessages(db, rows, config.delivery.dedupWindowSeconds);
+        if (replica) for (const row of rows) replica.noteWrite(row.sender); // their next reads wait for the replica
         metrics.ingestFlushSeconds.observe((performance.now() - started) / 1000);
         let written = 0;
         for (let i = 0; i < rows.length; i++) if (ids[i] === rows[i]!.id) written += 1; // the others repeated a dedup_id
@@ -267,8 +282,8 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', clientsRoutes(auth, clients, config.limits));
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
       app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
-      app.route('/v1', historyRoutes(auth, db, membership, policies, config.limits.addressLength));
-      app.route('/v1', analyticsRoutes(auth, db));
+      app.route('/v1', historyRoutes(auth, reads, membership, policies, config.limits.addressLength));
+      app.route('/v1', analyticsRoutes(auth, reads));
       app.route('/v1', deadLettersRoutes(auth, deadLetters));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
@@ -307,7 +322,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         deadLetterRetentionDays: config.delivery.deadLetterRetentionDays,
         publisherStatsRetentionDays: config.retention.publisherStatsDays,
         analyticsRetentionDays: config.retention.analyticsDays,
-      }, log.child({ component: 'upkeep' }));
+      }, log.child({ component: 'upkeep' }), connection.stream);
       teardown.push('scheduler', () => upkeep!.stop());
     }
 

@@ -1,0 +1,102 @@
+// Reads that may go to a streaming replica (SWITCHYARD_READ_REPLICA_URL): history, analytics and
+// operator reads. Writes and everything on the delivery path stay on the primary.
+//
+// A client that has just written must still read its own writes. History is written by the
+// persistence stage a moment after the publish commits, so the publish's own commit LSN is not
+// enough to fence on. Instead the fence is the primary's position at the moment of the read: for a
+// client that wrote within RECENT_WRITE_MS, the read asks the primary for pg_current_wal_lsn() (a
+// trivial statement), waits until the replica has replayed that far (bounded by FENCE_TIMEOUT_MS),
+// and reads there; on timeout it reads the primary. Such a read is never older than a read of the
+// primary at the same moment. Clients that have not written lately read the replica at once.
+// The memory of recent writers is per process: behind a load balancer, a client's reads see its
+// writes when they reach the router that accepted them (sticky sessions), else they may lag.
+import type { Logger } from '../log.ts';
+import type { Db } from './database.ts';
+import { compareLsn, selectCurrentWalLsn, selectReplayLsn } from './read-replica.repository.ts';
+
+/** How long after a write a client's reads are fenced: longer than the stages take to persist it. */
+const RECENT_WRITE_MS = 30_000;
+/** The longest a read waits for the replica before reading the primary: a read must stay quick. */
+export const FENCE_TIMEOUT_MS = 500;
+/** How often a fenced read asks the replica how far it has replayed. */
+const FENCE_POLL_MS = 5;
+/** Writers remembered at most; the oldest are forgotten first (their reads then go to the replica). */
+const WRITERS_MAX = 100_000;
+
+/** Where history, analytics and operator reads run: the primary, or a ReadReplica. */
+export interface Reads {
+  /** key: the reading client's address when it may have written (read-your-writes), else undefined. */
+  read<T>(key: string | undefined, fn: (db: Db) => Promise<T>): Promise<T>;
+}
+
+/** Without a replica every read runs on the primary. */
+export function primaryReads(db: Db): Reads {
+  return { read: (_key, fn) => fn(db) };
+}
+
+export interface ReadReplicaCounts {
+  replica: number;
+  fenced: number;
+  primaryFallbacks: number;
+}
+
+export class ReadReplica implements Reads {
+  readonly counts: ReadReplicaCounts = { replica: 0, fenced: 0, primaryFallbacks: 0 };
+  readonly #primary: Db;
+  readonly #replica: Db;
+  readonly #log: Logger;
+  readonly #fenceTimeoutMs: number;
+  readonly #writers = new Map<string, number>(); // key -> when it last wrote (performance.now())
+
+  constructor(primary: Db, replica: Db, log: Logger, fenceTimeoutMs = FENCE_TIMEOUT_MS) {
+    this.#primary = primary;
+    this.#replica = replica;
+    this.#log = log;
+    this.#fenceTimeoutMs = fenceTimeoutMs;
+  }
+
+  /** `key` (a client's address) has committed a write: its next reads wait for the replica to catch up. */
+  noteWrite(key: string): void {
+    this.#writers.delete(key); // re-inserted last: the map stays in write order
+    this.#writers.set(key, performance.now());
+    if (this.#writers.size > WRITERS_MAX) this.#writers.delete(this.#writers.keys().next().value!);
+  }
+
+  /** Runs a read on the replica, fenced for a recent writer; on the primary when the replica lags or fails. */
+  async read<T>(key: string | undefined, fn: (db: Db) => Promise<T>): Promise<T> {
+    const wroteAt = key === undefined ? undefined : this.#writers.get(key);
+    try {
+      if (wroteAt !== undefined && performance.now() - wroteAt < RECENT_WRITE_MS) {
+        if (!(await this.#caughtUp(await selectCurrentWalLsn(this.#primary)))) {
+          this.counts.primaryFallbacks += 1;
+          return await fn(this.#primary);
+        }
+        this.counts.fenced += 1;
+      }
+      const result = await fn(this.#replica);
+      this.counts.replica += 1;
+      return result;
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      this.#log.warn('read replica unreachable, reading the primary', { error: (error as Error).message });
+      this.counts.primaryFallbacks += 1;
+      return fn(this.#primary);
+    }
+  }
+
+  async #caughtUp(lsn: string): Promise<boolean> {
+    const deadline = performance.now() + this.#fenceTimeoutMs;
+    for (;;) {
+      const replayed = await selectReplayLsn(this.#replica);
+      if (replayed !== null && compareLsn(replayed, lsn) >= 0) return true;
+      if (performance.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, FENCE_POLL_MS));
+    }
+  }
+}
+
+/** Errors that say the replica cannot be reached (node errors, or PostgreSQL's class 08 and 57P0x). */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('E') || code.startsWith('08') || /^57P0[1-3]$/.test(code));
+}
