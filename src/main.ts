@@ -284,7 +284,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
       app.route('/v1', historyRoutes(auth, reads, membership, policies, config.limits.addressLength));
       app.route('/v1', analyticsRoutes(auth, reads));
-      app.route('/v1', deadLettersRoutes(auth, deadLetters));
+      app.route('/v1', deadLettersRoutes(auth, deadLetters, reads));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
       app.route('/v1', requestsRoutes(auth, new RequestsService(db, messages, replyWaiters, config.inbox.pollMs), config.limits, shutdown.signal));

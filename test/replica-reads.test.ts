@@ -94,6 +94,15 @@ describe.skipIf(skipReason !== undefined)(`on PostgreSQL ${'version' in found ? 
     }, 10_000, 'history on the replica');
   });
 
+  test('operators\' analytics and dead-letter reads are answered with the replica configured', async () => {
+    const analytics = await service.admin.get('/v1/admin/analytics?minutes=5');
+    expect(analytics.status, JSON.stringify(analytics.body)).toBe(200);
+    expect(Array.isArray(analytics.body.minutes)).toBe(true);
+    const deadLetters = await service.admin.get('/v1/admin/dead-letters?limit=5');
+    expect(deadLetters.status, JSON.stringify(deadLetters.body)).toBe(200);
+    expect(deadLetters.body).toEqual({ dead_letters: [], next_before: null });
+  });
+
   describe('the fence', () => {
     let primaryDb: Db;
     let replicaDb: Db;

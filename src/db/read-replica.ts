@@ -12,7 +12,7 @@
 // writes when they reach the router that accepted them (sticky sessions), else they may lag.
 import type { Logger } from '../log.ts';
 import type { Db } from './database.ts';
-import { compareLsn, selectCurrentWalLsn, selectReplayLsn } from './read-replica.repository.ts';
+import { selectCurrentWalLsn, selectReplayLsn } from './read-replica.repository.ts';
 
 /** How long after a write a client's reads are fenced: longer than the stages take to persist it. */
 const RECENT_WRITE_MS = 30_000;
@@ -27,11 +27,16 @@ const WRITERS_MAX = 100_000;
 export interface Reads {
   /** key: the reading client's address when it may have written (read-your-writes), else undefined. */
   read<T>(key: string | undefined, fn: (db: Db) => Promise<T>): Promise<T>;
+  /** `key` has committed a write: its reads in the next RECENT_WRITE_MS are fenced. */
+  noteWrite(key: string): void;
 }
+
+/** The key of operators' reads and writes through the admin API (no client address looks like it). */
+export const ADMIN_READS_KEY = 'admin';
 
 /** Without a replica every read runs on the primary. */
 export function primaryReads(db: Db): Reads {
-  return { read: (_key, fn) => fn(db) };
+  return { read: (_key, fn) => fn(db), noteWrite: () => undefined };
 }
 
 export interface ReadReplicaCounts {
@@ -55,7 +60,6 @@ export class ReadReplica implements Reads {
     this.#fenceTimeoutMs = fenceTimeoutMs;
   }
 
-  /** `key` (a client's address) has committed a write: its next reads wait for the replica to catch up. */
   noteWrite(key: string): void {
     this.#writers.delete(key); // re-inserted last: the map stays in write order
     this.#writers.set(key, performance.now());
@@ -99,4 +103,14 @@ export class ReadReplica implements Reads {
 function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' && (code.startsWith('E') || code.startsWith('08') || /^57P0[1-3]$/.test(code));
+}
+
+/** Orders two pg_lsn texts (X/Y, both hexadecimal) without a round trip. */
+export function compareLsn(a: string, b: string): number {
+  const value = (lsn: string) => {
+    const [hi, lo] = lsn.split('/') as [string, string];
+    return (BigInt(`0x${hi}`) << 32n) + BigInt(`0x${lo}`);
+  };
+  const diff = value(a) - value(b);
+  return diff === 0n ? 0 : diff > 0n ? 1 : -1;
 }
