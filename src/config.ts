@@ -140,10 +140,15 @@ const databaseUrlSchema = z.string().superRefine((value, ctx) => {
   if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
 });
 
+const singleHost = (value: string) => {
+  const parsed = parseDatabaseUrl(value);
+  return typeof parsed === 'string' || parsed.hosts.length === 1;
+};
+
 const EnvSchema = z.object({
   // libpq's multi-host form (h1:p1,h2:p2 and target_session_attrs) is no WHATWG URL: db/database-url.ts reads it.
   DATABASE_URL: databaseUrlSchema.optional(),
-  SWITCHYARD_READ_REPLICA_URL: databaseUrlSchema.optional(),
+  SWITCHYARD_READ_REPLICA_URL: databaseUrlSchema.refine(singleHost, 'one replica host only').optional(),
   SWITCHYARD_DATA_DIR: z.string().min(1).default(DATA_DIR_DEFAULT),
   SWITCHYARD_EMBEDDED_PG_PORT: int(0, 65535, EMBEDDED_PG_PORT_DEFAULT), // 0: any free port
   PORT: int(0, 65535, PORT_DEFAULT),

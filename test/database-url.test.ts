@@ -34,5 +34,7 @@ describe('parseDatabaseUrl', () => {
     expect(loadConfig({ DATABASE_URL: 'postgres://u:p@h1:5432,h2:5433/db?target_session_attrs=read-write' }).databaseUrl).toContain('h2:5433');
     expect(() => loadConfig({ SWITCHYARD_READ_REPLICA_URL: 'postgres://h1:99999/db' })).toThrow(ConfigError);
     expect(() => loadConfig({ DATABASE_URL: 'http://nope' })).toThrow(/DATABASE_URL: expected postgres/);
+    expect(() => loadConfig({ SWITCHYARD_READ_REPLICA_URL: 'postgres://u@r1,r2/db' })).toThrow(/SWITCHYARD_READ_REPLICA_URL: one replica host only/);
+    expect(loadConfig({ SWITCHYARD_READ_REPLICA_URL: 'postgres://u:p@r1:5433/db?sslmode=require' }).readReplicaUrl).toBe('postgres://u:p@r1:5433/db?sslmode=require');
   });
 });

@@ -81,8 +81,8 @@ export class ReadReplica implements Reads {
       this.counts.replica += 1;
       return result;
     } catch (error) {
-      if (!isConnectionError(error)) throw error;
-      this.#log.warn('read replica unreachable, reading the primary', { error: (error as Error).message });
+      if (!isReplicaError(error)) throw error;
+      this.#log.warn('read replica failed, reading the primary', { error: (error as Error).message });
       this.counts.primaryFallbacks += 1;
       return fn(this.#primary);
     }
@@ -99,10 +99,13 @@ export class ReadReplica implements Reads {
   }
 }
 
-/** Errors that say the replica cannot be reached (node errors, or PostgreSQL's class 08 and 57P0x). */
-function isConnectionError(error: unknown): boolean {
+/**
+ * Errors after which the primary can answer instead: the replica cannot be reached (node errors,
+ * PostgreSQL's class 08 and 57P0x), or it cancelled the read for a conflict with recovery (40001).
+ */
+function isReplicaError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('E') || code.startsWith('08') || /^57P0[1-3]$/.test(code));
+  return typeof code === 'string' && (code.startsWith('E') || code.startsWith('08') || /^57P0[1-3]$/.test(code) || code === '40001');
 }
 
 /** Orders two pg_lsn texts (X/Y, both hexadecimal) without a round trip. */
