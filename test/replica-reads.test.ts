@@ -144,7 +144,7 @@ describe.skipIf(skipReason !== undefined)(`on PostgreSQL ${'version' in found ? 
   });
 
   // Last: it ends the replication. A promoted standby is what a failover manager makes of it.
-  test('after the standby is promoted and the primary stopped, the service follows the new primary', async () => {
+  test('after the standby is promoted and the primary stopped, the pools and the listener follow the new primary', async () => {
     await primary.stop('immediate');
     await runTool((found as { bin: string }).bin, 'pg_ctl', ['-D', standby.dataDir, '-w', 'promote']);
     const id = await eventually(async () => {
@@ -157,5 +157,10 @@ describe.skipIf(skipReason !== undefined)(`on PostgreSQL ${'version' in found ? 
       return ids.includes(id) ? ids : undefined;
     }, 20_000, 'delivery on the new primary');
     expect(received).toContain(id);
+    // The LISTEN connection has followed too.
+    await eventually(async () => {
+      const { rows } = await sqlOn(standby.url('switchyard'), `select count(*)::int as n from pg_stat_activity where application_name = 'switchyard:listen'`);
+      return rows[0].n === 1 ? true : undefined;
+    }, 20_000, 'the listener on the new primary');
   });
 });
