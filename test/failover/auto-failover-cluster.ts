@@ -4,7 +4,7 @@
 // postgresql-15-auto-failover.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -113,8 +113,7 @@ export class AutoFailoverCluster {
    */
   async kill(node: Node): Promise<void> {
     const keeper = this.#keepers[this.nodes.indexOf(node) + 1]!;
-    const { stdout } = await run('pgrep', ['-g', String(keeper.pid), '^pg_autoctl']).catch(() => ({ stdout: '' }));
-    for (const pid of stdout.split(/\s+/).filter(Boolean)) process.kill(Number(pid), 'SIGKILL');
+    for (const pid of await keeperProcesses(keeper.pid!)) process.kill(pid, 'SIGKILL');
     await this.#as(path.join(this.#bin, 'pg_ctl'), ['-D', node.dataDir, '-m', 'immediate', '-w', 'stop']);
   }
 
@@ -189,4 +188,18 @@ export class AutoFailoverCluster {
       }
     }
   }
+}
+
+/** The pg_autoctl processes of a keeper's process group (not its PostgreSQL), read from /proc: no procps needed. */
+async function keeperProcesses(group: number): Promise<number[]> {
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // pid (comm) state ppid pgrp ...: comm may hold spaces, so split after its closing parenthesis.
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const pgrp = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (pgrp === group && comm.startsWith('pg_autoctl')) pids.push(Number(entry));
+  }
+  return pids;
 }
