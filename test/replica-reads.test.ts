@@ -123,7 +123,7 @@ describe.skipIf(skipReason !== undefined)(`on PostgreSQL ${'version' in found ? 
     };
 
     test('a recent writer\'s read waits for the replica to replay the primary\'s position, and is then served there', async () => {
-      const replica = new ReadReplica(primaryDb, replicaDb, log, 10_000); // longer than the apply delay
+      const replica = new ReadReplica(primaryDb, replicaDb, log, { fenceTimeoutMs: 10_000 }); // longer than the apply delay
       await sqlOn(primary.url('switchyard'), `insert into switchyard.group_member (group_name, user_name) values ('fence-wait', 'alice')`);
       replica.noteWrite('user:alice');
       const started = performance.now();
@@ -133,7 +133,7 @@ describe.skipIf(skipReason !== undefined)(`on PostgreSQL ${'version' in found ? 
     });
 
     test('a recent writer\'s read goes to the primary when the replica is later than the fence allows', async () => {
-      const replica = new ReadReplica(primaryDb, replicaDb, log, 100);
+      const replica = new ReadReplica(primaryDb, replicaDb, log, { fenceTimeoutMs: 100 });
       await sqlOn(primary.url('switchyard'), `insert into switchyard.group_member (group_name, user_name) values ('fence-late', 'alice')`);
       replica.noteWrite('user:alice');
       expect(await replica.read('user:alice', readGroup('fence-late'))).toEqual({ found: true, on_replica: false });

@@ -15,13 +15,13 @@ import type { Db } from './database.ts';
 import { selectCurrentWalLsn, selectReplayLsn } from './read-replica.repository.ts';
 
 /** How long after a write a client's reads are fenced: longer than the stages take to persist it. */
-const RECENT_WRITE_MS = 30_000;
+export const RECENT_WRITE_MS = 30_000;
 /** The longest a read waits for the replica before reading the primary: a read must stay quick. */
 export const FENCE_TIMEOUT_MS = 500;
 /** How often a fenced read asks the replica how far it has replayed. */
 const FENCE_POLL_MS = 5;
 /** Writers remembered at most; the oldest are forgotten first (their reads then go to the replica). */
-const WRITERS_MAX = 100_000;
+export const WRITERS_MAX = 100_000;
 
 /** Where history, analytics and operator reads run: the primary, or a ReadReplica. */
 export interface Reads {
@@ -51,26 +51,33 @@ export class ReadReplica implements Reads {
   readonly #replica: Db;
   readonly #log: Logger;
   readonly #fenceTimeoutMs: number;
-  readonly #writers = new Map<string, number>(); // key -> when it last wrote (performance.now())
+  readonly #now: () => number;
+  readonly #writers = new Map<string, number>(); // key -> when it last wrote (#now())
 
-  constructor(primary: Db, replica: Db, log: Logger, fenceTimeoutMs = FENCE_TIMEOUT_MS) {
+  constructor(primary: Db, replica: Db, log: Logger, options: { fenceTimeoutMs?: number; now?: () => number } = {}) {
     this.#primary = primary;
     this.#replica = replica;
     this.#log = log;
-    this.#fenceTimeoutMs = fenceTimeoutMs;
+    this.#fenceTimeoutMs = options.fenceTimeoutMs ?? FENCE_TIMEOUT_MS;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   noteWrite(key: string): void {
     this.#writers.delete(key); // re-inserted last: the map stays in write order
-    this.#writers.set(key, performance.now());
+    this.#writers.set(key, this.#now());
     if (this.#writers.size > WRITERS_MAX) this.#writers.delete(this.#writers.keys().next().value!);
+  }
+
+  /** Whether a read by `key` now is fenced: it wrote within RECENT_WRITE_MS and is still remembered. */
+  fences(key: string | undefined): boolean {
+    const wroteAt = key === undefined ? undefined : this.#writers.get(key);
+    return wroteAt !== undefined && this.#now() - wroteAt < RECENT_WRITE_MS;
   }
 
   /** Runs a read on the replica, fenced for a recent writer; on the primary when the replica lags or fails. */
   async read<T>(key: string | undefined, fn: (db: Db) => Promise<T>): Promise<T> {
-    const wroteAt = key === undefined ? undefined : this.#writers.get(key);
     try {
-      if (wroteAt !== undefined && performance.now() - wroteAt < RECENT_WRITE_MS) {
+      if (this.fences(key)) {
         if (!(await this.#caughtUp(await selectCurrentWalLsn(this.#primary)))) {
           this.counts.primaryFallbacks += 1;
           return await fn(this.#primary);
