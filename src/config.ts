@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DIRECTIONS, type Direction } from './analytics/seasonal-detector.ts';
 import { SERIES_KINDS, type SeriesKind } from './analytics/series-kinds.ts';
+import { parseDatabaseUrl } from './db/database-url.ts';
 
 export const ROLES = ['router', 'routing', 'persistence', 'analytics', 'push', 'upkeep'] as const;
 export type Role = (typeof ROLES)[number];
@@ -200,8 +201,20 @@ const rolesList = z
     return [...new Set(names)] as Role[];
   });
 
+const databaseUrlSchema = z.string().superRefine((value, ctx) => {
+  const parsed = parseDatabaseUrl(value);
+  if (typeof parsed === 'string') ctx.addIssue({ code: 'custom', message: parsed });
+});
+
+const singleHost = (value: string) => {
+  const parsed = parseDatabaseUrl(value);
+  return typeof parsed === 'string' || parsed.hosts.length === 1;
+};
+
 const EnvSchema = z.object({
-  DATABASE_URL: z.string().url().optional(),
+  // libpq's multi-host form (h1:p1,h2:p2 and target_session_attrs) is no WHATWG URL: db/database-url.ts reads it.
+  DATABASE_URL: databaseUrlSchema.optional(),
+  SWITCHYARD_READ_REPLICA_URL: databaseUrlSchema.refine(singleHost, 'one replica host only').optional(),
   SWITCHYARD_OWNER_DATABASE_URL: z.string().url().optional(), // migrations, partitions, pg-boss; unset: DATABASE_URL
   SWITCHYARD_DATA_DIR: z.string().min(1).default(DATA_DIR_DEFAULT),
   SWITCHYARD_EMBEDDED_PG_PORT: int(0, 65535, EMBEDDED_PG_PORT_DEFAULT), // 0: any free port
@@ -310,6 +323,8 @@ export interface Config {
   databaseUrl: string | undefined;
   /** The schema owner's connection, for migrations and schema upkeep; undefined: databaseUrl (or the embedded superuser). */
   ownerDatabaseUrl: string | undefined;
+  /** A streaming replica for history, analytics and operator reads (see db/read-replica.ts). */
+  readReplicaUrl: string | undefined;
   dataDir: string;
   embeddedPgPort: number;
   port: number;
@@ -405,6 +420,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   return {
     databaseUrl: e.DATABASE_URL,
     ownerDatabaseUrl: e.SWITCHYARD_OWNER_DATABASE_URL,
+    readReplicaUrl: e.SWITCHYARD_READ_REPLICA_URL,
     dataDir: e.SWITCHYARD_DATA_DIR,
     embeddedPgPort: e.SWITCHYARD_EMBEDDED_PG_PORT,
     port: e.PORT,

@@ -52,6 +52,8 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from './db/embedded-post
 import { isDataError } from './db/errors.ts';
 import { embeddedServiceUrl } from './db/embedded-service-login.ts';
 import { migrateToLatest, withMigrationDb } from './db/migrate.ts';
+import { connectDatabase } from './db/primary-picker.ts';
+import { primaryReads, ReadReplica } from './db/read-replica.ts';
 import { groupsRoutes } from './groups/groups.routes.ts';
 import { GroupMembership } from './groups/membership.ts';
 import { createApp } from './http/app.ts';
@@ -139,19 +141,22 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: log.child({ component: 'postgres' }) });
       teardown.push('embedded PostgreSQL', () => embedded!.stop());
     }
+    // Several hosts in DATABASE_URL: every connection follows the writable one (db/primary-picker.ts).
+    const connection = config.databaseUrl ? await connectDatabase(config.databaseUrl, log) : { url: embedded!.url, stream: undefined };
     // Two roles (migration 0011): the owner migrates and keeps the schema (partitions, pg-boss's
     // tables); everything else connects as the service, which owns nothing. On the embedded
     // database the owner is the cluster's superuser and the service logs in as switchyard_app.
-    const ownerUrl = config.ownerDatabaseUrl ?? config.databaseUrl ?? embedded!.url;
+    const ownerUrl = config.ownerDatabaseUrl ?? connection.url;
     if (options.migrate ?? true) {
       for (const line of await withMigrationDb(ownerUrl, log, migrateToLatest)) log.info('migration', { result: line });
     }
-    const databaseUrl = config.databaseUrl ?? await embeddedServiceUrl(embedded!.url, config.dataDir, log);
+    const databaseUrl = config.databaseUrl ? connection.url : await embeddedServiceUrl(embedded!.url, config.dataDir, log);
     const poolOptions = {
       url: databaseUrl,
       max: config.db.poolMax,
       statementTimeoutMs: config.db.statementTimeoutMs,
       idleInTransactionTimeoutMs: config.db.idleInTransactionTimeoutMs,
+      stream: connection.stream,
     };
     const pool = createPool({ ...poolOptions, applicationName: `switchyard:${config.roles.join(',')}` }, log);
     const db = createDb(pool);
@@ -170,10 +175,19 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
 
     const ownerDb = ownerUrl === databaseUrl ? db : createDb(createPool({ ...poolOptions, url: ownerUrl, max: 2, applicationName: 'switchyard:owner' }, log));
     if (ownerDb !== db) teardown.push('owner pool', () => ownerDb.destroy());
+    // History, analytics and operator reads: on a streaming replica when one is configured.
+    let replica: ReadReplica | undefined;
+    if (config.readReplicaUrl) {
+      const replicaDb = createDb(createPool({ ...poolOptions, url: config.readReplicaUrl, stream: undefined, applicationName: 'switchyard:replica-reads' }, log));
+      teardown.push('replica pool', () => replicaDb.destroy());
+      replica = new ReadReplica(db, replicaDb, log.child({ component: 'read-replica' }));
+    }
+    const reads = replica ?? primaryReads(db);
+
     await ensurePartitions(ownerDb, config.retention.partitionsAheadDays);
     const adminToken = await resolveAdminToken(db, config.adminToken);
 
-    const signals = new Signals({ url: databaseUrl, pool, log, coalesceMs: config.notifyCoalesceMs });
+    const signals = new Signals({ url: databaseUrl, stream: connection.stream, pool, log, coalesceMs: config.notifyCoalesceMs });
     await signals.listen();
     teardown.push('listener', () => signals.close());
 
@@ -317,6 +331,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       flush: async (rows) => {
         const started = performance.now();
         const ids = await insertMessages(db, rows, config.delivery.dedupWindowSeconds);
+        if (replica) for (const row of rows) replica.noteWrite(row.sender); // their next reads wait for the replica
         metrics.ingestFlushSeconds.observe((performance.now() - started) / 1000);
         let written = 0;
         for (let i = 0; i < rows.length; i++) if (ids[i] === rows[i]!.id) written += 1; // the others repeated a dedup_id
@@ -366,11 +381,11 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
       app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
       app.route('/v1', routingRulesRoutes(auth, db, () => signals.signal('config', [ROUTING_RULES_KEY])));
-      app.route('/v1', historyRoutes(auth, db, membership, policies, config.limits.addressLength));
-      app.route('/v1', analyticsRoutes(auth, db));
+      app.route('/v1', historyRoutes(auth, reads, membership, policies, config.limits.addressLength));
+      app.route('/v1', analyticsRoutes(auth, reads));
       app.route('/v1', anomaliesRoutes(auth, db, detectorSettings(config.anomaly.k, config.anomaly.direction)));
       app.route('/v1', classifierRoutes(auth, new ClassifierService(db, () => new Date(), (topic) => signals.signal('config', [`classifier:${topic}`]))));
-      app.route('/v1', deadLettersRoutes(auth, deadLetters));
+      app.route('/v1', deadLettersRoutes(auth, deadLetters, reads));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
       app.route('/v1', webhooksRoutes(auth, db, addressGuard));
@@ -415,7 +430,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         publisherStatsRetentionDays: config.retention.publisherStatsDays,
         analyticsRetentionDays: config.retention.analyticsDays,
         anomalySettings: detectorSettings(config.anomaly.k, config.anomaly.direction),
-      }, log.child({ component: 'upkeep' }));
+      }, log.child({ component: 'upkeep' }), connection.stream);
       teardown.push('scheduler', () => upkeep!.stop());
     }
 

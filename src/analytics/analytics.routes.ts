@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { requireAdmin } from '../clients/auth.middleware.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
-import type { Db } from '../db/database.ts';
+import type { Reads } from '../db/read-replica.ts';
 import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
 import { storableText } from '../http/sql-values.schemas.ts';
@@ -32,7 +32,7 @@ const MinuteSchema = z
   })
   .openapi('AnalyticsMinute');
 
-export function analyticsRoutes(auth: Authenticator, db: Db) {
+export function analyticsRoutes(auth: Authenticator, reads: Reads) {
   const app = createRouter();
 
   app.openapi(
@@ -48,7 +48,7 @@ export function analyticsRoutes(auth: Authenticator, db: Db) {
     }),
     async (c) => {
       const { address, minutes } = c.req.valid('query');
-      const rows = await listAnalyticsMinutes(db, address, new Date(Date.now() - minutes * 60_000));
+      const rows = await reads.read(undefined, (db) => listAnalyticsMinutes(db, address, new Date(Date.now() - minutes * 60_000)));
       return c.json({
         minutes: rows.map((row) => {
           const delivered = Number(row.delivered);

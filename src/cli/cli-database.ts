@@ -2,6 +2,7 @@
 // keeps in the data folder; or, when none runs, the embedded cluster started for this command.
 import type { Config } from '../config.ts';
 import { createDb, createPool, type Db } from '../db/database.ts';
+import { connectDatabase } from '../db/primary-picker.ts';
 import { findRunningEmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { createLogger, type Logger } from '../log.ts';
 
@@ -37,7 +38,9 @@ export async function withDatabaseUrl<T>(config: Config, fn: (url: string) => Pr
     ? undefined
     : await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPgPort, log: createLogger('warn') });
   try {
-    return await fn(config.databaseUrl ?? running ?? embedded!.url);
+    // Several hosts in DATABASE_URL: the command works on the writable one.
+    const external = config.databaseUrl ? (await connectDatabase(config.databaseUrl, createLogger('warn'))).url : undefined;
+    return await fn(external ?? running ?? embedded!.url);
   } finally {
     await embedded?.stop();
   }

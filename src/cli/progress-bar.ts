@@ -24,7 +24,8 @@ export class ProgressBar {
   update(done: number, total: number): void {
     const fraction = total > 0 ? Math.min(1, done / total) : 1;
     const seconds = (Date.now() - this.#started) / 1000;
-    const rate = seconds > 0 ? ` ${Math.round(done / seconds).toLocaleString('en-US')}/s` : '';
+    // No rate before anything is done: "0/s" says nothing, and the first line comes at once only on an idle machine.
+    const rate = seconds > 0 && done > 0 ? ` ${Math.round(done / seconds).toLocaleString('en-US')}/s` : '';
     const counts = `${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')}`;
     if (this.#out.isTTY) {
       const filled = Math.round(fraction * BAR_WIDTH);

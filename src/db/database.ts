@@ -10,6 +10,7 @@
 // with its cursor advance and is read again; a lost receive or ack shows as a redelivery. Nothing
 // accepted is lost, and the hot path waits for one disk flush (ingest's) instead of three.
 import { createHash } from 'node:crypto';
+import type { Socket } from 'node:net';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import { stormProof, type Logger } from '../log.ts';
@@ -29,6 +30,8 @@ export interface PoolOptions {
   synchronousCommit?: boolean;
   /** More session settings, set once per connection instead of once per transaction. */
   settings?: Record<string, string>;
+  /** Opens each connection's socket: set when DATABASE_URL names several hosts (db/primary-picker.ts). */
+  stream?: () => Socket;
 }
 
 export function createPool(options: PoolOptions, log: Logger): pg.Pool {
@@ -43,6 +46,7 @@ export function createPool(options: PoolOptions, log: Logger): pg.Pool {
       ...options.settings,
     }).map(([name, value]) => `-c ${name}=${value}`).join(' '),
     connectionTimeoutMillis: 10_000,
+    ...(options.stream ? { stream: options.stream } : {}),
   });
   // A connection that dies (server restart, pg_terminate_backend) must not crash the process: the
   // query in flight fails with the error, and the pool replaces the connection on demand. One line

@@ -1,13 +1,14 @@
 // Admin: every client's dead letters, with filters; redrive and purge in bounded batches.
 import { createRoute } from '@hono/zod-openapi';
 import { requireAdmin } from '../clients/auth.middleware.ts';
+import { ADMIN_READS_KEY, type Reads } from '../db/read-replica.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
 import type { DeadLettersService } from './dead-letters.service.ts';
 import { AdminDeadLetterQuery, AdminRedriveSchema, DeadLetterPageSchema, RedrivenSchema, toDate as date } from './inbox.schemas.ts';
 
-export function deadLettersRoutes(auth: Authenticator, deadLetters: DeadLettersService) {
+export function deadLettersRoutes(auth: Authenticator, deadLetters: DeadLettersService, reads: Reads) {
   const app = createRouter();
   // The dashboard's dead-letter browser lists and redrives with its admin session; purge, which
   // cannot be undone, takes the admin token.
@@ -29,7 +30,8 @@ export function deadLettersRoutes(auth: Authenticator, deadLetters: DeadLettersS
     async (c) => {
       const q = c.req.valid('query');
       const filter = { clientId: q.client_id, errorLike: q.error, since: date(q.since), until: date(q.until) };
-      return c.json(await deadLetters.list(filter, q.before, q.limit), 200);
+      // Operators' reads may go to a read replica, fenced after their own redrives and purges.
+      return c.json(await reads.read(ADMIN_READS_KEY, (db) => deadLetters.list(filter, q.before, q.limit, db)), 200);
     },
   );
 
@@ -49,7 +51,9 @@ export function deadLettersRoutes(auth: Authenticator, deadLetters: DeadLettersS
         const b = c.req.valid('json');
         const filter = { clientId: b.client_id, errorLike: b.error, since: date(b.since), until: date(b.until) };
         const run = { batchSize: b.batch_size, maxBatches: b.max_batches, maxSeconds: b.max_seconds };
-        return c.json(await (action === 'redrive' ? deadLetters.redrive(filter, run) : deadLetters.purge(filter, run)), 200);
+        const done = await (action === 'redrive' ? deadLetters.redrive(filter, run) : deadLetters.purge(filter, run));
+        reads.noteWrite(ADMIN_READS_KEY);
+        return c.json(done, 200);
       },
     );
   }

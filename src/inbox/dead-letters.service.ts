@@ -23,9 +23,9 @@ export class DeadLettersService {
     this.#onRedriven = onRedriven;
   }
 
-  /** `before`: a page's next_before, or a time (ISO 8601). */
-  async list(filter: DeadLetterFilter, before: string | undefined, limit: number) {
-    const rows = await listDeadLetters(this.#db, filter, position(before), limit);
+  /** `before`: a page's next_before, or a time (ISO 8601). `db`: a read replica for operators' reads. */
+  async list(filter: DeadLetterFilter, before: string | undefined, limit: number, db: Db = this.#db) {
+    const rows = await listDeadLetters(db, filter, position(before), limit);
     const last = rows.at(-1);
     return {
       dead_letters: rows.map(view),

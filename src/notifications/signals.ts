@@ -7,6 +7,7 @@
 // the same handlers. After the listening connection is re-established, every handler is called
 // with "all keys", because anything may have happened while nobody was listening.
 import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
 import type pg from 'pg';
 import pgListen from 'pg-listen';
 import { stormProof, type Logger } from '../log.ts';
@@ -23,6 +24,8 @@ interface PendingNotify {
 
 export interface SignalsOptions {
   url: string;
+  /** Opens the socket when DATABASE_URL names several hosts: the listener follows the primary. */
+  stream?: () => Socket;
   pool: pg.Pool;
   log: Logger;
   coalesceMs: number;
@@ -44,7 +47,7 @@ export class Signals {
   /** Opens the LISTEN connection (with reconnect) on every channel. */
   async listen(): Promise<void> {
     const { log } = this.#o;
-    const subscriber = pgListen.default({ connectionString: this.#o.url, application_name: `switchyard:listen:${this.origin}` }, {
+    const subscriber = pgListen.default({ connectionString: this.#o.url, application_name: `switchyard:listen:${this.origin}`, stream: this.#o.stream }, {
       parse: (payload: string) => payload,
       paranoidChecking: 10_000,
       // At most a second between attempts: every stage and waiter is woken on reconnect, so this is

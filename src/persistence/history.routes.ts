@@ -4,7 +4,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { requireClient } from '../clients/auth.middleware.ts';
 import type { Authenticator } from '../clients/authenticator.ts';
-import type { Db } from '../db/database.ts';
+import type { Reads } from '../db/read-replica.ts';
 import type { GroupMembership } from '../groups/membership.ts';
 import { bearer, createRouter, JsonValueSchema, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
@@ -49,7 +49,7 @@ const HistoryPageSchema = z
   })
   .openapi('HistoryPage');
 
-export function historyRoutes(auth: Authenticator, db: Db, membership: GroupMembership, policies: TopicPolicies, maxAddressLength: number) {
+export function historyRoutes(auth: Authenticator, reads: Reads, membership: GroupMembership, policies: TopicPolicies, maxAddressLength: number) {
   const app = createRouter();
   const HistoryQuery = historyQuery(maxAddressLength);
 
@@ -74,7 +74,8 @@ export function historyRoutes(auth: Authenticator, db: Db, membership: GroupMemb
       if (kind === 'topic' && !(await policies.allows(name, 'subscribe', me.name))) {
         throw new ApiError('TopicSubscribeForbidden', `the policy of ${conversation} does not grant ${me.name} subscribe`);
       }
-      const rows = await listHistoryBefore(db, userAddress(me.name), conversation, before, limit);
+      // Fenced by the reader's address: a client that has just published reads its own message.
+      const rows = await reads.read(userAddress(me.name), (db) => listHistoryBefore(db, userAddress(me.name), conversation, before, limit));
       return c.json(
         {
           messages: rows.map((row) => ({

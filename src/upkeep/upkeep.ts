@@ -7,6 +7,7 @@ import type { DetectorSettings } from '../analytics/seasonal-detector.ts';
 import type { SeriesKind } from '../analytics/series-kinds.ts';
 import { retrainClassifier } from '../analytics/classifier-training.ts';
 import type { Db } from '../db/database.ts';
+import type { DatabaseConnection } from '../db/primary-picker.ts';
 import type { Logger } from '../log.ts';
 import { runDelayMover } from './delay-mover.ts';
 import { runExpiry, type ExpiryOptions } from './expiry.ts';
@@ -34,8 +35,11 @@ export interface UpkeepOptions extends PartitionUpkeepOptions, ExpiryOptions {
   anomalySettings: Record<SeriesKind, DetectorSettings>;
 }
 
-export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, log: Logger): Promise<Upkeep> {
-  const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, max: 3, application_name: 'switchyard:upkeep' });
+/** stream: set when DATABASE_URL names several hosts (db/primary-picker.ts). */
+export async function startUpkeep(url: string, db: Db, options: UpkeepOptions, log: Logger, stream?: DatabaseConnection['stream']): Promise<Upkeep> {
+  // pg-boss hands its options to pg.Pool as they are: with `stream`, its connections follow the primary too.
+  const followPrimary = stream ? { stream } : {};
+  const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, max: 3, application_name: 'switchyard:upkeep', ...followPrimary });
   boss.on('error', (error: Error) => log.error('pg-boss error', { error: error.message }));
   await boss.start();
   await boss.createQueue(PARTITIONS_JOB, { policy: 'singleton', retryLimit: 3, retryDelay: 60, expireInSeconds: 600 });
