@@ -159,7 +159,7 @@ describe.skipIf(skipReason !== undefined)(`on PostgreSQL ${'version' in found ? 
     expect(received).toContain(id);
     // The LISTEN connection has followed too.
     await eventually(async () => {
-      const { rows } = await sqlOn(standby.url('switchyard'), `select count(*)::int as n from pg_stat_activity where application_name = 'switchyard:listen'`);
+      const { rows } = await sqlOn(standby.url('switchyard'), `select count(*)::int as n from pg_stat_activity where application_name like 'switchyard:listen:%'`);
       return rows[0].n === 1 ? true : undefined;
     }, 20_000, 'the listener on the new primary');
   });
