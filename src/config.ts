@@ -38,6 +38,10 @@ export const INGEST_CONCURRENT_FLUSHES_DEFAULT = 4;
 export const INGEST_MAX_QUEUED_MESSAGES_DEFAULT = 20_000;
 export const INGEST_MAX_QUEUED_BYTES_DEFAULT = 64 * 1024 * 1024;
 export const INGEST_MAX_WAIT_MS_DEFAULT = 2_000;
+// Publish requests one router works on at once (publish-gate.ts): well above the concurrency at
+// which group commit reaches its best batches (50 connections in bench/RESULTS.md), well below
+// what makes requests wait seconds on a saturated thread.
+export const INGEST_MAX_IN_FLIGHT_DEFAULT = 128;
 export const INBOX_POLL_MS_DEFAULT = 1_000;
 export const LONG_POLL_MAX_WAIT_SECONDS = 20;
 export const VISIBILITY_DEFAULT_SECONDS = 30;
@@ -238,6 +242,7 @@ const EnvSchema = z.object({
   SWITCHYARD_INGEST_MAX_QUEUED_MESSAGES: int(1, 10_000_000, INGEST_MAX_QUEUED_MESSAGES_DEFAULT),
   SWITCHYARD_INGEST_MAX_QUEUED_BYTES: int(1024, 4 * 1024 * 1024 * 1024, INGEST_MAX_QUEUED_BYTES_DEFAULT),
   SWITCHYARD_INGEST_MAX_WAIT_MS: int(1, 600_000, INGEST_MAX_WAIT_MS_DEFAULT),
+  SWITCHYARD_INGEST_MAX_IN_FLIGHT: int(1, 100_000, INGEST_MAX_IN_FLIGHT_DEFAULT),
   SWITCHYARD_INBOX_POLL_MS: int(10, 60_000, INBOX_POLL_MS_DEFAULT),
   SWITCHYARD_SSE_HEARTBEAT_MS: int(100, 300_000, SSE_HEARTBEAT_MS_DEFAULT),
   SWITCHYARD_SSE_RETRY_MS: int(0, 300_000, SSE_RETRY_MS_DEFAULT),
@@ -349,7 +354,7 @@ export interface Config {
     dedupWindowSeconds: number;
     deadLetterRetentionDays: number;
   };
-  ingest: { maxBatch: number; concurrentFlushes: number; maxQueuedMessages: number; maxQueuedBytes: number; maxWaitMs: number };
+  ingest: { maxBatch: number; concurrentFlushes: number; maxQueuedMessages: number; maxQueuedBytes: number; maxWaitMs: number; maxInFlight: number };
   webhooks: { allowHosts: string[]; breakerFailures: number; breakerCooldownMs: number };
   inbox: { pollMs: number; heartbeatMs: number; retryMs: number; writeTimeoutMs: number; wsPingMs: number };
   analyticsFlushMs: number;
@@ -456,7 +461,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingest: {
       maxBatch: e.SWITCHYARD_INGEST_MAX_BATCH, concurrentFlushes: e.SWITCHYARD_INGEST_CONCURRENT_FLUSHES,
       maxQueuedMessages: e.SWITCHYARD_INGEST_MAX_QUEUED_MESSAGES, maxQueuedBytes: e.SWITCHYARD_INGEST_MAX_QUEUED_BYTES,
-      maxWaitMs: e.SWITCHYARD_INGEST_MAX_WAIT_MS,
+      maxWaitMs: e.SWITCHYARD_INGEST_MAX_WAIT_MS, maxInFlight: e.SWITCHYARD_INGEST_MAX_IN_FLIGHT,
     },
     webhooks: {
       allowHosts: e.SWITCHYARD_WEBHOOK_ALLOW_HOSTS,

@@ -75,6 +75,7 @@ import { insertMessages, newMessageBytes, type NewMessage } from './messages/mes
 import { messagesRoutes } from './messages/messages.routes.ts';
 import { savePublishSettings } from './messages/publish-settings.repository.ts';
 import { MessagesService } from './messages/messages.service.ts';
+import { PublishGate } from './messages/publish-gate.ts';
 import { Publisher } from './messages/publisher.ts';
 import { Signals } from './notifications/signals.ts';
 import { docsRoutes } from './ops/docs.routes.ts';
@@ -375,7 +376,9 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       const idempotencyLeaseSeconds = Math.max(60, Math.ceil((2 * config.db.statementTimeoutMs) / 1000));
       const idempotency = new IdempotencyKeys(db, config.idempotencyWindowSeconds, idempotencyLeaseSeconds, signals.origin);
       publisher = new Publisher(messages, idempotency);
-      app.route('/v1', messagesRoutes(auth, publisher, config.limits));
+      const publishGate = new PublishGate(config.ingest.maxInFlight);
+      metrics.trackPublishesInFlight(() => publishGate.inFlight);
+      app.route('/v1', messagesRoutes(auth, publisher, config.limits, publishGate));
       const clients = new ClientsService(db, rights, (clientId) => signals.signal('config', [`client:${clientId}`]));
       app.route('/v1', clientsRoutes(auth, clients, config.limits));
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));

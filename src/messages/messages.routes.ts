@@ -9,14 +9,18 @@ import { problemResponses } from '../http/problem.ts';
 import { IdempotencyHeaders } from '../idempotency/idempotency.schemas.ts';
 import { createMessageSchemas, PublishedBatchSchema, PublishedSchema, type PublishInput } from './messages.schemas.ts';
 import type { Published } from './messages.service.ts';
+import type { PublishGate } from './publish-gate.ts';
 import { publishedAnswer, publishedBatchAnswer, type Publisher } from './publisher.ts';
 
 const PROBLEMS = problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503);
 
-export function messagesRoutes(auth: Authenticator, publisher: Publisher, limits: Limits) {
+export function messagesRoutes(auth: Authenticator, publisher: Publisher, limits: Limits, gate: PublishGate) {
   const app = createRouter();
   const { PublishSchema, PublishBatchSchema } = createMessageSchemas(limits);
-  app.use('/messages/*', requireClient(auth)); // matches /messages too: once, or the rate limit counts twice
+  // Both match /messages too: once each, or the rate limit counts twice. The gate comes first: a
+  // refusal under overload costs no token lookup and no body read.
+  app.use('/messages/*', gate.middleware());
+  app.use('/messages/*', requireClient(auth));
 
   async function publish(c: Context<AppEnv>, inputs: PublishInput[], paths: string[], body: unknown, key: string | undefined): Promise<Published[]> {
     const result = await publisher.publish({

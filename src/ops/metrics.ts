@@ -112,6 +112,7 @@ export class Metrics {
   readonly #stageWorkers = new Map<string, () => number>();
   #backpressure: (() => boolean) | undefined;
   #ingestQueue: { readonly queued: number; readonly oldestWaitMs: number } | undefined;
+  #publishesInFlight: (() => number) | undefined;
   #snapshotFailed = false;
 
   constructor(options: MetricsOptions) {
@@ -190,6 +191,11 @@ export class Metrics {
     this.#backpressure = active;
   }
 
+  /** Publish requests this router works on now: past SWITCHYARD_INGEST_MAX_IN_FLIGHT they are refused. */
+  trackPublishesInFlight(inFlight: () => number): void {
+    this.#publishesInFlight = inFlight;
+  }
+
   /** What waits for a group commit in this router: admission control refuses beyond its limits. */
   trackIngestQueue(queue: { readonly queued: number; readonly oldestWaitMs: number }): void {
     this.#ingestQueue = queue;
@@ -223,6 +229,14 @@ export class Metrics {
       collect: () => {
         backpressure.reset();
         if (this.#backpressure) backpressure.set(this.#backpressure() ? 1 : 0);
+      },
+    });
+    const inFlight = new Gauge({
+      name: 'switchyard_ingest_publishes_in_flight', help: 'Publish requests this router works on now (limit SWITCHYARD_INGEST_MAX_IN_FLIGHT)',
+      registers: [this.registry],
+      collect: () => {
+        inFlight.reset();
+        if (this.#publishesInFlight) inFlight.set(this.#publishesInFlight());
       },
     });
     const ingestQueued = new Gauge({
