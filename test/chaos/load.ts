@@ -125,12 +125,26 @@ export async function consumeLoop(o: ConsumerOptions): Promise<void> {
         messages.forEach(record);
         await ack(messages.map((m) => m.receipt));
       } else {
-        // A small prefetch: acks go one by one, and a hundred leased at once could outlive their lease.
-        await streamOnce(`${url}/v1/inbox/stream?visibility=${visibility}&prefetch=10`, headers, lastEventId, o.signal, async (id, message) => {
-          lastEventId = id;
-          record(message);
-          await ack([message.receipt]);
-        });
+        // Acks batched as a real consumer would (per 50, or every 20 ms): one by one, a backlog of
+        // tens of thousands takes minutes, and a full prefetch window could outlive its lease.
+        const pending: string[] = [];
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const flush = async () => {
+          clearTimeout(timer);
+          timer = undefined;
+          if (pending.length > 0) await ack(pending.splice(0));
+        };
+        try {
+          await streamOnce(`${url}/v1/inbox/stream?visibility=${visibility}&prefetch=100`, headers, lastEventId, o.signal, async (id, message) => {
+            lastEventId = id;
+            record(message);
+            pending.push(message.receipt);
+            if (pending.length >= 50) await flush();
+            else timer ??= setTimeout(() => void flush(), 20);
+          });
+        } finally {
+          await flush();
+        }
       }
     } catch {
       if (!o.signal.aborted) {

@@ -20,7 +20,7 @@ const END = '<!-- generated results: end -->';
 export function renderTable(results: ScenarioResult[]): string {
   const rows = results.map((r) => {
     const errors = Object.entries(r.errors).map(([status, n]) => `${status}: ${n}`).join(', ') || 'none';
-    return `| ${r.scenario} | ${r.load} | ${r.faults} | ${r.accepted} | ${r.delivered} | ${r.lost} | ${r.duplicates} (${r.redeliveries} after a lease ran out) | ${errors} | ${r.outageSeconds.toFixed(1)} s | ${Number.isNaN(r.recoverySeconds) ? 'did not drain' : `${r.recoverySeconds.toFixed(1)} s`} | ${r.notes} |`;
+    return `| ${r.scenario} | ${r.load} | ${r.faults} | ${r.accepted} | ${r.delivered} | ${Number.isNaN(r.recoverySeconds) ? `${r.lost} not yet received when the wait ended (not drained: not proof of loss)` : r.lost} | ${r.duplicates} (${r.redeliveries} after a lease ran out) | ${errors} | ${r.outageSeconds.toFixed(1)} s | ${Number.isNaN(r.recoverySeconds) ? 'did not drain' : `${r.recoverySeconds.toFixed(1)} s`} | ${r.notes} |`;
   });
   return ['| scenario | load | faults | accepted | delivered to every consumer | lost | duplicates | client-visible errors by status | longest stretch without a 202 | fault end to drained | notes |',
     '|---|---|---|---|---|---|---|---|---|---|---|', ...rows].join('\n');

@@ -102,7 +102,8 @@ async function rig(size: Size, run: (rig: Rig) => Promise<{ faults: string; note
     });
     const faultEnded = performance.now();
     await stopLoad();
-    const complete = await drained(ledger, 120_000);
+    // Two minutes, or more for a big backlog (overload accepts tens of thousands at full size).
+    const complete = await drained(ledger, Math.max(120_000, ledger.accepted.size * 5));
     const recoverySeconds = (performance.now() - faultEnded) / 1000;
     stopConsuming.abort();
     await Promise.all(consuming);
