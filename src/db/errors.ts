@@ -1,21 +1,12 @@
 // Telling a failure of the database connection (worth retrying as is) from a failure caused by
 // the data at hand (worth isolating).
 
-const TRANSIENT_SQLSTATE_PREFIXES = [
-  '08', // connection exception
-  '53', // insufficient resources
-  '57P', // operator intervention: admin shutdown, crash shutdown, cannot connect now
-  '40001', // serialization failure
-  '40P01', // deadlock detected
-  '55P03', // lock not available
-  '57014', // query canceled (statement timeout)
-];
-
-const TRANSIENT_MESSAGES = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|connection error|timeout exceeded when trying to connect|Client was closed/i;
-
 /** SQLSTATEs that mean the connection or the server went away, not that the statement was wrong. */
 const CONNECTION_LOST_SQLSTATE = /^(08|57P0[1-3]|53300)/; // connection exceptions, shutdowns, too many connections
-const CONNECTION_LOST_MESSAGES = /Connection terminated|ECONNRESET|ECONNREFUSED|EPIPE|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|not queryable|timeout exceeded when trying to connect|Client was closed|the database system is (starting up|shutting down|in recovery)/i;
+/** The same, as the driver reports it when no SQLSTATE came back (the socket, the pool). */
+const CONNECTION_LOST_MESSAGES = /Connection terminated|connection error|ECONNRESET|ECONNREFUSED|EPIPE|ENOTFOUND|EHOSTUNREACH|ETIMEDOUT|not queryable|timeout exceeded when trying to connect|Client was closed|the database system is (starting up|shutting down|in recovery)/i;
+/** Beyond a lost connection, what succeeds when simply run again: resources, conflicts, timeouts, operator intervention. */
+const RETRYABLE_SQLSTATE = /^(53|57P|40001|40P01|55P03|57014)/;
 
 /**
  * The database cannot be reached (down, restarting, refusing connections, or it dropped ours):
@@ -28,13 +19,11 @@ export function isDatabaseUnreachable(error: unknown): boolean {
   return CONNECTION_LOST_MESSAGES.test(error.message);
 }
 
+/** Worth retrying as is (a stage retries the batch instead of moving the message aside): the database was unreachable, or the statement met a passing condition. */
 export function isTransientDatabaseError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  const code = (error as { code?: unknown }).code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-    return TRANSIENT_SQLSTATE_PREFIXES.some((prefix) => code.startsWith(prefix));
-  }
-  return TRANSIENT_MESSAGES.test(error.message);
+  if (isDatabaseUnreachable(error)) return true;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && RETRYABLE_SQLSTATE.test(code);
 }
 
 /** A short, log-safe description of an error, for stage_retry.last_error. */

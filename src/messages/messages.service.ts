@@ -130,15 +130,20 @@ export class MessagesService {
   }
 }
 
-/** Seconds a refused publisher is asked to wait: the queue drains in well under a second. */
+/** Seconds a refused publisher is asked to wait: the queue, and the requests in flight, drain in well under a second. */
 const OVERLOADED_RETRY_AFTER_SECONDS = 1;
+
+/** 503 Overloaded with Retry-After: the router refuses a publish it cannot take now (nothing written). */
+export function overloaded(detail: string): ApiError {
+  return new ApiError('Overloaded', `${detail}; nothing was written, retry after ${OVERLOADED_RETRY_AFTER_SECONDS} s`, {
+    headers: { 'Retry-After': String(OVERLOADED_RETRY_AFTER_SECONDS) },
+  });
+}
 
 /** The answer for a commit that failed: overload and give-ups are expected, data errors are the caller's. */
 function commitProblem(error: unknown): unknown {
   if (error instanceof GroupCommitFull) {
-    return new ApiError('Overloaded', `too many publishes are waiting to be committed (${error.limit} limit); nothing was written, retry later`, {
-      headers: { 'Retry-After': String(OVERLOADED_RETRY_AFTER_SECONDS) },
-    });
+    return overloaded(`too many publishes are waiting to be committed (${error.limit} limit)`);
   }
   if (error instanceof GroupCommitAborted) {
     return new ApiError('RequestTimeout', 'the request was closed before its messages were committed; nothing was written');

@@ -10,10 +10,7 @@
 // their connections on answers instead of waits, and what is accepted keeps its latency.
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../http/env.ts';
-import { ApiError } from '../http/problem.ts';
-
-/** Seconds a refused publisher should wait: the requests in flight finish within milliseconds. */
-const RETRY_AFTER_SECONDS = 1;
+import { overloaded } from './messages.service.ts';
 
 export class PublishGate {
   readonly #max: number;
@@ -31,9 +28,7 @@ export class PublishGate {
   middleware() {
     return createMiddleware<AppEnv>(async (_c, next) => {
       if (this.#inFlight >= this.#max) {
-        throw new ApiError('Overloaded', `this router is working on ${this.#max} publishes already; nothing was written, retry after ${RETRY_AFTER_SECONDS} s`, {
-          headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
-        });
+        throw overloaded(`this router is working on ${this.#max} publishes already`);
       }
       this.#inFlight += 1;
       try {

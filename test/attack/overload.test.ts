@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from '../../src/config.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { eventually, registerClient, type TestClient } from '../helpers/factories.ts';
 import { countRows, expectProblem } from '../helpers/problems.ts';
+import { withLogLocked } from '../helpers/log-lock.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
 let database: TestDatabase;
@@ -28,26 +29,6 @@ afterAll(async () => {
   await service?.stop();
   await database?.drop();
 });
-
-/** Runs `during` while a transaction blocks every insert into the log; returns its result. */
-async function withLogLocked<T>(during: () => Promise<T>): Promise<T> {
-  let unlock: () => void = () => undefined;
-  const released = new Promise<void>((resolve) => (unlock = resolve));
-  let locked: () => void = () => undefined;
-  const isLocked = new Promise<void>((resolve) => (locked = resolve));
-  const holder = database.db.transaction().execute(async (tx) => {
-    await sql`lock table switchyard.message in share mode`.execute(tx);
-    locked();
-    await released;
-  });
-  await isLocked;
-  try {
-    return await during();
-  } finally {
-    unlock();
-    await holder;
-  }
-}
 
 /** Until this many publishes wait for a group commit, as the router's metric says. */
 async function untilQueued(messages: number) {
@@ -72,7 +53,7 @@ const messageIds = async () =>
 
 describe('a full group-commit queue', () => {
   test('refuses the next publish at once with 503 Overloaded and Retry-After; everything accepted is committed', async () => {
-    const { accepted, refused, refusedMs } = await withLogLocked(async () => {
+    const { accepted, refused, refusedMs } = await withLogLocked(database.db, async () => {
       const first = alice.api.post('/v1/messages', { to: 'topic:load', payload: 'in flight' });
       await untilFlushBlocked();
       const waiting = [1, 2].map((i) => alice.api.post('/v1/messages', { to: 'topic:load', payload: `waiting ${i}` }));
@@ -94,7 +75,7 @@ describe('a full group-commit queue', () => {
   });
 
   test('a publish whose client gives up while it waits is never written', async () => {
-    const { kept } = await withLogLocked(async () => {
+    const { kept } = await withLogLocked(database.db, async () => {
       const first = alice.api.post('/v1/messages', { to: 'topic:load', payload: 'kept' });
       await untilFlushBlocked();
       const gaveUp = new AbortController();

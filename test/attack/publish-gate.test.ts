@@ -2,12 +2,12 @@
 // once, the next is refused at once with 503 Overloaded and Retry-After, before its token is even
 // looked up; when the ones in flight finish, publishing works again. The flush is held up by a
 // transaction that locks the log, so what is in flight is decided by the test.
-import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
 import { eventually, registerClient, type TestClient } from '../helpers/factories.ts';
 import { expectProblem } from '../helpers/problems.ts';
+import { withLogLocked } from '../helpers/log-lock.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
 let database: TestDatabase;
@@ -33,18 +33,9 @@ async function inFlight(): Promise<number> {
 }
 
 test('past the publishes in flight a router allows, the next is refused at once with 503 Overloaded, even with a bad token', async () => {
-  let unlock: () => void = () => undefined;
-  const released = new Promise<void>((resolve) => (unlock = resolve));
-  let locked: () => void = () => undefined;
-  const isLocked = new Promise<void>((resolve) => (locked = resolve));
-  const holder = database.db.transaction().execute(async (tx) => {
-    await sql`lock table switchyard.message in share mode`.execute(tx);
-    locked();
-    await released;
-  });
-  await isLocked;
-  const held = [1, 2, 3].map((n) => alice.api.post('/v1/messages', { to: 'topic:gate', payload: n }));
-  try {
+  let held: Promise<{ status: number }>[] = [];
+  await withLogLocked(database.db, async () => {
+    held = [1, 2, 3].map((n) => alice.api.post('/v1/messages', { to: 'topic:gate', payload: n }));
     await eventually(async () => ((await inFlight()) === 3 ? true : undefined), 5_000, 'three publishes in flight');
     const started = performance.now();
     const refused = await alice.api.post('/v1/messages', { to: 'topic:gate', payload: 4 });
@@ -53,10 +44,7 @@ test('past the publishes in flight a router allows, the next is refused at once 
     expect(performance.now() - started).toBeLessThan(1_000); // answered, not queued behind the lock
     // Refused at the door: a made-up token is not even looked up.
     expectProblem(await alice.api.as('sy_made-up-token-that-would-be-401').post('/v1/messages/batch', { messages: [] }), 503, 'Overloaded');
-  } finally {
-    unlock();
-    await holder;
-  }
+  });
   expect((await Promise.all(held)).map((reply) => reply.status)).toEqual([202, 202, 202]);
   expect(await inFlight()).toBe(0);
   expect((await alice.api.post('/v1/messages', { to: 'topic:gate', payload: 5 })).status).toBe(202);
