@@ -48,7 +48,7 @@ export function createApp(o: AppOptions): OpenAPIHono<AppEnv> {
     // chose (Overloaded, ShuttingDown; DatabaseUnavailable is logged apart, storm-proof), counted in
     // the HTTP metrics: logging each as an error would add work exactly while the service is overloaded.
     if (status >= 500 && c.var.unexpectedError !== undefined) log.error('request failed', { ...fields, error: c.var.unexpectedError });
-    else if (status >= 500 && status !== 503) log.error('request failed', fields);
+    else if (status >= 500 && status !== 503 && status !== 504) log.error('request failed', fields); // 504: ReplyTimeout, an answer
     else log.debug('request', fields);
   });
 
