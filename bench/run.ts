@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { startEmbeddedPostgres, databaseUrl } from '../src/db/embedded-postgres.ts';
 import { migrateToLatest, withMigrationDb } from '../src/db/migrate.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 import * as baselines from './baselines.ts';
 import * as scenarios from './scenarios.ts';
 import { killChildren } from './lib/processes.ts';

@@ -8,8 +8,8 @@ import { dlqCommand } from './cli/dlq.command.ts';
 import { psqlCommand } from './cli/psql.command.ts';
 import { statsCommand } from './cli/stats.command.ts';
 import { UsageError } from './cli/usage-error.ts';
-import { rotateAdminToken } from './clients/admin-token.ts';
-import { announceGeneratedAdminToken } from './clients/admin-token-notice.ts';
+import { rotateAdminToken } from './auth/admin-token.ts';
+import { announceGeneratedAdminToken } from './auth/admin-token-notice.ts';
 import { ConfigError, loadConfig, ROLES, type Config } from './config.ts';
 import type { Db } from './db/database.ts';
 import { EmbeddedPostgresAccessError } from './db/embedded-postgres-root.ts';
@@ -17,7 +17,7 @@ import {
   createMigrationFiles, migrateDown, migrateToLatest, migrateUp, migrationStatus, withMigrationDb,
 } from './db/migrate.ts';
 import { ApiError } from './http/problem.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, type Logger } from './logger.ts';
 import { startSwitchyard } from './main.ts';
 
 const USAGE = `usage: switchyard <command>

@@ -2,7 +2,7 @@
 // which they start and stop. Reading map, in the order a message travels:
 //
 //   1. ingest      POST /v1/messages            messages/messages.routes.ts -> messages.service.ts
-//                    who may: auth + rate limit   clients/auth.middleware.ts, groups/membership.ts,
+//                    who may: auth + rate limit   auth/auth.middleware.ts, groups/membership.ts,
 //                    topics and payload schemas   topics/topic-policies.ts, topics/topic-schemas.ts
 //                    Idempotency-Key              idempotency/idempotency.service.ts
 //   2. transaction group commit into the log      queue/group-commit.ts -> messages/messages.repository.ts
@@ -34,15 +34,15 @@ import { ClassifierService } from './analytics/classifier.service.ts';
 import { ContentClassification } from './analytics/content-classification.ts';
 import { createLabelPublisher } from './analytics/label-publisher.ts';
 import { createDeliveryStatsFlushWorker, DeliveryRecorder } from './analytics/delivery-recorder.ts';
-import { AdminSessions } from './clients/admin-session.ts';
-import { ensureAdminSessionKey } from './clients/admin-session.repository.ts';
-import { resolveAdminToken } from './clients/admin-token.ts';
-import { Authenticator } from './clients/authenticator.ts';
+import { AdminSessions } from './auth/admin-session.ts';
+import { ensureAdminSessionKey } from './auth/admin-session.repository.ts';
+import { resolveAdminToken } from './auth/admin-token.ts';
+import { Authenticator } from './auth/authenticator.ts';
 import { clientsRoutes } from './clients/clients.routes.ts';
-import { ListenRights } from './clients/listen-rights.ts';
+import { ListenRights } from './auth/listen-rights.ts';
 import { WaitLimits } from './clients/wait-limits.ts';
 import { ClientsService } from './clients/clients.service.ts';
-import { RateLimiter } from './clients/rate-limiter.ts';
+import { RateLimiter } from './auth/rate-limiter.ts';
 import type { Config, Role } from './config.ts';
 import { DashboardFeed } from './dashboard/dashboard-feed.ts';
 import { dashboardDataRoutes } from './dashboard/dashboard-data.routes.ts';
@@ -69,7 +69,7 @@ import { InboxService } from './inbox/inbox.service.ts';
 import { FullQueues } from './inbox/full-queues.ts';
 import { createQueueStatsWorker } from './inbox/queue-stats.ts';
 import { queuePolicyRoutes } from './inbox/queue-policy.routes.ts';
-import type { Logger } from './log.ts';
+import type { Logger } from './logger.ts';
 import { Backpressure } from './messages/backpressure.ts';
 import { insertMessages, newMessageBytes, type NewMessage } from './messages/messages.repository.ts';
 import { messagesRoutes } from './messages/messages.routes.ts';

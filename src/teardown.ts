@@ -1,7 +1,7 @@
 // One undo stack for the composition root: each part registers how to undo itself as soon as it
 // exists, and both a start-up that fails half way and a normal stop() unwind the same stack, in
 // reverse. Two lists drifted before (the stage pool was closed by one and not the other).
-import type { Logger } from './log.ts';
+import type { Logger } from './logger.ts';
 
 export class Teardown {
   readonly #steps: { name: string; undo: () => Promise<unknown> }[] = [];

@@ -3,8 +3,8 @@
 // test/dashboard.browser.test.ts drives the same page in a real browser.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { AdminSessions, ADMIN_SESSION_COOKIE } from '../src/clients/admin-session.ts';
-import { hashToken } from '../src/clients/tokens.ts';
+import { AdminSessions, ADMIN_SESSION_COOKIE } from '../src/auth/admin-session.ts';
+import { hashToken } from '../src/auth/tokens.ts';
 import { runningWorkers } from '../src/queue/worker.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { eventually, publish, registerClient, type TestClient } from './helpers/factories.ts';

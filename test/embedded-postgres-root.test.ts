@@ -10,7 +10,7 @@ import pg from 'pg';
 import { afterAll, expect, test } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { RELOCATED_BASE, relocatedClusterDir } from '../src/db/embedded-postgres-root.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 
 const asRoot = userInfo().uid === 0;
 if (!asRoot) process.stderr.write('test/embedded-postgres-root.test.ts skipped: it proves what happens as root, and the tests run as another user\n');

@@ -8,7 +8,7 @@ import { sql } from 'kysely';
 import { afterAll, describe, expect, test } from 'vitest';
 import { loadConfig } from '../src/config.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/db/embedded-postgres.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 import { startSwitchyard, type Switchyard } from '../src/main.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { eventually, publish, registerClient } from './helpers/factories.ts';

@@ -4,7 +4,7 @@
 import { describe, expect, test } from 'vitest';
 import { createApp } from '../src/http/app.ts';
 import { createRouter } from '../src/http/openapi.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 
 function appWithRoutes(lines: string[] = [], corsOrigins: string[] = []) {
   const app = createApp({ log: createLogger('debug', {}, (line) => lines.push(line) > 0), maxBodyBytes: 1024, corsOrigins });

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createAnalyticsStage } from '../src/analytics/analytics.stage.ts';
 import { ackDeliveries, nackDeliveries } from '../src/inbox/inbox.repository.ts';
 import { refreshQueueStats } from '../src/inbox/queue-stats.repository.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 import { StageRunner } from '../src/queue/stage-runner.ts';
 import { deleteOldSenderCounts } from '../src/upkeep/expiry.repository.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';

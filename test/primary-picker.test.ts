@@ -5,7 +5,7 @@ import { describe, expect, inject, test } from 'vitest';
 import { parseDatabaseUrl, type DatabaseTarget } from '../src/db/database-url.ts';
 import { createPool } from '../src/db/database.ts';
 import { NoWritableHostError, PrimaryPicker } from '../src/db/primary-picker.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 import { freePort } from './helpers/local-postgres.ts';
 
 const log = createLogger('silent');

@@ -1,7 +1,7 @@
 // Per-client rate limits: a token bucket per client; a refusal is 429 RateLimited with
 // Retry-After, and every client answer carries the RateLimit and RateLimit-Policy fields.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { RateLimiter } from '../src/clients/rate-limiter.ts';
+import { RateLimiter } from '../src/auth/rate-limiter.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { registerClient, type TestClient } from './helpers/factories.ts';
 import { countRows, expectProblem } from './helpers/problems.ts';

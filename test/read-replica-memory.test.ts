@@ -2,7 +2,7 @@
 // after a write (moved on an injected clock), and at most WRITERS_MAX writers are remembered.
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ReadReplica, RECENT_WRITE_MS, WRITERS_MAX } from '../src/db/read-replica.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 let database: TestDatabase;

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createDb, createPool, type Db } from '../src/db/database.ts';
 import { migrateToLatest, withMigrationDb } from '../src/db/migrate.ts';
 import { ReadReplica } from '../src/db/read-replica.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 import { eventually, publish, registerClient, type TestClient } from './helpers/factories.ts';
 import { findPostgresBin, freePort, runTool, startPrimary, startStandby, type LocalServer } from './helpers/local-postgres.ts';
 import { startTestService, type TestService } from './helpers/service.ts';

@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 import { startSwitchyard } from '../src/main.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { eventually, publish, registerClient } from './helpers/factories.ts';

@@ -2,7 +2,7 @@
 // back with the caller's business write.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { addressProblem } from '../src/messages/address.ts';
+import { addressProblem } from '../src/addresses/address.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { registerClient, type TestClient } from './helpers/factories.ts';
 import { startTestService, type TestService } from './helpers/service.ts';

@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Db } from '../src/db/database.ts';
 import { DETECTOR_DEFAULTS } from '../src/analytics/anomaly-series.ts';
-import { createLogger } from '../src/log.ts';
+import { createLogger } from '../src/logger.ts';
 import { runExpiry } from '../src/upkeep/expiry.ts';
 import { ensurePartitions, runPartitionUpkeep } from '../src/upkeep/partition-upkeep.ts';
 import { BOSS_SCHEMA, startUpkeep } from '../src/upkeep/upkeep.ts';

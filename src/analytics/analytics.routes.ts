@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireAdmin } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { Reads } from '../db/read-replica.ts';
 import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';

@@ -1,7 +1,7 @@
 // Admin: anomalies, and the band behind a series with its anomalies (the dashboard draws it).
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireAdmin } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { Db } from '../db/database.ts';
 import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';

@@ -3,7 +3,7 @@
 // not seen, in one transaction, recording and
 // publishing anomalies as they open and close. The clock is a parameter.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { seriesValue, type MinuteRollup } from './anomaly-series.ts';
 import { SERIES_KINDS, type SeriesKind } from './series-kinds.ts';
 import { closeAnomaly, insertOpenAnomaly, listAnomalySeries, listMinuteRollups, upsertAnomalySeries, type AnomalySeriesRow } from './anomaly.repository.ts';

@@ -2,7 +2,7 @@
 // the database. Runs as a pg-boss singleton job (upkeep.ts), so one process trains at a time; every
 // analytics process then loads the new version by itself (content-classification.ts).
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { everyNth } from './evaluation/classification-evaluation.ts';
 import {
   getClassifierModel, getLatestModelVersion, insertClassifierModel, listClassifierTeachings, listTopicClassifiers,

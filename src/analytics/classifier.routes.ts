@@ -1,7 +1,7 @@
 // Admin: content classification per topic, teaching the classifier, and its state.
 import { createRoute } from '@hono/zod-openapi';
-import { requireAdmin } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { bearer, createRouter, jsonBody, jsonResponse, requireJsonBody } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
 import { TopicParams } from '../topics/topics.schemas.ts';

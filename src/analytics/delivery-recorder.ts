@@ -4,7 +4,7 @@
 // switchyard.analytics_minute every few seconds in one statement. Rollups lost in a crash cost a
 // few seconds of statistics, never a message.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { Worker } from '../queue/worker.ts';
 import { upsertDeliveryLatencies, type LatencyRollup } from './analytics.repository.ts';
 

@@ -2,7 +2,7 @@
 // outbox the analytics stage fills (message_label.publish_pending). Woken after each stage batch
 // that labelled messages; polls as the fallback.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { Worker } from '../queue/worker.ts';
 import { publishPendingLabels } from './classifier.repository.ts';
 

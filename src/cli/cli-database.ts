@@ -4,7 +4,7 @@ import type { Config } from '../config.ts';
 import { createDb, createPool, type Db } from '../db/database.ts';
 import { connectDatabase } from '../db/primary-picker.ts';
 import { findRunningEmbeddedPostgres, startEmbeddedPostgres } from '../db/embedded-postgres.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { createLogger, type Logger } from '../logger.ts';
 
 /** How a command connects once the URL is known (migrate: one connection without a statement timeout). */
 export type Connect = <T>(url: string, log: Logger, fn: (db: Db) => Promise<T>) => Promise<T>;

@@ -2,11 +2,11 @@
 // database. Running services hear of rotations and revocations by NOTIFY, as from any process.
 import { listClients } from '../clients/clients.repository.ts';
 import { ClientIdParams } from '../clients/clients.schemas.ts';
-import { ListenRights } from '../clients/listen-rights.ts';
+import { ListenRights } from '../auth/listen-rights.ts';
 import { ClientsService } from '../clients/clients.service.ts';
 import type { Db } from '../db/database.ts';
 import { GroupMembership } from '../groups/membership.ts';
-import { addressProblem, NameSchema } from '../messages/address.ts';
+import { addressProblem, NameSchema } from '../addresses/address.ts';
 import { sendNotification } from '../notifications/notify.repository.ts';
 import { TopicPolicies } from '../topics/topic-policies.ts';
 import { formatTable, truncate } from './text-table.ts';

@@ -2,8 +2,8 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Limits } from '../config.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
-import { requireAdmin, requireClient } from './auth.middleware.ts';
-import type { Authenticator } from './authenticator.ts';
+import { requireAdmin, requireClient } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { ClientIdParams, ClientSchema, ClientStatusSchema, createClientSchemas, RegisteredClientSchema } from './clients.schemas.ts';
 import type { ClientsService } from './clients.service.ts';
 

@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Limits } from '../config.ts';
 import { limitRefinement } from '../http/problem.ts';
-import { addressSchema, NameSchema } from '../messages/address.ts';
+import { addressSchema, NameSchema } from '../addresses/address.ts';
 import { filterPolicySchema } from '../routing/filter-policy.schemas.ts';
 
 /** A listen-to entry as stored and shown: the address alone, or with its filter. */

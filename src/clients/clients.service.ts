@@ -10,15 +10,15 @@
 // open streams close within one heartbeat.
 import type { Db } from '../db/database.ts';
 import { ApiError, fieldProblem, type FieldError } from '../http/problem.ts';
-import { userAddress } from '../messages/address.ts';
+import { userAddress } from '../addresses/address.ts';
 import type { FilterPolicy } from '../routing/filter-policy.ts';
 import {
   deleteClientQueue, getClient, getClientStatus, insertClient, listListenTo, replaceSubscriptions, revokeClient,
   updateClientTokenHash, type ClientRecord, type ListenToEntry,
 } from './clients.repository.ts';
 import type { ClientStatusView, ClientView } from './clients.schemas.ts';
-import type { ListenRights } from './listen-rights.ts';
-import { generateToken, hashToken } from './tokens.ts';
+import type { ListenRights } from '../auth/listen-rights.ts';
+import { generateToken, hashToken } from '../auth/tokens.ts';
 
 export class ClientsService {
   readonly #db: Db;

@@ -3,8 +3,8 @@
 // table of clients and their queues. The page calls them with its session cookie.
 import { createRoute, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
-import { requireAdmin } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { listSubscriptionAddressesOfClients } from '../clients/clients.repository.ts';
 import type { Db } from '../db/database.ts';
 import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';

@@ -6,7 +6,7 @@
 // stage_lag function): the dashboard never counts a queue itself. Throughput is the growth of the
 // per-minute analytics rollups between snapshots, averaged over a short window.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { listProcessingTimes } from '../ops/processing-time.repository.ts';
 import { getDeadLetterTotals, getQueueTotals, listTrafficMinutes, type TrafficMinute } from '../ops/stats.repository.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';

@@ -1,6 +1,6 @@
 // The dashboard page: plain HTML, CSS and JavaScript, and uPlot for the charts, all served by the
 // service itself (no CDN, no external fonts, no build step), plus the login that trades the admin
-// token for a session cookie (src/clients/admin-session.ts says why a cookie). The numbers come
+// token for a session cookie (src/auth/admin-session.ts says why a cookie). The numbers come
 // from dashboard-data.routes.ts and the dead-letter admin API.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,12 +9,12 @@ import { bodyLimit } from 'hono/body-limit';
 import { deleteCookie, setCookie } from 'hono/cookie';
 import { etag } from 'hono/etag';
 import { z } from 'zod';
-import { ADMIN_SESSION_COOKIE } from '../clients/admin-session.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { ADMIN_SESSION_COOKIE } from '../auth/admin-session.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { createRouter, jsonResponse } from '../http/openapi.ts';
 import { NO_FRAMING_CSP, PAGE_SAFETY_HEADERS } from '../http/page-headers.ts';
 import { ApiError, problemResponses, validationError } from '../http/problem.ts';
-import { looksLikeToken } from '../clients/tokens.ts';
+import { looksLikeToken } from '../auth/tokens.ts';
 
 const LOGIN_BODY_MAX_BYTES = 4 * 1024;
 

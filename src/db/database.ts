@@ -13,7 +13,7 @@ import { createHash } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { Kysely, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
-import { stormProof, type Logger } from '../log.ts';
+import { stormProof, type Logger } from '../logger.ts';
 import { countHandOuts, withDeadConnectionRetry } from './dead-connection-retry.ts';
 import type { Database } from './schema.ts';
 

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import path from 'node:path';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 
 /** Where relocated binaries and clusters live: outside any home folder, on persistent storage. */
 export const RELOCATED_BASE = '/var/lib/switchyard';

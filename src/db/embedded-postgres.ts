@@ -12,7 +12,7 @@ import { access, chmod, chown, mkdir, readFile, rm, writeFile } from 'node:fs/pr
 import { createServer } from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import {
   postgresUserForRoot, reachableBinaries, type PostgresBinaries, reachableClusterDir, relocatedClusterDir,
 } from './embedded-postgres-root.ts';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { withMigrationDb } from './migrate.ts';
 import { EMBEDDED_SERVICE_LOGIN, ensureServiceLogin } from './service-role.repository.ts';
 

@@ -7,7 +7,7 @@
 // reach the new one. No pool needs rebuilding and no caller knows there is more than one host.
 import net from 'node:net';
 import pg from 'pg';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { needsPicker, parseDatabaseUrl, type DatabaseHost, type DatabaseTarget } from './database-url.ts';
 
 /** A probe gives up on a host after this long: a failover is already an outage of seconds. */

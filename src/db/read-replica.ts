@@ -10,7 +10,7 @@
 // primary at the same moment. Clients that have not written lately read the replica at once.
 // The memory of recent writers is per process: behind a load balancer, a client's reads see its
 // writes when they reach the router that accepted them (sticky sessions), else they may lag.
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import type { Db } from './database.ts';
 import { selectCurrentWalLsn, selectReplayLsn } from './read-replica.repository.ts';
 

@@ -1,12 +1,12 @@
 // Admin: group membership. Membership is by user name; removing a member also removes the group
 // from that user's clients' listen-to lists.
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireAdmin } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { Db } from '../db/database.ts';
 import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
-import { NameSchema } from '../messages/address.ts';
+import { NameSchema } from '../addresses/address.ts';
 import { deleteGroupMember, insertGroupMember, listGroupMembers } from './groups.repository.ts';
 
 const MemberParams = z.object({

@@ -7,7 +7,7 @@ import { HTTPException } from 'hono/http-exception';
 import { methodNotAllowed } from 'hono/method-not-allowed';
 import { requestId } from 'hono/request-id';
 import { isDatabaseUnreachable } from '../db/errors.ts';
-import { stormProof, type Logger } from '../log.ts';
+import { stormProof, type Logger } from '../logger.ts';
 import { limitBody } from './body-limit.ts';
 import { corsAllowlist } from './cors.ts';
 import type { AppEnv } from './env.ts';

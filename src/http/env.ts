@@ -1,6 +1,6 @@
 // What handlers find on the Hono context.
 import type { ClientRecord } from '../clients/clients.repository.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 
 export interface AppEnv {
   Variables: {

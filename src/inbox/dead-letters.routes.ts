@@ -1,8 +1,8 @@
 // Admin: every client's dead letters, with filters; redrive and purge in bounded batches.
 import { createRoute } from '@hono/zod-openapi';
-import { requireAdmin } from '../clients/auth.middleware.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
 import { ADMIN_READS_KEY, type Reads } from '../db/read-replica.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
 import type { DeadLettersService } from './dead-letters.service.ts';

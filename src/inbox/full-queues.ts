@@ -3,7 +3,7 @@
 // them (429 QueueFull); routing dead-letters their copies of topic and group messages, so one
 // stuck consumer never silences the others listening to the same address.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { Worker } from '../queue/worker.ts';
 import { listFullRejectingQueues, type QueueDefaults } from './queue-stats.repository.ts';
 

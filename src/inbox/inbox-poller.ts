@@ -2,7 +2,7 @@
 // that somebody in this process is waiting on have a visible delivery, and wakes them. It catches
 // what no signal announces: delays and leases running out, and NOTIFYs lost with a connection.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import type { Waiters } from '../queue/waiters.ts';
 import { Worker } from '../queue/worker.ts';
 import { listClientsWithVisibleDeliveries } from './inbox.repository.ts';

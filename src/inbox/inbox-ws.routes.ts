@@ -5,12 +5,12 @@
 import { upgradeWebSocket } from '@hono/node-server';
 import { createRoute } from '@hono/zod-openapi';
 import type { WebSocket } from 'ws';
-import { requireClient } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireClient } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { Limits } from '../config.ts';
 import { bearer, createRouter } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { createMessageSchemas } from '../messages/messages.schemas.ts';
 import type { Publisher } from '../messages/publisher.ts';
 import type { InboxService } from './inbox.service.ts';

@@ -1,14 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireClient } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireClient } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { WaitLimits } from '../clients/wait-limits.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { corsResponseHeaders } from '../http/cors.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
 import { isDatabaseUnreachable } from '../db/errors.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import type { DeadLettersService } from './dead-letters.service.ts';
 import {
   AckedSchema, AckSchema, DeadLetterPageSchema, DeadLetterQuery, ExtendedSchema, ExtendSchema, NackedSchema, NackSchema,

@@ -1,8 +1,8 @@
 // Admin: a client's queue policy (max receives, nack backoff, length limit and overflow, delivery
 // rate). Unset values take the service defaults from the configuration.
 import { createRoute } from '@hono/zod-openapi';
-import { requireAdmin } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { getClient } from '../clients/clients.repository.ts';
 import type { Db } from '../db/database.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';

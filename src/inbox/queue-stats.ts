@@ -2,7 +2,7 @@
 // few seconds and applies the dead_letter overflow policy. Length limits, backpressure, metrics
 // and the dashboard read the counts, so none of them has to count a queue on a hot path.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { Worker } from '../queue/worker.ts';
 import { deadLetterOverflow, refreshQueueStats, type QueueDefaults } from './queue-stats.repository.ts';
 

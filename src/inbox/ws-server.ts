@@ -3,7 +3,7 @@
 // the upgrade only when the route accepts it. It also keeps sockets honest: a ping every interval,
 // and a socket that has not answered the previous one (nor sent anything since) is terminated.
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { Worker } from '../queue/worker.ts';
 import { WS_SUBPROTOCOL } from './ws-frames.schemas.ts';
 

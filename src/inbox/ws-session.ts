@@ -5,10 +5,10 @@
 // an `error` frame and changes nothing; the socket stays open.
 import type { z } from '@hono/zod-openapi';
 import type { ClientRecord } from '../clients/clients.repository.ts';
-import type { RateLimiter } from '../clients/rate-limiter.ts';
+import type { RateLimiter } from '../auth/rate-limiter.ts';
 import { ApiError, isRecord, problemBody, validationError, type Problem } from '../http/problem.ts';
 import { isDatabaseUnreachable } from '../db/errors.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { outageLog } from './stream-outage-log.ts';
 import type { createMessageSchemas } from '../messages/messages.schemas.ts';
 import { PUBLISH_BATCH_PATH, PUBLISH_PATH, publishedAnswer, publishedBatchAnswer, type Publisher } from '../messages/publisher.ts';

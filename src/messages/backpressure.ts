@@ -10,7 +10,7 @@
 import type { Db } from '../db/database.ts';
 import type { FullQueues } from '../inbox/full-queues.ts';
 import { ApiError } from '../http/problem.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';
 import { Worker } from '../queue/worker.ts';
 

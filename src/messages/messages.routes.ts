@@ -1,7 +1,7 @@
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { requireClient } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireClient } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { Limits } from '../config.ts';
 import type { AppEnv } from '../http/env.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';

@@ -3,7 +3,7 @@ import type { Limits } from '../config.ts';
 import { findJsonProblem, jsonByteLength, NON_FINITE_NUMBER_MESSAGE, UNSTORABLE_TEXT_MESSAGE } from '../http/json-value.ts';
 import { isRecord, limitRefinement } from '../http/problem.ts';
 import { storableText as storable, storableTime } from '../http/sql-values.schemas.ts';
-import { addressSchema } from './address.ts';
+import { addressSchema } from '../addresses/address.ts';
 
 /** The longest delay (delay_seconds, deliver_at): 365 days, as switchyard.publish() allows too. */
 export const DELAY_MAX_SECONDS = 365 * 24 * 3600;

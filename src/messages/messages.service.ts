@@ -6,14 +6,14 @@
 // policies, topic schemas, backpressure) and writes nothing; commit() writes. So a refused request
 // leaves no trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
 import type { ClientRecord } from '../clients/clients.repository.ts';
-import type { ListenRights } from '../clients/listen-rights.ts';
+import type { ListenRights } from '../auth/listen-rights.ts';
 import type { GroupMembership } from '../groups/membership.ts';
 import { isDataError } from '../db/errors.ts';
 import { ApiError, fieldProblem, type ErrorCode, type FieldError } from '../http/problem.ts';
 import { GroupCommitAborted, GroupCommitFull, type GroupCommit } from '../queue/group-commit.ts';
 import type { TopicPolicies } from '../topics/topic-policies.ts';
 import type { TopicSchemas } from '../topics/topic-schemas.ts';
-import { parseAddress, userAddress, type AddressKind } from './address.ts';
+import { parseAddress, userAddress, type AddressKind } from '../addresses/address.ts';
 import type { Backpressure } from './backpressure.ts';
 import { uuidv7 } from './message-id.ts';
 import type { NewMessage } from './messages.repository.ts';

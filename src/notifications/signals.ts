@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type pg from 'pg';
 import pgListen from 'pg-listen';
-import { stormProof, type Logger } from '../log.ts';
+import { stormProof, type Logger } from '../logger.ts';
 import { ALL_KEYS, CHANNELS, decodePayload, encodePayload, MAX_KEYS_PER_NOTIFY, type ChannelName } from './channels.ts';
 
 /** keys undefined: every key (a wake-all). */

@@ -8,7 +8,7 @@ import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../http/env.ts';
 import { createRouter } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
-import { hashToken, sameHash } from '../clients/tokens.ts';
+import { hashToken, sameHash } from '../auth/tokens.ts';
 import type { Metrics } from './metrics.ts';
 
 function requireMetricsToken(token: string) {

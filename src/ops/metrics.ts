@@ -14,7 +14,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { ClassifyOutcome } from '../analytics/content-classification.ts';
 import { SERIES_KINDS } from '../analytics/series-kinds.ts';
 import type { ScalingThresholds } from '../config.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { QUEUE_DEPTH_BOUNDS, type OpsSnapshot, type OpsSnapshots } from './ops-snapshot.ts';
 import { recommendWorkers } from './scaling.ts';
 

@@ -1,8 +1,8 @@
 // Admin: the scaling signal (scaling.ts), for people and for autoscalers that cannot read
 // Prometheus; the same numbers are the metric switchyard_recommended_workers{role}.
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireAdmin } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { ScalingThresholds } from '../config.ts';
 import { ROLES } from '../config.ts';
 import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';

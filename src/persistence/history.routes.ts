@@ -2,13 +2,13 @@
 // (anyone, unless the topic's policy restricts subscribe), a group's members, or the two ends of a
 // direct conversation.
 import { createRoute, z } from '@hono/zod-openapi';
-import { requireClient } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireClient } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { Reads } from '../db/read-replica.ts';
 import type { GroupMembership } from '../groups/membership.ts';
 import { bearer, createRouter, JsonValueSchema, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
-import { addressSchema, parseAddress, userAddress } from '../messages/address.ts';
+import { addressSchema, parseAddress, userAddress } from '../addresses/address.ts';
 import type { TopicPolicies } from '../topics/topic-policies.ts';
 import { listHistoryBefore } from './history.repository.ts';
 

@@ -5,7 +5,7 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
 import { describeError, isTransientDatabaseError } from '../db/errors.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { claimLanes, listLogEntries, readLaneBatches, type LogEntry } from './stage-cursor.repository.ts';
 import {
   claimDueStageRetries, deleteStageRetry, hasDueStageRetries, insertStageRetry, moveStageRetryToDeadLetter, rescheduleStageRetry,

@@ -7,7 +7,7 @@
 // Correctness does not depend on the count: several runners sharing the lanes is what the cursors
 // are built for (claims use SKIP LOCKED). Useful concurrency is bounded by the 16 lanes divided by
 // lanesPerClaim; past that, an extra worker finds no free lane, reports no more work and goes away.
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { Worker, type RunResult } from './worker.ts';
 
 export const GROW_AFTER_BUSY_RUNS_DEFAULT = 3;

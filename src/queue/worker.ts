@@ -5,7 +5,7 @@
 // more run. A worker nobody waits on can take wakeDelayMs after it has caught up, so that one run
 // takes everything that arrived meanwhile. Tests call runOnce() directly and never start the loop.
 import { isDatabaseUnreachable } from '../db/errors.ts';
-import { stormProof, type Logger } from '../log.ts';
+import { stormProof, type Logger } from '../logger.ts';
 
 /**
  * Backoff cap while the database cannot be reached: the outage ends when it ends, and a worker that

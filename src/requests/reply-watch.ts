@@ -4,10 +4,10 @@
 // correlation ids (the reply signal). Who may answer: a client that may listen to the address
 // the request was sent to (for to: user:carol only Carol's clients; for a group its members; for
 // a topic its readers). Other messages with the same correlation id are skipped, not answers.
-import type { ListenRights } from '../clients/listen-rights.ts';
+import type { ListenRights } from '../auth/listen-rights.ts';
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
-import { parseAddress } from '../messages/address.ts';
+import type { Logger } from '../logger.ts';
+import { parseAddress } from '../addresses/address.ts';
 import { Worker } from '../queue/worker.ts';
 import { listRepliesAfter, type ReplyRow, type ReplyWait } from './requests.repository.ts';
 

@@ -11,7 +11,7 @@
 import type { ClientRecord } from '../clients/clients.repository.ts';
 import type { WaitLimits } from '../clients/wait-limits.ts';
 import { ApiError } from '../http/problem.ts';
-import { userAddress } from '../messages/address.ts';
+import { userAddress } from '../addresses/address.ts';
 import { uuidv7 } from '../messages/message-id.ts';
 import type { MessagesService } from '../messages/messages.service.ts';
 import type { ReplyWatch } from './reply-watch.ts';

@@ -3,8 +3,8 @@
 // The rule's author is the admin: its `to` addresses need no grant, and publishers need publish
 // rights only on the address they sent to.
 import { createRoute } from '@hono/zod-openapi';
-import { requireAdmin } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import type { Db } from '../db/database.ts';
 import { bearer, createRouter, jsonBody, jsonResponse, requireJsonBody } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';

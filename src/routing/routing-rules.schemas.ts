@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { addressSchema, NameSchema } from '../messages/address.ts';
+import { addressSchema, NameSchema } from '../addresses/address.ts';
 import { filterPolicySchema } from './filter-policy.schemas.ts';
 
 /** Addresses a rule copies to, and addresses it listens on: at most this many each (also a CHECK in SQL). */

@@ -6,7 +6,7 @@
 // A stored rule whose policy does not check (possible only when written by hand in SQL) is left
 // out and logged, so one bad row cannot stop routing.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { policyReadsContent, type FilterPolicy } from './filter-policy.ts';
 import { policyLimitProblem, policyProblems } from './filter-policy.schemas.ts';
 import { listRoutingRules } from './routing-rules.repository.ts';

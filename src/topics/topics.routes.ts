@@ -1,7 +1,7 @@
 // Admin: topic policies (who may publish and subscribe) and per-topic payload schemas.
 import { createRoute } from '@hono/zod-openapi';
-import { requireAdmin } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { bearer, createRouter, jsonBody, jsonResponse, requireJsonBody } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
 import {

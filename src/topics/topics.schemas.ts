@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { isRecord } from '../http/problem.ts';
-import { TOPIC_NAME_PATTERN } from '../messages/address.ts';
+import { TOPIC_NAME_PATTERN } from '../addresses/address.ts';
 import { GRANT_PATTERN, GRANTS_MAX } from './topic-policies.ts';
 
 export const TopicParams = z.object({

@@ -2,7 +2,7 @@
 // delivery table shortly before they are due. Run by pg-boss every minute as a singleton across
 // replicas; each run moves batch after batch until nothing within the horizon is left.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { DELAY_HORIZON_SECONDS } from '../routing/routing.repository.ts';
 import { movePendingDeliveries } from './delay-mover.repository.ts';
 

@@ -2,7 +2,7 @@
 // until each kind is done.
 import type { Db } from '../db/database.ts';
 import { deleteExpiredKeys } from '../idempotency/idempotency.service.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import {
   deleteExpiredDedup, deleteExpiredDeliveries, deleteOldAnalyticsMinutes, deleteOldAnomalies, deleteOldClassifierModels,
   deleteOldDeadLetters, deleteOldMessageLabels, deleteOldSenderCounts, deleteOldSenderMinutes,

@@ -1,7 +1,7 @@
 // One pass of partition upkeep; run by pg-boss on a schedule (singleton across replicas) and once
 // at start-up, so a service that was down for a week still has partitions to write into.
 import type { Db } from '../db/database.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { createPartitions, dropPartition, isLogPartitionDone, listPartitionsEndingBefore } from './partitions.repository.ts';
 
 export interface PartitionUpkeepOptions {

@@ -8,7 +8,7 @@ import type { SeriesKind } from '../analytics/series-kinds.ts';
 import { retrainClassifier } from '../analytics/classifier-training.ts';
 import type { Db } from '../db/database.ts';
 import type { DatabaseConnection } from '../db/primary-picker.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { runDelayMover } from './delay-mover.ts';
 import { runExpiry, type ExpiryOptions } from './expiry.ts';
 import { runPartitionUpkeep, type PartitionUpkeepOptions } from './partition-upkeep.ts';

@@ -9,7 +9,7 @@ import { BrokenCircuitError, type CircuitBreakerPolicy } from 'cockatiel';
 import type { Db } from '../db/database.ts';
 import { ackDeliveries, claimDeliveries, nackDeliveries, type ClaimedRow } from '../inbox/inbox.repository.ts';
 import { toInboxMessage } from '../inbox/inbox.service.ts';
-import type { Logger } from '../log.ts';
+import type { Logger } from '../logger.ts';
 import { Worker } from '../queue/worker.ts';
 import { CircuitState, createEndpointBreaker, type BreakerSettings } from './circuit-breaker.ts';
 import { WebhookDeliveryError, type WebhookSender } from './webhook-sender.ts';

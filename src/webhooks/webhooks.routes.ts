@@ -3,8 +3,8 @@
 // secret. The secret is shown once, when created and when rotated.
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { requireAdmin, requireClient } from '../clients/auth.middleware.ts';
-import type { Authenticator } from '../clients/authenticator.ts';
+import { requireAdmin, requireClient } from '../auth/auth.middleware.ts';
+import type { Authenticator } from '../auth/authenticator.ts';
 import { getClient } from '../clients/clients.repository.ts';
 import { ClientIdParams } from '../clients/clients.schemas.ts';
 import type { Db } from '../db/database.ts';

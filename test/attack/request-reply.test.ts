@@ -4,9 +4,9 @@
 // id is not taken for the reply). The waiting requests of a process share one query per poll.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ListenRights } from '../../src/clients/listen-rights.ts';
+import { ListenRights } from '../../src/auth/listen-rights.ts';
 import { GroupMembership } from '../../src/groups/membership.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { insertMessages } from '../../src/messages/messages.repository.ts';
 import { ReplyWatch } from '../../src/requests/reply-watch.ts';
 import { TopicPolicies } from '../../src/topics/topic-policies.ts';

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { BENCH_ADMIN_TOKEN } from '../../bench/lib/processes.ts';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { migrateToLatest, withMigrationDb } from '../../src/db/migrate.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { Fleet } from './fleet.ts';
 import { account, consumeLoop, countError, drained, longestOutageSeconds, newLedger, publishLoop, type Accounting, type Ledger } from './load.ts';
 

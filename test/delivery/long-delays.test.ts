@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { DELAY_MAX_SECONDS } from '../../src/messages/messages.schemas.ts';
 import { DELAY_HORIZON_SECONDS } from '../../src/routing/routing.repository.ts';
 import { MOVE_AHEAD_SECONDS, runDelayMover } from '../../src/upkeep/delay-mover.ts';

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import type { Db } from '../../src/db/database.ts';
 import { ackDeliveries } from '../../src/inbox/inbox.repository.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { Metrics } from '../../src/ops/metrics.ts';
 import { OpsSnapshots } from '../../src/ops/ops-snapshot.ts';
 import { listProcessingTimes } from '../../src/ops/processing-time.repository.ts';

@@ -6,7 +6,7 @@
 // primary and delivered. Prints the client-visible outage. Exits 0 when nothing was lost,
 // 1 when something was, and 0 with the reason printed when this machine cannot run it.
 import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { startSwitchyard } from '../../src/main.ts';
 import { api, type Api } from '../helpers/http.ts';
 import { AutoFailoverCluster, failoverPrerequisites } from './auto-failover-cluster.ts';

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { inject } from 'vitest';
 import { createDb, createPool, type Db } from '../../src/db/database.ts';
 import { databaseUrl } from '../../src/db/embedded-postgres.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 
 export interface TestDatabase {
   url: string;

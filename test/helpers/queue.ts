@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import type { Db } from '../../src/db/database.ts';
 import { claimDeliveries, type ClaimOptions } from '../../src/inbox/inbox.repository.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { uuidv7 } from '../../src/messages/message-id.ts';
 import { insertMessages, type NewMessage } from '../../src/messages/messages.repository.ts';
 import { StageRunner } from '../../src/queue/stage-runner.ts';

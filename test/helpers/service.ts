@@ -1,7 +1,7 @@
 // A whole Switchyard (all roles unless told otherwise) on a test database, on a random port, with
 // short poll intervals so that tests relying on the fallback paths do not wait long.
 import { loadConfig } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { startSwitchyard, type Switchyard } from '../../src/main.ts';
 import { api, type Api } from './http.ts';
 

@@ -2,7 +2,7 @@
 // and a wake-all after the listening connection comes back.
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { CHANNELS } from '../../src/notifications/channels.ts';
 import { Signals } from '../../src/notifications/signals.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';

@@ -4,7 +4,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { claimLanes, readLaneBatches } from '../../src/queue/stage-cursor.repository.ts';
 import { StageRunner, type Stage } from '../../src/queue/stage-runner.ts';
 import { createRoutingStage } from '../../src/routing/routing.stage.ts';

@@ -1,7 +1,7 @@
 // A stage's workers in one process grow towards the maximum while runs keep reporting more work,
 // and shrink back to the minimum once the newest ones find nothing to do.
 import { afterEach, expect, test } from 'vitest';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { StageWorkerPool } from '../../src/queue/stage-worker-pool.ts';
 import type { RunResult } from '../../src/queue/worker.ts';
 import { eventually } from '../helpers/factories.ts';

@@ -1,7 +1,7 @@
 // The worker loop: a worker that has caught up sleeps until woken; with a wake delay it lets a
 // burst of wake-ups gather into one run, and a backlog still runs back to back.
 import { afterEach, expect, test } from 'vitest';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { Worker, type RunResult } from '../../src/queue/worker.ts';
 import { eventually } from '../helpers/factories.ts';
 

@@ -12,7 +12,7 @@ import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { databaseUrl } from '../../src/db/embedded-postgres.ts';
 import { migrateToLatest, withMigrationDb } from '../../src/db/migrate.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 
 export const TEMPLATE_DATABASE = 'switchyard_template';
 

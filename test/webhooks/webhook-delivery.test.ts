@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger } from '../../src/logger.ts';
 import { AddressGuard } from '../../src/webhooks/address-guard.ts';
 import { WebhookDispatcher, type CircuitEvent } from '../../src/webhooks/webhook-dispatcher.ts';
 import { WebhookSender } from '../../src/webhooks/webhook-sender.ts';

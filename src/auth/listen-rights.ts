@@ -3,7 +3,7 @@
 // subscribe. One rule for every field that names an address a client would read from: listen-to
 // lists, a message's reply_to, what a request waits on, and who may answer a request.
 import type { GroupMembership } from '../groups/membership.ts';
-import { parseAddress } from '../messages/address.ts';
+import { parseAddress } from '../addresses/address.ts';
 import type { TopicPolicies } from '../topics/topic-policies.ts';
 
 export class ListenRights {
