@@ -32,120 +32,20 @@
 
 -- next query
 /* prepared */
-    select c.lane
-    from switchyard.stage_cursor c
-    where c.stage = $1
-      and (c.target is not null
-           or exists (select 1 from switchyard.message m
-                      where m.lane = c.lane and m.xid >= pg_snapshot_xmax(c.prev))
-           or exists (select 1 from switchyard.message m
-                      where m.lane = c.lane and m.xid = any (array(select pg_snapshot_xip(c.prev)))))
-    order by c.updated_at
-    limit $2
-    for update of c skip locked;
+    select switchyard.claim_lanes($1, $2) as lanes;
 
 -- next query
 /* prepared */
-    with cursor as materialized (
-      select c.lane, c.prev, c.pos_xid, c.pos_id,
-             -- a new window's target is this statement's own snapshot (rule 2)
-             coalesce(c.target, pg_current_snapshot()) as snap,
-             -- where the xmax(prev).. branch starts: the position, once it has passed xmax(prev)
-             case when c.pos_xid >= pg_snapshot_xmax(c.prev) then c.pos_xid else pg_snapshot_xmax(c.prev) end as lo_xid,
-             case when c.pos_xid >= pg_snapshot_xmax(c.prev) then c.pos_id
-                  else '00000000-0000-0000-0000-000000000000'::uuid end as lo_id
-      from switchyard.stage_cursor c
-      where c.stage = $1 and c.lane = any ($2::smallint[])
-    ),
-    batch as (
-      select b.*
-      from cursor c
-      cross join lateral (
-        select * from (
-          (select m.id, m.xid::text as xid, m.lane, m.created_at, m.sender_id, m.sender, m.to_address,
-  m.conversation, m.type, m.priority, m.deliver_at, m.expires_at, m.group_id, m.dedup_id, m.correlation_id, m.reply_to
-           from switchyard.message m
-           where m.lane = c.lane
-             and m.xid = any (array(select pg_snapshot_xip(c.prev)))
-             and (c.pos_xid is null or (m.xid, m.id) > (c.pos_xid, c.pos_id))
-             and pg_visible_in_snapshot(m.xid, c.snap)
-           order by m.xid, m.id
-           limit $3)
-          union all
-          (select m.id, m.xid::text as xid, m.lane, m.created_at, m.sender_id, m.sender, m.to_address,
-  m.conversation, m.type, m.priority, m.deliver_at, m.expires_at, m.group_id, m.dedup_id, m.correlation_id, m.reply_to
-           from switchyard.message m
-           where m.lane = c.lane
-             and (m.xid, m.id) > (c.lo_xid, c.lo_id)
-             and m.xid < pg_snapshot_xmax(c.snap)
-             and pg_visible_in_snapshot(m.xid, c.snap)
-           order by m.xid, m.id
-           limit $4)
-        ) both_branches
-        order by both_branches.xid::xid8, both_branches.id
-        limit $5
-      ) b
-    ),
-    last as (
-      select distinct on (lane) lane, xid::xid8 as xid, id, count(*) over (partition by lane) as n
-      from batch
-      order by lane, xid::xid8 desc, id desc
-    ),
-    advance as (
-      -- a short batch closes the window (prev := target); a full one keeps it open at its last row
-      update switchyard.stage_cursor s
-      set prev = case when coalesce(l.n, 0) < $6 then c.snap else s.prev end,
-          target = case when coalesce(l.n, 0) < $7 then null else c.snap end,
-          pos_xid = case when coalesce(l.n, 0) < $8 then null else l.xid end,
-          pos_id = case when coalesce(l.n, 0) < $9 then null else l.id end,
-          updated_at = now()
-      from cursor c
-      left join last l on l.lane = c.lane
-      where s.stage = $10 and s.lane = c.lane
-    )
-    select * from batch order by lane, xid::xid8, id;
+    select * from switchyard.read_lane_batches($1, $2::smallint[], $3);
 
 -- next query
 /* prepared */
-    with m as (
-      select *
-      from unnest($1::uuid[], $2::text[],
-                  $3::smallint[], $4::timestamptz[],
-                  $5::timestamptz[], $6::text[],
-                  $7::timestamptz[])
-           with ordinality as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at, entry)),
-    r as (
-      select s.client_id, m.id as message_id, null::text as via,
-             greatest(m.deliver_at, m.created_at) - make_interval(secs => m.priority * $8::float8) as sort_key,
-             greatest(m.deliver_at, now()) as visible_at, m.priority, m.group_id, m.expires_at,
-             s.client_id = any($9::bigint[]) and m.to_address not like 'user:%' as overflow,
-             m.deliver_at > now() + make_interval(secs => $10) as pending
-      from m
-      join switchyard.subscription s on s.address = m.to_address and s.filter is null),
-    inserted as (
-      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via)
-      select client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via
-      from r where not overflow and pending is not true
-      on conflict (client_id, message_id) do nothing
-      returning client_id
-    ),
-    postponed as (
-      insert into switchyard.delivery_pending (client_id, message_id, due_at, sort_key, priority, group_id, expires_at, via)
-      select client_id, message_id, visible_at, sort_key, priority, group_id, expires_at, via
-      from r where not overflow and pending
-      on conflict (client_id, message_id) do nothing
-    ),
-    overflowed as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, last_error, enqueued_at, priority, group_id)
-      select client_id, message_id, 'overflow', 0, 'the queue was full (overflow policy reject): this copy was not enqueued',
-             now(), priority, group_id
-      from r where overflow
-      on conflict (client_id, message_id) do nothing
-      returning client_id
-    )
-    (select 'delivered' as kind, client_id, 1 as n from (select distinct client_id from inserted limit $11) d)
-    union all
-    (select 'overflow', client_id, count(*)::int from overflowed group by client_id);
+    select * from switchyard.insert_deliveries(
+      $1::uuid[], $2::text[],
+      $3::smallint[], $4::timestamptz[],
+      $5::timestamptz[], $6::text[],
+      $7::timestamptz[], $8::float8, $9::bigint[],
+      $10, $11);
 
 -- next query
 /* prepared */
