@@ -78,16 +78,16 @@ export interface StartOptions {
 /** Builds and starts every part of the configured roles, without an HTTP server. */
 export async function buildSwitchyard(config: Config, options: StartOptions): Promise<SwitchyardApp> {
   const teardown = new Teardown(); // unwound by stop(), or at once if start-up fails half way
-  const built = await assemble(config, options, teardown);
+  const built = await teardown.orUnwind(options.log, () => assemble(config, options, teardown));
   return { ...built, stop: once(() => teardown.run(options.log)) };
 }
 
 /** Everything buildSwitchyard starts, served on config.host:config.port; stop() closes the server first. */
-export async function startSwitchyard(config: Config, options: StartOptions): Promise<Switchyard> {
+export function startSwitchyard(config: Config, options: StartOptions): Promise<Switchyard> {
   const { log } = options;
   const teardown = new Teardown();
-  const { app, webSocketServer, drain, ...built } = await assemble(config, options, teardown);
-  try {
+  return teardown.orUnwind(log, async () => {
+    const { app, webSocketServer, drain, ...built } = await assemble(config, options, teardown);
     const server = await listen(app.fetch, config.port, config.host, { maxConnections: config.http.maxConnections, webSocketServer });
     // Accept nothing new, commit everything accepted, end waits and streams; the rest of the stack
     // unwinds after: the workers (each finishes its batch), the scheduler, the listener, the pools.
@@ -100,56 +100,47 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       log.info('stopped');
     });
     return { ...built, url, stop };
-  } catch (error) {
-    await teardown.run(log);
-    throw error;
-  }
+  });
 }
 
+/** Builds and starts every part in start order; each pushes its undo onto `teardown` as it exists. */
 async function assemble(config: Config, options: StartOptions, teardown: Teardown) {
   const { log } = options;
-  try {
-    const { pools, databaseUrl, ownerUrl, connection } = await openDatabase(config, options.migrate ?? true, log, teardown);
-    const { pool, db, relaxedDb } = pools;
-    const adminToken = await resolveAdminToken(db, config.adminToken);
-    const signals = new Signals({ url: databaseUrl, stream: connection.stream, pool, log, coalesceMs: config.notifyCoalesceMs });
-    await signals.listen();
-    teardown.push('listener', () => signals.close());
-    // What operators see: one cached snapshot of the system's numbers feeds /metrics and the
-    // scaling signal; hot paths only bump counters.
-    const snapshots = new OpsSnapshots(relaxedDb, {
-      cacheMs: config.metrics.cacheMs, topQueues: config.metrics.topQueues, rowsBehindCap: config.metrics.rowsBehindCap,
-    });
-    const metrics = new Metrics({ snapshots, scaling: config.scaling, log });
-    const w: Wiring = { config, log, has: (role: Role) => config.roles.includes(role), pools, signals, metrics, teardown, workers: [] };
+  const { pools, databaseUrl, ownerUrl, connection } = await openDatabase(config, options.migrate ?? true, log, teardown);
+  const { pool, db, relaxedDb } = pools;
+  const adminToken = await resolveAdminToken(db, config.adminToken);
+  const signals = new Signals({ url: databaseUrl, stream: connection.stream, pool, log, coalesceMs: config.notifyCoalesceMs });
+  await signals.listen();
+  teardown.push('listener', () => signals.close());
+  // What operators see: one cached snapshot of the system's numbers feeds /metrics and the
+  // scaling signal; hot paths only bump counters.
+  const snapshots = new OpsSnapshots(relaxedDb, {
+    cacheMs: config.metrics.cacheMs, topQueues: config.metrics.topQueues, rowsBehindCap: config.metrics.rowsBehindCap,
+  });
+  const metrics = new Metrics({ snapshots, scaling: config.scaling, log });
+  const w: Wiring = { config, log, has: (role: Role) => config.roles.includes(role), pools, signals, metrics, teardown, workers: [] };
 
-    // Push: receivers wait in memory; routing, acks, redrives and config changes in any process wake them.
-    const waiters = new Waiters();
-    const recorder = new DeliveryRecorder();
-    signals.on('delivery', (clientIds) => waiters.wake(clientIds));
-    const access = await wireAccess(w, adminToken.hash, waiters);
-    // Full queues (reject policy): the router refuses direct messages to them, routing dead-letters
-    // their copies of topic and group messages.
-    const fullQueues = new FullQueues(relaxedDb, queueDefaults(config));
-    wireStages(w, access.routingRules, fullQueues);
-    const addressGuard = wireDelivery(w, waiters, recorder);
-    const router = await wireRouter(w, access, fullQueues);
-    const { app, webSocketServer, dashboard, drain } = buildApp(w, { access, router, waiters, recorder, snapshots, addressGuard });
-    if (w.has('upkeep')) await wireUpkeep(w, ownerUrl, connection.stream);
+  // Push: receivers wait in memory; routing, acks, redrives and config changes in any process wake them.
+  const waiters = new Waiters();
+  const recorder = new DeliveryRecorder();
+  signals.on('delivery', (clientIds) => waiters.wake(clientIds));
+  const access = await wireAccess(w, adminToken.hash, waiters);
+  // Full queues (reject policy): the router refuses direct messages to them, routing dead-letters
+  // their copies of topic and group messages.
+  const fullQueues = new FullQueues(relaxedDb, queueDefaults(config));
+  wireStages(w, access.routingRules, fullQueues);
+  const addressGuard = wireDelivery(w, waiters, recorder);
+  const router = await wireRouter(w, access, fullQueues);
+  const { app, webSocketServer, dashboard, drain, routes } = buildApp(w, { access, router, waiters, recorder, snapshots, addressGuard });
+  if (w.has('upkeep')) await wireUpkeep(w, ownerUrl, connection.stream);
 
-    // Delivery statistics still in memory are written after the workers stop, before the pools close.
-    teardown.push('delivery statistics', () => recorder.flush(relaxedDb));
-    for (const worker of w.workers) worker.start();
-    teardown.push('workers', () => Promise.all(w.workers.map((worker) => worker.stop(config.shutdownTimeoutMs))));
-    teardown.push('dashboard', () => dashboard.stop());
-    teardown.push('requests', drain); // already done where an HTTP server closed first
-
-    const routes = () => [...new Map(app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
-    return { app, webSocketServer, drain, databaseUrl, generatedAdminToken: adminToken.generated, db, routes };
-  } catch (error) {
-    await teardown.run(log);
-    throw error;
-  }
+  // Delivery statistics still in memory are written after the workers stop, before the pools close.
+  teardown.push('delivery statistics', () => recorder.flush(relaxedDb));
+  for (const worker of w.workers) worker.start();
+  teardown.push('workers', () => Promise.all(w.workers.map((worker) => worker.stop(config.shutdownTimeoutMs))));
+  teardown.push('dashboard', () => dashboard.stop());
+  teardown.push('requests', drain); // already done where an HTTP server closed first
+  return { app, webSocketServer, drain, routes, databaseUrl, generatedAdminToken: adminToken.generated, db };
 }
 
 /** The first call runs fn; later calls get the same promise. */

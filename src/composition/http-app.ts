@@ -62,6 +62,8 @@ export interface BuiltApp {
   dashboard: DashboardFeed;
   /** Refuses new publishes, commits those accepted, then ends waits and streams (once; /readyz says draining from the start). */
   drain: () => Promise<void>;
+  /** Every route the app answers (method and Hono path, like /v1/admin/clients/:id). */
+  routes: () => { method: string; path: string }[];
 }
 
 export function buildApp(w: Wiring, { access, router, waiters, recorder, snapshots, addressGuard }: AppParts): BuiltApp {
@@ -111,5 +113,6 @@ export function buildApp(w: Wiring, { access, router, waiters, recorder, snapsho
     workers.push(ws.liveness);
   }
   serveOpenApiDocument(app, { metricsToken: Boolean(config.metrics.token) });
-  return { app, webSocketServer: ws.wss, dashboard, drain };
+  const routes = () => [...new Map(app.routes.filter((r) => r.method !== 'ALL').map((r) => [`${r.method} ${r.path}`, { method: r.method, path: r.path }])).values()];
+  return { app, webSocketServer: ws.wss, dashboard, drain, routes };
 }
