@@ -71,7 +71,7 @@ export function buildApp(w: Wiring, { access, router, waiters, recorder, snapsho
   const { auth, membership, policies, rights, waitLimits } = access;
   const shutdown = new AbortController();
   let draining: Promise<void> | undefined;
-  const drain = () => (draining ??= router.messages.drain().then(() => shutdown.abort()));
+  const drain = () => (draining ??= router.messages.drain().finally(() => shutdown.abort()));
   const dashboard = new DashboardFeed(relaxedDb, { intervalMs: config.dashboard.pushMs, log: log.child({ component: 'dashboard' }), stopTimeoutMs: config.shutdownTimeoutMs });
   const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins, onResponse: observeHttp(metrics) });
   app.route('/', healthRoutes(db, () => draining !== undefined));
