@@ -4,7 +4,7 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { deleteExpiredKeys, fingerprintRequest } from '../src/idempotency/idempotency.service.ts';
+import { deleteExpiredKeys, fingerprintRequest, IDEMPOTENCY_LEASE_MIN_SECONDS, idempotencyLeaseSeconds } from '../src/idempotency/idempotency.service.ts';
 import { uuidv7 } from '../src/messages/message-id.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { registerClient, type TestClient } from './helpers/factories.ts';
@@ -205,5 +205,14 @@ describe('refusals leave no key behind', () => {
     for (const key of ['', '"unterminated', 'has space', 'a"b', 'x'.repeat(256)]) {
       expectProblem(await alice.api.post('/v1/messages', { to: 'topic:news', payload: 1 }, { 'idempotency-key': key }), 400, 'ValidationFailed', 'idempotency-key');
     }
+  });
+});
+
+describe('the lease of an attempt', () => {
+  test('outlasts any statement of the publish (twice the statement timeout, rounded up) and is never under a minute', () => {
+    expect(idempotencyLeaseSeconds(100)).toBe(IDEMPOTENCY_LEASE_MIN_SECONDS);
+    expect(idempotencyLeaseSeconds(30_000)).toBe(60); // the default statement timeout: exactly the minimum
+    expect(idempotencyLeaseSeconds(30_001)).toBe(61);
+    expect(idempotencyLeaseSeconds(600_000)).toBe(1_200);
   });
 });

@@ -48,6 +48,17 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** The shortest lease: a retry never takes over from an attempt younger than a minute. */
+export const IDEMPOTENCY_LEASE_MIN_SECONDS = 60;
+
+/**
+ * How long an attempt holds its Idempotency-Key before a retry may take over: longer than any
+ * statement of the publish can run (twice SWITCHYARD_STATEMENT_TIMEOUT_MS), at least a minute.
+ */
+export function idempotencyLeaseSeconds(statementTimeoutMs: number): number {
+  return Math.max(IDEMPOTENCY_LEASE_MIN_SECONDS, Math.ceil((2 * statementTimeoutMs) / 1000));
+}
+
 export class IdempotencyKeys {
   readonly #db: Db;
   readonly #windowSeconds: number;
