@@ -236,7 +236,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     // What operators see: one cached snapshot of the system's numbers feeds /metrics and the
     // scaling signal; hot paths only bump counters.
     const snapshots = new OpsSnapshots(relaxedDb, {
-      cacheMs: config.metrics.cacheMs, topQueues: config.metrics.topQueues, rowsBehindCap: config.metrics.rowsBehindCap,
+      cacheMs: config.metrics.cacheMs, topQueues: config.metrics.topQueues,
     });
     const metrics = new Metrics({ snapshots, scaling: config.scaling, log });
 
@@ -343,7 +343,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
         return ids;
       },
     });
-    const backpressure = new Backpressure(relaxedDb, {
+    const backpressure = new Backpressure(snapshots, {
       fullQueues, onRefused: (clientIds) => metrics.countOverflows('refused', clientIds), lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
     });
     if (has('router')) {
@@ -362,7 +362,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     // HTTP.
     const shutdown = new AbortController();
     let draining = false;
-    const dashboard = new DashboardFeed(relaxedDb, { intervalMs: config.dashboard.pushMs, log: log.child({ component: 'dashboard' }), stopTimeoutMs: config.shutdownTimeoutMs });
+    const dashboard = new DashboardFeed(snapshots, relaxedDb, { intervalMs: config.dashboard.pushMs, log: log.child({ component: 'dashboard' }), stopTimeoutMs: config.shutdownTimeoutMs });
     const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins, onResponse: observeHttp(metrics) });
     app.route('/', healthRoutes(db, () => draining));
     app.route('/', metricsRoutes(metrics, config.metrics.token));
