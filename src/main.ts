@@ -85,6 +85,7 @@ import { Metrics } from './ops/metrics.ts';
 import { metricsRoutes } from './ops/metrics.routes.ts';
 import { OpsSnapshots } from './ops/ops-snapshot.ts';
 import { scalingRoutes } from './ops/scaling.routes.ts';
+import { stageDeadLettersRoutes } from './ops/stage-dead-letters.routes.ts';
 import { ReplyWatch } from './requests/reply-watch.ts';
 import { requestsRoutes } from './requests/requests.routes.ts';
 import { RequestsService } from './requests/requests.service.ts';
@@ -390,6 +391,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', classifierRoutes(auth, new ClassifierService(db, () => new Date(), (topic) => signals.signal('config', [`classifier:${topic}`]))));
       app.route('/v1', deadLettersRoutes(auth, deadLetters, reads));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
+      app.route('/v1', stageDeadLettersRoutes(auth, db));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
       app.route('/v1', webhooksRoutes(auth, db, addressGuard));
       app.route('/v1', requestsRoutes(auth, new RequestsService(messages, replies, waitLimits), config.limits, shutdown.signal));
