@@ -391,7 +391,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', classifierRoutes(auth, new ClassifierService(db, () => new Date(), (topic) => signals.signal('config', [`classifier:${topic}`]))));
       app.route('/v1', deadLettersRoutes(auth, deadLetters, reads));
       app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
-      app.route('/v1', stageDeadLettersRoutes(auth, db));
+      app.route('/v1', stageDeadLettersRoutes(auth, db, () => signals.signal('log')));
       app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults, ...queueDefaults }));
       app.route('/v1', webhooksRoutes(auth, db, addressGuard));
       app.route('/v1', requestsRoutes(auth, new RequestsService(messages, replies, waitLimits), config.limits, shutdown.signal));

@@ -1,6 +1,7 @@
 // Admin: the messages a stage gave up on after its retries (switchyard.stage_dead_letter), and
 // their redrive: back to the stage's retry table, due now, so the stage runs them again on its
-// next look for due retries (within a poll interval) and dead-letters them again if they still fail.
+// next look for due retries (woken by NOTIFY, or at its next poll) and dead-letters them again if
+// they still fail.
 import { createRoute } from '@hono/zod-openapi';
 import { requireAdmin } from '../auth/auth.middleware.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
@@ -12,7 +13,8 @@ import {
   STAGE_REDRIVE_MAX, StageDeadLetterListSchema, StageDeadLetterQuery, StageParams, StageRedriveSchema, StageRedrivenSchema,
 } from './stage-dead-letters.schemas.ts';
 
-export function stageDeadLettersRoutes(auth: Authenticator, db: Db) {
+/** `wakeStages` tells the stages of every process to look for due retries now (signal 'log'). */
+export function stageDeadLettersRoutes(auth: Authenticator, db: Db, wakeStages: () => void) {
   const app = createRouter();
   app.use('/admin/stages/*', requireAdmin(auth));
 
@@ -47,7 +49,9 @@ export function stageDeadLettersRoutes(auth: Authenticator, db: Db) {
     }),
     async (c) => {
       const { message_ids: ids } = c.req.valid('json');
-      return c.json({ redriven: await redriveStageDeadLetters(db, c.req.valid('param').stage, ids, STAGE_REDRIVE_MAX) }, 200);
+      const redriven = await redriveStageDeadLetters(db, c.req.valid('param').stage, ids, STAGE_REDRIVE_MAX);
+      if (redriven > 0) wakeStages();
+      return c.json({ redriven }, 200);
     },
   );
 
