@@ -6,6 +6,7 @@ import { adminConnection, withDatabase } from './cli/cli-database.ts';
 import { clientsCommand } from './cli/clients.command.ts';
 import { dlqCommand } from './cli/dlq.command.ts';
 import { psqlCommand } from './cli/psql.command.ts';
+import { stageDlqCommand } from './cli/stage-dlq.command.ts';
 import { statsCommand } from './cli/stats.command.ts';
 import { UsageError } from './cli/usage-error.ts';
 import { rotateAdminToken } from './auth/admin-token.ts';
@@ -39,6 +40,10 @@ const USAGE = `usage: switchyard <command>
   dlq redrive|purge [--client ID] [--error TEXT] [--since ISO] [--until ISO] [--batch-size N] [--all]
                           put dead letters back in their queues, or delete them, in bounded
                           batches with a progress bar; purge without a filter needs --all
+  stage-dlq list STAGE [--limit N]
+                          messages a stage (routing, persistence, analytics) gave up on, newest first
+  stage-dlq redrive STAGE [--messages ID,...]
+                          give them back to the stage, to run again now
   stats [--once] [--interval SECONDS] [--top N]
                           a live view of queues and stages, redrawn until Ctrl-C
   psql [--command SQL]    a psql session on the service's database (the embedded one too)
@@ -97,6 +102,8 @@ async function main(argv: string[]): Promise<number> {
         sub, client: values.client, error: values.error, since: values.since, until: values.until, limit: values.limit,
         batchSize: values['batch-size'], all: values.all,
       }, process.stdout));
+    case 'stage-dlq':
+      return admin(stageDlqCommand({ sub, stage: name, limit: values.limit, messages: values.messages }, process.stdout));
     case 'psql':
       if (sub) throw new UsageError(`unknown psql argument "${sub}" (SQL goes in --command)`);
       return psqlCommand({ command: values.command }, config, process.stderr);
@@ -162,6 +169,7 @@ function parseCommandLine(argv: string[]) {
         interval: { type: 'string' },
         top: { type: 'string' },
         command: { type: 'string' },
+        messages: { type: 'string' },
       },
     });
   } catch (error) {

@@ -85,8 +85,6 @@ export const METRICS_CACHE_MS_DEFAULT = 2_000;
 /** Queues labelled by client in /metrics: the deepest N, never one series per client. */
 export const METRICS_TOP_QUEUES_DEFAULT = 10;
 export const METRICS_TOP_QUEUES_MAX = 100;
-/** Rows behind are counted up to this many per stage and lane (16 lanes), so a scrape stays cheap. */
-export const METRICS_ROWS_BEHIND_CAP_DEFAULT = 2_500;
 // The scaling signal: recommended workers (processes) per role, "more consumers when the backlog grows".
 export const SCALE_MIN_WORKERS_DEFAULT = 1;
 export const SCALE_MAX_WORKERS_DEFAULT = 16;
@@ -305,7 +303,6 @@ const EnvSchema = z.object({
   SWITCHYARD_METRICS_TOKEN: secretToken.optional(),
   SWITCHYARD_METRICS_CACHE_MS: int(0, 600_000, METRICS_CACHE_MS_DEFAULT),
   SWITCHYARD_METRICS_TOP_QUEUES: int(0, METRICS_TOP_QUEUES_MAX, METRICS_TOP_QUEUES_DEFAULT),
-  SWITCHYARD_METRICS_ROWS_BEHIND_CAP: int(1, 1_000_000, METRICS_ROWS_BEHIND_CAP_DEFAULT),
   SWITCHYARD_SCALE_MIN_WORKERS: int(1, 1_000, SCALE_MIN_WORKERS_DEFAULT),
   SWITCHYARD_SCALE_MAX_WORKERS: int(1, 1_000, SCALE_MAX_WORKERS_DEFAULT),
   SWITCHYARD_SCALE_STAGE_ROWS_PER_WORKER: int(1, 100_000_000, SCALE_STAGE_ROWS_PER_WORKER_DEFAULT),
@@ -380,7 +377,7 @@ export interface Config {
   cors: { origins: string[] };
   dashboard: { pushMs: number; sessionHours: number };
   /** token: when set, /metrics wants it as a bearer token; otherwise /metrics is open like /healthz. */
-  metrics: { token: string | undefined; cacheMs: number; topQueues: number; rowsBehindCap: number };
+  metrics: { token: string | undefined; cacheMs: number; topQueues: number };
   scaling: ScalingThresholds;
 }
 
@@ -505,7 +502,6 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       token: e.SWITCHYARD_METRICS_TOKEN,
       cacheMs: e.SWITCHYARD_METRICS_CACHE_MS,
       topQueues: e.SWITCHYARD_METRICS_TOP_QUEUES,
-      rowsBehindCap: e.SWITCHYARD_METRICS_ROWS_BEHIND_CAP,
     },
     scaling: {
       minWorkers: e.SWITCHYARD_SCALE_MIN_WORKERS,

@@ -114,9 +114,7 @@ async function assemble(config: Config, options: StartOptions, teardown: Teardow
   teardown.push('listener', () => signals.close());
   // What operators see: one cached snapshot of the system's numbers feeds /metrics and the
   // scaling signal; hot paths only bump counters.
-  const snapshots = new OpsSnapshots(relaxedDb, {
-    cacheMs: config.metrics.cacheMs, topQueues: config.metrics.topQueues, rowsBehindCap: config.metrics.rowsBehindCap,
-  });
+  const snapshots = new OpsSnapshots(relaxedDb, { cacheMs: config.metrics.cacheMs, topQueues: config.metrics.topQueues });
   const metrics = new Metrics({ snapshots, scaling: config.scaling, log });
   const w: Wiring = { config, log, has: (role: Role) => config.roles.includes(role), pools, signals, metrics, teardown, workers: [] };
 
@@ -130,7 +128,7 @@ async function assemble(config: Config, options: StartOptions, teardown: Teardow
   const fullQueues = new FullQueues(relaxedDb, queueDefaults(config));
   wireStages(w, access.routingRules, fullQueues);
   const addressGuard = wireDelivery(w, waiters, recorder);
-  const router = await wireRouter(w, access, fullQueues);
+  const router = await wireRouter(w, access, fullQueues, snapshots);
   const { app, webSocketServer, dashboard, drain, routes } = buildApp(w, { access, router, waiters, recorder, snapshots, addressGuard });
   if (w.has('upkeep')) await wireUpkeep(w, ownerUrl, connection.stream);
 

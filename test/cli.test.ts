@@ -12,6 +12,7 @@ import { ProgressBar } from '../src/cli/progress-bar.ts';
 import { refreshQueueStats } from '../src/inbox/queue-stats.repository.ts';
 import { MIGRATIONS_DIR } from '../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { insertMessages } from '../src/messages/messages.repository.ts';
 import { createQueueClient, newMessage, publishAndRoute } from './helpers/queue.ts';
 
 const run = promisify(execFile);
@@ -209,6 +210,28 @@ describe('admin commands', () => {
     expect(refused.stderr).toContain('--all');
     expect((await cli(['dlq', 'purge', '--client', clientId], env)).stdout).toContain('5 dead letters purged in 1 batches');
     expect((await cli(['dlq', 'list'], env)).stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('stage-dlq lists the messages a stage gave up on and redrives them to its retries', async () => {
+    const db = database.db;
+    const [id] = await insertMessages(db, [newMessage('topic:stage-dlq')], 300);
+    await sql`
+      insert into switchyard.stage_dead_letter (stage, message_id, attempts, first_failed_at, last_error)
+      values ('persistence', ${id}, 3, now(), 'history is read-only')`.execute(db);
+
+    const listed = await cli(['stage-dlq', 'list', 'persistence'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^FAILED AT\\s+MESSAGE\\s+ATTEMPTS\\s+LAST ERROR\\n\\S+\\s+${id}\\s+3\\s+history is read-only\\n$`));
+    expect((await cli(['stage-dlq', 'list', 'routing'], env)).stdout.trim().split('\n')).toHaveLength(1);
+    expect((await cli(['stage-dlq', 'list', 'nowhere'], env)).code).toBe(2);
+    expect((await cli(['stage-dlq', 'redrive', 'persistence', '--messages', 'not-an-id'], env)).stderr).toContain('--messages not-an-id');
+
+    const redriven = await cli(['stage-dlq', 'redrive', 'persistence'], env);
+    expect(redriven.stdout).toBe('1 persistence dead letters redriven\n');
+    const retry = await sql<{ stage: string; attempts: number; due: boolean }>`
+      select stage, attempts, next_attempt_at <= now() as due from switchyard.stage_retry where message_id = ${id}`.execute(db);
+    expect(retry.rows).toEqual([{ stage: 'persistence', attempts: 0, due: true }]);
+    expect((await cli(['stage-dlq', 'list', 'persistence'], env)).stdout.trim().split('\n')).toHaveLength(1);
   });
 
   test('stats --once prints the queues and stages', async () => {

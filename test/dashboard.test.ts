@@ -23,6 +23,7 @@ beforeAll(async () => {
     SWITCHYARD_ROLES: 'router,routing,persistence,analytics,push,upkeep',
     SWITCHYARD_QUEUE_STATS_MS: '100',
     SWITCHYARD_DASHBOARD_PUSH_MS: '200',
+    SWITCHYARD_METRICS_CACHE_MS: '200', // the dashboard shows the operators' snapshot, taken at most this often
   });
   sender = await registerClient(service.admin, 'sender');
   sink = await registerClient(service.admin, 'sink', ['topic:dash']);

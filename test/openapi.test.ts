@@ -189,6 +189,8 @@ test('real answers of every operation match their documented status, content typ
   // Admin numbers.
   await eventually(async () => ((await call('GET', '/v1/admin/analytics?minutes=5', { token: admin })).body.minutes.length > 0 ? true : undefined));
   await call('GET', '/v1/admin/scaling', { token: admin });
+  await call('GET', '/v1/admin/stages/routing/dead-letters', { token: admin });
+  await call('POST', '/v1/admin/stages/routing/dead-letters/redrive', { token: admin, body: {} });
   await call('GET', '/v1/admin/anomalies', { token: admin });
   await call('GET', '/v1/admin/anomalies/band?address=topic:news&minutes=5', { token: admin });
   await call('GET', '/v1/admin/dashboard/snapshot', { token: admin });

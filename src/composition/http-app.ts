@@ -32,6 +32,7 @@ import { metricsRoutes } from '../ops/metrics.routes.ts';
 import type { OpsSnapshots } from '../ops/ops-snapshot.ts';
 import { serveOpenApiDocument } from '../ops/openapi-document.ts';
 import { scalingRoutes } from '../ops/scaling.routes.ts';
+import { stageDeadLettersRoutes } from '../ops/stage-dead-letters.routes.ts';
 import { historyRoutes } from '../persistence/history.routes.ts';
 import type { Waiters } from '../queue/waiters.ts';
 import { requestsRoutes } from '../requests/requests.routes.ts';
@@ -72,7 +73,7 @@ export function buildApp(w: Wiring, { access, router, waiters, recorder, snapsho
   const shutdown = new AbortController();
   let draining: Promise<void> | undefined;
   const drain = () => (draining ??= router.messages.drain().finally(() => shutdown.abort()));
-  const dashboard = new DashboardFeed(relaxedDb, { intervalMs: config.dashboard.pushMs, log: log.child({ component: 'dashboard' }), stopTimeoutMs: config.shutdownTimeoutMs });
+  const dashboard = new DashboardFeed(snapshots, relaxedDb, { intervalMs: config.dashboard.pushMs, log: log.child({ component: 'dashboard' }), stopTimeoutMs: config.shutdownTimeoutMs });
   const app = createApp({ log, maxBodyBytes: config.http.maxBodyBytes, corsOrigins: config.cors.origins, onResponse: observeHttp(metrics) });
   app.route('/', healthRoutes(db, () => draining !== undefined));
   app.route('/', metricsRoutes(metrics, config.metrics.token));
@@ -94,6 +95,7 @@ export function buildApp(w: Wiring, { access, router, waiters, recorder, snapsho
     app.route('/v1', classifierRoutes(auth, new ClassifierService(db, () => new Date(), changed('classifier'))));
     app.route('/v1', deadLettersRoutes(auth, deadLetters, reads));
     app.route('/v1', scalingRoutes(auth, snapshots, config.scaling));
+    app.route('/v1', stageDeadLettersRoutes(auth, db, () => signals.signal('log')));
     app.route('/v1', queuePolicyRoutes(auth, db, { ...policyDefaults(config), ...queueDefaults(config) }));
     app.route('/v1', webhooksRoutes(auth, db, addressGuard));
     app.route('/v1', requestsRoutes(auth, new RequestsService(router.messages, router.replies, waitLimits), config.limits, shutdown.signal));

@@ -4,6 +4,7 @@
 import { IdempotencyKeys, idempotencyLeaseSeconds } from '../idempotency/idempotency.service.ts';
 import type { FullQueues } from '../inbox/full-queues.ts';
 import { Backpressure } from '../messages/backpressure.ts';
+import type { OpsSnapshots } from '../ops/ops-snapshot.ts';
 import { createIngestCommit } from '../messages/ingest-flush.ts';
 import { MessagesService } from '../messages/messages.service.ts';
 import { savePublishSettings } from '../messages/publish-settings.repository.ts';
@@ -15,7 +16,7 @@ import { queueDefaults, type Wiring } from './wiring.ts';
 
 export type Router = Awaited<ReturnType<typeof wireRouter>>;
 
-export async function wireRouter(w: Wiring, access: Access, fullQueues: FullQueues) {
+export async function wireRouter(w: Wiring, access: Access, fullQueues: FullQueues, snapshots: OpsSnapshots) {
   const { config, log, has, pools: { db, relaxedDb, reads }, signals, metrics, workers } = w;
   const replies = new ReplyWatch(relaxedDb, access.rights, config.inbox.pollMs, log);
   signals.on('reply', (correlationIds) => replies.wake(correlationIds));
@@ -27,7 +28,7 @@ export async function wireRouter(w: Wiring, access: Access, fullQueues: FullQueu
     },
     signal: (channel, keys) => signals.signal(channel, keys),
   });
-  const backpressure = new Backpressure(relaxedDb, {
+  const backpressure = new Backpressure(snapshots, {
     fullQueues, onRefused: (clientIds) => metrics.countOverflows('refused', clientIds), lagSeconds: config.backpressure.lagSeconds, stages: config.backpressure.stages,
   });
   if (has('router')) {

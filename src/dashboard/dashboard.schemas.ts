@@ -1,9 +1,10 @@
 // What the dashboard's data endpoints answer: a snapshot of the live numbers (also the data of
 // every event on the stream) and the table of clients and their queues.
 import { z } from '@hono/zod-openapi';
+import { PROCESSING_ROWS_MIN } from '../ops/ops-snapshot.ts';
 
-/** Clients in the dashboard's processing-time table: the ones closest to their lease. */
-export const PROCESSING_CLIENTS = 10;
+/** Clients in the dashboard's processing-time table: the ones closest to their lease (the snapshot reads at least these). */
+export const PROCESSING_CLIENTS = PROCESSING_ROWS_MIN;
 /** Webhook endpoints in the dashboard's circuits table: open, half-open and disabled ones first. */
 export const CIRCUIT_ROWS = 20;
 

@@ -68,26 +68,37 @@ export interface StageDeadLetterRow {
   last_error: string;
 }
 
-export async function listStageDeadLetters(tx: Tx, stage: string | undefined, limit: number): Promise<StageDeadLetterRow[]> {
+/** A stage's dead letters (every stage's when `stage` is undefined), the newest first, at most `limit`. */
+export async function listStageDeadLetters(db: Db, stage: string | undefined, limit: number): Promise<StageDeadLetterRow[]> {
   const result = await sql<StageDeadLetterRow>`
     select stage, message_id, attempts, first_failed_at, failed_at, last_error
     from switchyard.stage_dead_letter
     where ${stage ?? null}::text is null or stage = ${stage ?? null}
-    order by failed_at desc
-    limit ${limit}`.execute(tx);
+    order by failed_at desc, message_id
+    limit ${limit}`.execute(db);
   return result.rows;
 }
 
-/** Moves a stage's dead letters back to its retry table, to run again now. */
-export async function redriveStageDeadLetters(tx: Tx, stage: string, messageIds: string[] | undefined): Promise<number> {
+/**
+ * Moves up to `limit` of a stage's dead letters (all of them, or those of `messageIds`), the
+ * oldest first, back to its retry table, due now: the stage runs them again on its next look for
+ * due retries. Returns how many moved.
+ */
+export async function redriveStageDeadLetters(db: Db, stage: string, messageIds: string[] | undefined, limit: number): Promise<number> {
   const result = await sql`
-    with moved as (
-      delete from switchyard.stage_dead_letter
+    with picked as (
+      select message_id from switchyard.stage_dead_letter
       where stage = ${stage} and (${messageIds ?? null}::uuid[] is null or message_id = any (${messageIds ?? null}::uuid[]))
-      returning stage, message_id, first_failed_at, last_error
+      order by failed_at, message_id
+      limit ${limit}
+      for update skip locked
+    ), moved as (
+      delete from switchyard.stage_dead_letter d using picked
+      where d.stage = ${stage} and d.message_id = picked.message_id
+      returning d.stage, d.message_id, d.first_failed_at, d.last_error
     )
     insert into switchyard.stage_retry (stage, message_id, attempts, next_attempt_at, first_failed_at, last_error)
     select stage, message_id, 0, now(), first_failed_at, last_error from moved
-    on conflict do nothing`.execute(tx);
+    on conflict do nothing`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }
