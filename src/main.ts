@@ -2,8 +2,8 @@
 // which they start and stop. Reading map, in the order a message travels:
 //
 //   1. ingest      POST /v1/messages            messages/messages.routes.ts -> messages.service.ts
-//                    who may: auth + rate limit   auth/auth.middleware.ts, groups/membership.ts,
-//                    topics and payload schemas   topics/topic-policies.ts, topics/topic-schemas.ts
+//                    who may: auth + rate limit   auth/auth.middleware.ts, auth/access.ts (groups, topic policies)
+//                    payload schemas              topics/topic-schemas.ts
 //                    Idempotency-Key              idempotency/idempotency.service.ts
 //   2. transaction group commit into the log      queue/group-commit.ts -> messages/messages.repository.ts
 //   3. stages      read the log through cursors  queue/stage-runner.ts + queue/stage-cursor.repository.ts
@@ -39,7 +39,7 @@ import { ensureAdminSessionKey } from './auth/admin-session.repository.ts';
 import { resolveAdminToken } from './auth/admin-token.ts';
 import { Authenticator } from './auth/authenticator.ts';
 import { clientsRoutes } from './clients/clients.routes.ts';
-import { ListenRights } from './auth/listen-rights.ts';
+import { AddressAccess } from './auth/access.ts';
 import { WaitLimits } from './clients/wait-limits.ts';
 import { ClientsService } from './clients/clients.service.ts';
 import { RateLimiter } from './auth/rate-limiter.ts';
@@ -201,7 +201,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const adminSessions = new AdminSessions(await ensureAdminSessionKey(db), adminToken.hash, config.dashboard.sessionHours * 3_600_000);
     const authFailures = config.authFailures.perSecond > 0 ? new RateLimiter(config.authFailures.perSecond, config.authFailures.burst) : undefined;
     const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter, adminSessions, authFailures);
-    const rights = new ListenRights(membership, policies);
+    const access = new AddressAccess(membership, policies);
     const waitLimits = new WaitLimits({ streams: config.waits.maxStreams, waits: config.waits.maxWaits });
     const changed = (prefix: string, keys: string[] | undefined) =>
       keys?.filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length));
@@ -212,7 +212,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     signals.on('delivery', (clientIds) => waiters.wake(clientIds));
     // Request/reply: one worker looks for the replies of every waiting request at once; the router
     // that commits a message with a waited-for correlation id wakes it.
-    const replies = new ReplyWatch(relaxedDb, rights, config.inbox.pollMs, log);
+    const replies = new ReplyWatch(relaxedDb, access, config.inbox.pollMs, log);
     signals.on('reply', (correlationIds) => replies.wake(correlationIds));
     const queueDefaults = { maxLength: config.delivery.maxLength, overflow: config.delivery.overflow };
     const policyDefaults = {
@@ -354,7 +354,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       metrics.trackBackpressure(() => backpressure.lagging !== undefined);
       metrics.trackIngestQueue(commit);
     }
-    const messages = new MessagesService(membership, policies, rights, schemas, backpressure, commit);
+    const messages = new MessagesService(access, schemas, backpressure, commit);
     if (has('router')) workers.push(replies.worker);
     const wakeClient = (clientId: string | undefined) => signals.signal('delivery', clientId === undefined ? undefined : [clientId]);
     const deadLetters = new DeadLettersService(relaxedDb, wakeClient);
@@ -379,12 +379,12 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       const publishGate = new PublishGate(config.ingest.maxInFlight);
       metrics.trackPublishesInFlight(() => publishGate.inFlight);
       app.route('/v1', messagesRoutes(auth, publisher, config.limits, publishGate));
-      const clients = new ClientsService(db, rights, (clientId) => signals.signal('config', [`client:${clientId}`]));
+      const clients = new ClientsService(db, access, (clientId) => signals.signal('config', [`client:${clientId}`]));
       app.route('/v1', clientsRoutes(auth, clients, config.limits));
       app.route('/v1', groupsRoutes(auth, db, (group) => signals.signal('config', [`group:${group}`])));
       app.route('/v1', topicsRoutes(auth, new TopicsService(db, (topic) => signals.signal('config', [`topic:${topic}`]))));
       app.route('/v1', routingRulesRoutes(auth, db, () => signals.signal('config', [ROUTING_RULES_KEY])));
-      app.route('/v1', historyRoutes(auth, reads, membership, policies, config.limits.addressLength));
+      app.route('/v1', historyRoutes(auth, reads, access, config.limits.addressLength));
       app.route('/v1', analyticsRoutes(auth, reads));
       app.route('/v1', anomaliesRoutes(auth, db, detectorSettings(config.anomaly.k, config.anomaly.direction)));
       app.route('/v1', classifierRoutes(auth, new ClassifierService(db, () => new Date(), (topic) => signals.signal('config', [`classifier:${topic}`]))));
