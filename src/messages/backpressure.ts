@@ -8,7 +8,6 @@
 // Both come from state refreshed every few seconds, never from a count on the publish path, and
 // both lift by themselves once the backlog drains.
 import type { Db } from '../db/database.ts';
-import type { FullQueues } from '../inbox/full-queues.ts';
 import { ApiError } from '../http/problem.ts';
 import type { Logger } from '../logger.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';
@@ -16,8 +15,15 @@ import { Worker } from '../queue/worker.ts';
 
 export const BACKPRESSURE_RETRY_AFTER_SECONDS = 5;
 
+/** What backpressure asks of inbox/full-queues.ts (an interface: messages does not import inbox, which imports messages). */
+export interface FullQueueLookup {
+  refresh(): Promise<void>;
+  /** The full queues a direct message to `address` would reach. */
+  reachedBy(address: string): string[];
+}
+
 export interface BackpressureOptions {
-  fullQueues: FullQueues;
+  fullQueues: FullQueueLookup;
   /** Told the client ids of the full queues a refused direct message would have reached (metrics). */
   onRefused?: (clientIds: string[]) => void;
   /** 0: never refuse for stage lag. */
