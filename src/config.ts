@@ -1,4 +1,4 @@
-// Configuration is read once, from the environment, at start-up (STYLE rule 7).
+// Configuration is read once, from the environment, at start-up (docs/conventions.md, Configuration).
 // A bad value names its variable and the process exits before anything opens.
 import { z } from 'zod';
 import { parseDatabaseUrl } from './db/database-url.ts';
