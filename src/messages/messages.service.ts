@@ -3,8 +3,8 @@
 // once its rows are committed, and then the stages are woken.
 //
 // prepare() decides everything that can refuse a message (shutting down, who may publish where
-// (auth/access.ts), topic schemas, backpressure) and writes nothing; commit() writes. So a refused request
-// leaves no trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
+// (auth/access.ts), topic schemas, backpressure) and writes nothing; commit() writes. So a refused
+// request leaves no trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
 import type { AddressAccess, Refusal } from '../auth/access.ts';
 import type { ClientRecord } from '../auth/client-token.repository.ts';
 import { isDataError } from '../db/errors.ts';
