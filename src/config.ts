@@ -1,9 +1,12 @@
-// Configuration is read once, from the environment, at start-up (STYLE rule 7).
+// Configuration is read once, from the environment, at start-up (docs/conventions.md, Configuration).
 // A bad value names its variable and the process exits before anything opens.
 import { z } from 'zod';
-import { DIRECTIONS, type Direction } from './analytics/seasonal-detector.ts';
-import { SERIES_KINDS, type SeriesKind } from './analytics/series-kinds.ts';
 import { parseDatabaseUrl } from './db/database-url.ts';
+import { SERIES_KINDS, type SeriesKind } from './db/schema.ts';
+
+/** Which way a value must leave its band to count as an anomaly (SWITCHYARD_ANOMALY_DIRECTION). */
+export const DIRECTIONS = ['spike', 'drop', 'both'] as const;
+export type Direction = (typeof DIRECTIONS)[number];
 
 export const ROLES = ['router', 'routing', 'persistence', 'analytics', 'push', 'upkeep'] as const;
 export type Role = (typeof ROLES)[number];

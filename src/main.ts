@@ -4,8 +4,8 @@
 // (teardown.ts), which a failed start and stop() both unwind. Reading map, in the order a message travels:
 //
 //   1. ingest      POST /v1/messages            messages/messages.routes.ts -> messages.service.ts
-//                    who may: auth + rate limit   auth/auth.middleware.ts, groups/membership.ts,
-//                    topics and payload schemas   topics/topic-policies.ts, topics/topic-schemas.ts
+//                    who may: auth + rate limit   auth/auth.middleware.ts, auth/access.ts (groups, topic policies)
+//                    payload schemas              topics/topic-schemas.ts
 //                    Idempotency-Key              idempotency/idempotency.service.ts
 //   2. transaction group commit into the log      messages/ingest-flush.ts -> queue/group-commit.ts,
 //                                                 messages/messages.repository.ts

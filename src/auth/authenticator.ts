@@ -10,7 +10,7 @@
 import type { Db } from '../db/database.ts';
 import { ApiError } from '../http/problem.ts';
 import type { AdminSessions } from './admin-session.ts';
-import { findClientByTokenHash, type ClientRecord } from '../clients/clients.repository.ts';
+import { findClientByTokenHash, type ClientRecord } from './client-token.repository.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { hashToken, sameHash } from './tokens.ts';
 

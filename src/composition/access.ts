@@ -3,7 +3,7 @@
 import { AdminSessions } from '../auth/admin-session.ts';
 import { ensureAdminSessionKey } from '../auth/admin-session.repository.ts';
 import { Authenticator } from '../auth/authenticator.ts';
-import { ListenRights } from '../auth/listen-rights.ts';
+import { AddressAccess } from '../auth/access.ts';
 import { RateLimiter } from '../auth/rate-limiter.ts';
 import { WaitLimits } from '../clients/wait-limits.ts';
 import { GroupMembership } from '../groups/membership.ts';
@@ -25,7 +25,7 @@ export async function wireAccess({ config, pools: { db }, signals, log }: Wiring
   const adminSessions = new AdminSessions(await ensureAdminSessionKey(db), adminTokenHash, config.dashboard.sessionHours * 3_600_000);
   const authFailures = config.authFailures.perSecond > 0 ? new RateLimiter(config.authFailures.perSecond, config.authFailures.burst) : undefined;
   const auth = new Authenticator(db, adminTokenHash, config.authCacheMs, rateLimiter, adminSessions, authFailures);
-  const rights = new ListenRights(membership, policies);
+  const addresses = new AddressAccess(membership, policies);
   const waitLimits = new WaitLimits({ streams: config.waits.maxStreams, waits: config.waits.maxWaits });
 
   onConfigChange(signals, {
@@ -42,5 +42,5 @@ export async function wireAccess({ config, pools: { db }, signals, log }: Wiring
       waiters.wake(clientIds);
     },
   });
-  return { membership, policies, schemas, routingRules, auth, rights, waitLimits };
+  return { membership, policies, schemas, routingRules, auth, addresses, waitLimits };
 }

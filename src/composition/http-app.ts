@@ -69,7 +69,7 @@ export interface BuiltApp {
 
 export function buildApp(w: Wiring, { access, router, waiters, recorder, snapshots, addressGuard }: AppParts): BuiltApp {
   const { config, log, has, pools: { db, relaxedDb, reads }, signals, metrics, workers } = w;
-  const { auth, membership, policies, rights, waitLimits } = access;
+  const { auth, addresses, waitLimits } = access;
   const shutdown = new AbortController();
   let draining: Promise<void> | undefined;
   const drain = () => (draining ??= router.messages.drain().finally(() => shutdown.abort()));
@@ -85,11 +85,11 @@ export function buildApp(w: Wiring, { access, router, waiters, recorder, snapsho
   const ws = createWsServer({ maxPayloadBytes: 2 * config.http.maxBodyBytes, pingIntervalMs: config.inbox.wsPingMs }, log);
   if (router.publish) {
     app.route('/v1', messagesRoutes(auth, router.publish.publisher, config.limits, router.publish.gate));
-    app.route('/v1', clientsRoutes(auth, new ClientsService(db, rights, changed('client')), config.limits));
+    app.route('/v1', clientsRoutes(auth, new ClientsService(db, addresses, changed('client')), config.limits));
     app.route('/v1', groupsRoutes(auth, db, changed('group')));
     app.route('/v1', topicsRoutes(auth, new TopicsService(db, changed('topic'))));
     app.route('/v1', routingRulesRoutes(auth, db, changed(ROUTING_RULES_KEY)));
-    app.route('/v1', historyRoutes(auth, reads, membership, policies, config.limits.addressLength));
+    app.route('/v1', historyRoutes(auth, reads, addresses, config.limits.addressLength));
     app.route('/v1', analyticsRoutes(auth, reads));
     app.route('/v1', anomaliesRoutes(auth, db, detectorSettings(config.anomaly.k, config.anomaly.direction)));
     app.route('/v1', classifierRoutes(auth, new ClassifierService(db, () => new Date(), changed('classifier'))));

@@ -18,7 +18,7 @@ export type Router = Awaited<ReturnType<typeof wireRouter>>;
 
 export async function wireRouter(w: Wiring, access: Access, fullQueues: FullQueues, snapshots: OpsSnapshots) {
   const { config, log, has, pools: { db, relaxedDb, reads }, signals, metrics, workers } = w;
-  const replies = new ReplyWatch(relaxedDb, access.rights, config.inbox.pollMs, log);
+  const replies = new ReplyWatch(relaxedDb, access.addresses, config.inbox.pollMs, log);
   signals.on('reply', (correlationIds) => replies.wake(correlationIds));
   const commit = createIngestCommit(config.ingest, {
     db, dedupWindowSeconds: config.delivery.dedupWindowSeconds, reads,
@@ -38,8 +38,7 @@ export async function wireRouter(w: Wiring, access: Access, fullQueues: FullQueu
     metrics.trackBackpressure(() => backpressure.lagging !== undefined);
     metrics.trackIngestQueue(commit);
   }
-  const { membership, policies, rights, schemas } = access;
-  const messages = new MessagesService(membership, policies, rights, schemas, backpressure, commit);
+  const messages = new MessagesService(access.addresses, access.schemas, backpressure, commit);
   let publish: { publisher: Publisher; gate: PublishGate } | undefined; // WebSocket publish frames need it where the router runs
   if (has('router')) {
     workers.push(replies.worker);

@@ -3,7 +3,6 @@
 // them all, after a failed start as after a stop.
 import type { Socket } from 'node:net';
 import type pg from 'pg';
-import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { createDb, createPool, type Db } from './database.ts';
 import { primaryReads, ReadReplica, type Reads } from './read-replica.ts';
@@ -34,7 +33,15 @@ export interface Pools {
   reads: Reads;
 }
 
-export function openPools(config: Config, urls: PoolUrls, log: Logger, onOpen: (name: string, db: Db) => void): Pools {
+/** The part of the configuration pools are made from (db/ sits below config.ts, so it names its own needs). */
+export interface PoolSettings {
+  roles: readonly string[];
+  readReplicaUrl?: string | undefined;
+  db: { poolMax: number; statementTimeoutMs: number; idleInTransactionTimeoutMs: number };
+  stages: { maxWorkers: number };
+}
+
+export function openPools(config: PoolSettings, urls: PoolUrls, log: Logger, onOpen: (name: string, db: Db) => void): Pools {
   const poolOptions = {
     url: urls.service,
     max: config.db.poolMax,

@@ -8,16 +8,29 @@
 // Both come from state refreshed every few seconds, never from a count on the publish path, and
 // both lift by themselves once the backlog drains. Stage lag is read from the operators' snapshot
 // (ops/ops-snapshot.ts), the same numbers /metrics and the dashboard show.
-import type { FullQueues } from '../inbox/full-queues.ts';
 import { ApiError } from '../http/problem.ts';
 import type { Logger } from '../logger.ts';
-import type { OpsSnapshots } from '../ops/ops-snapshot.ts';
 import { Worker } from '../queue/worker.ts';
 
 export const BACKPRESSURE_RETRY_AFTER_SECONDS = 5;
 
+/**
+ * Where stage lag comes from: the operators' snapshot (ops/ops-snapshot.ts), the same numbers
+ * /metrics and the dashboard show (an interface: messages does not import ops).
+ */
+export interface StageLagSource {
+  current(): Promise<{ stages: { stage: string; lagSeconds: number }[] }>;
+}
+
+/** What backpressure asks of inbox/full-queues.ts (an interface: messages does not import inbox, which imports messages). */
+export interface FullQueueLookup {
+  refresh(): Promise<void>;
+  /** The full queues a direct message to `address` would reach. */
+  reachedBy(address: string): string[];
+}
+
 export interface BackpressureOptions {
-  fullQueues: FullQueues;
+  fullQueues: FullQueueLookup;
   /** Told the client ids of the full queues a refused direct message would have reached (metrics). */
   onRefused?: (clientIds: string[]) => void;
   /** 0: never refuse for stage lag. */
@@ -27,11 +40,11 @@ export interface BackpressureOptions {
 }
 
 export class Backpressure {
-  readonly #snapshots: OpsSnapshots;
+  readonly #snapshots: StageLagSource;
   readonly #o: BackpressureOptions;
   #lagging: { stage: string; lagSeconds: number } | undefined;
 
-  constructor(snapshots: OpsSnapshots, options: BackpressureOptions) {
+  constructor(snapshots: StageLagSource, options: BackpressureOptions) {
     this.#snapshots = snapshots;
     this.#o = options;
   }

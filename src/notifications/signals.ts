@@ -92,11 +92,6 @@ export class Signals {
     this.#scheduleNotify(channel, keyList);
   }
 
-  /** Wakes handlers in this process only: everything else learns of it by polling or by its own NOTIFY. */
-  signalLocally(channel: ChannelName, keys?: Iterable<string>): void {
-    this.#dispatch(channel, keys === undefined ? undefined : [...keys]);
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     for (const [channel, pending] of this.#pending) {

@@ -12,7 +12,7 @@
 // otherwise stages, roles, states, reasons, operations and HTTP route patterns (never raw paths).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClassifyOutcome } from '../analytics/content-classification.ts';
-import { SERIES_KINDS } from '../analytics/series-kinds.ts';
+import { SERIES_KINDS } from '../db/schema.ts';
 import type { ScalingThresholds } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import { QUEUE_DEPTH_BOUNDS, STAGE_ROWS_BEHIND_CAP, type OpsSnapshot, type OpsSnapshots } from './ops-snapshot.ts';

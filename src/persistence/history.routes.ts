@@ -1,15 +1,14 @@
-// History, newest first, one conversation at a time, for its participants: a topic's readers
-// (anyone, unless the topic's policy restricts subscribe), a group's members, or the two ends of a
-// direct conversation.
+// History, newest first, one conversation at a time, for its participants: who may read it is
+// auth/access.ts's history rule (a topic's readers, a group's members, the two ends of a direct
+// conversation).
 import { createRoute, z } from '@hono/zod-openapi';
+import type { AddressAccess } from '../auth/access.ts';
 import { requireClient } from '../auth/auth.middleware.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Reads } from '../db/read-replica.ts';
-import type { GroupMembership } from '../groups/membership.ts';
 import { bearer, createRouter, JsonValueSchema, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
-import { addressSchema, parseAddress, userAddress } from '../addresses/address.ts';
-import type { TopicPolicies } from '../topics/topic-policies.ts';
+import { addressSchema, userAddress } from '../addresses/address.ts';
 import { listHistoryBefore } from './history.repository.ts';
 
 export const HISTORY_PAGE_MAX = 200;
@@ -49,7 +48,7 @@ const HistoryPageSchema = z
   })
   .openapi('HistoryPage');
 
-export function historyRoutes(auth: Authenticator, reads: Reads, membership: GroupMembership, policies: TopicPolicies, maxAddressLength: number) {
+export function historyRoutes(auth: Authenticator, reads: Reads, access: AddressAccess, maxAddressLength: number) {
   const app = createRouter();
   const HistoryQuery = historyQuery(maxAddressLength);
 
@@ -67,13 +66,8 @@ export function historyRoutes(auth: Authenticator, reads: Reads, membership: Gro
     async (c) => {
       const { conversation, before, limit } = c.req.valid('query');
       const me = c.var.client;
-      const { kind, name } = parseAddress(conversation);
-      if (kind === 'group' && !(await membership.isMember(name, me.name))) {
-        throw new ApiError('NotAGroupMember', `${me.name} is not a member of ${conversation}`);
-      }
-      if (kind === 'topic' && !(await policies.allows(name, 'subscribe', me.name))) {
-        throw new ApiError('TopicSubscribeForbidden', `the policy of ${conversation} does not grant ${me.name} subscribe`);
-      }
+      const refusal = await access.historyRefusal(me.name, conversation);
+      if (refusal) throw new ApiError(refusal.code, refusal.message);
       // Fenced by the reader's address: a client that has just published reads its own message.
       const rows = await reads.read(userAddress(me.name), (db) => listHistoryBefore(db, userAddress(me.name), conversation, before, limit));
       return c.json(

@@ -8,7 +8,7 @@
 // address the caller may listen to (checked when the request is published, ReplyToForbidden);
 // only messages newer than the request answer it; and only a client that may listen to the
 // request's `to` address may answer (reply-watch.ts).
-import type { ClientRecord } from '../clients/clients.repository.ts';
+import type { ClientRecord } from '../auth/client-token.repository.ts';
 import type { WaitLimits } from '../clients/wait-limits.ts';
 import { ApiError } from '../http/problem.ts';
 import { userAddress } from '../addresses/address.ts';

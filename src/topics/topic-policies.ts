@@ -6,14 +6,11 @@
 // the topic's entry at once (config signal topic:<name>), and the time limit covers a lost NOTIFY.
 import type { Db } from '../db/database.ts';
 import type { TopicAction } from '../db/schema.ts';
-import { findTopicPolicy } from './topics.repository.ts';
+import { findTopicPolicy, type TopicPolicy } from './topics.repository.ts';
 
 export const GRANT_PATTERN = /^[A-Za-z0-9_.*-]{1,64}$/;
 export const GRANTS_MAX = 100;
 const MAX_CACHED_TOPICS = 10_000;
-
-/** Grants per action; null: no policy, open to every authenticated client. */
-export type TopicPolicy = Record<TopicAction, string[] | null>;
 
 interface CachedPolicy {
   policy: TopicPolicy;

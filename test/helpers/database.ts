@@ -1,4 +1,4 @@
-// A fresh database per test file, cloned from the migrated template (STYLE rule 10).
+// A fresh database per test file, cloned from the migrated template (docs/conventions.md, Tests).
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
