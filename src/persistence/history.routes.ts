@@ -6,9 +6,10 @@ import { requireClient } from '../auth/auth.middleware.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Reads } from '../db/read-replica.ts';
 import type { GroupMembership } from '../groups/membership.ts';
-import { bearer, createRouter, JsonValueSchema, jsonResponse } from '../http/openapi.ts';
+import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
 import { addressSchema, parseAddress, userAddress } from '../addresses/address.ts';
+import { ConversationFields, OutgoingMessageSchema, toOutgoingMessage } from '../messages/outgoing-message.ts';
 import type { TopicPolicies } from '../topics/topic-policies.ts';
 import { listHistoryBefore } from './history.repository.ts';
 
@@ -24,23 +25,13 @@ function historyQuery(maxAddressLength: number) {
   });
 }
 
-const HistoryMessageSchema = z
-  .object({
-    id: z.string(),
-    from: z.string(),
-    to: z.string(),
-    type: z.string().nullable(),
-    payload: JsonValueSchema,
-    headers: z.record(z.string(), z.string()),
-    sent_at: z.string(),
-    correlation_id: z.string().nullable(),
-    reply_to: z.string().nullable(),
+const HistoryMessageSchema = OutgoingMessageSchema
+  .extend({
+    ...ConversationFields,
     label: z.object({ label: z.string(), score: z.number(), model_version: z.number().int() }).nullable()
       .openapi({ description: 'the content label, on a classified topic (null otherwise, or when sampled out)' }),
   })
   .openapi('HistoryMessage');
-
-type HistoryMessage = z.infer<typeof HistoryMessageSchema>;
 
 const HistoryPageSchema = z
   .object({
@@ -79,13 +70,7 @@ export function historyRoutes(auth: Authenticator, reads: Reads, membership: Gro
       return c.json(
         {
           messages: rows.map((row) => ({
-            id: row.id,
-            from: row.sender,
-            to: row.to_address,
-            type: row.type,
-            payload: row.payload as HistoryMessage['payload'],
-            headers: row.headers ?? {},
-            sent_at: row.created_at.toISOString(),
+            ...toOutgoingMessage(row, row.created_at),
             correlation_id: row.correlation_id,
             reply_to: row.reply_to,
             label: row.label === null ? null : { label: row.label, score: row.label_score!, model_version: row.label_model_version! },
