@@ -6,7 +6,7 @@ import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
-import { LRUCache } from 'lru-cache';
+import { LRUCache, type Perf } from 'lru-cache';
 import type { Db } from '../db/database.ts';
 import { findJsonProblem, NON_FINITE_NUMBER_MESSAGE, UNSTORABLE_TEXT_MESSAGE } from '../http/json-value.ts';
 import { ApiError, FIELD_ERRORS_MAX, type FieldError } from '../http/problem.ts';
@@ -88,9 +88,12 @@ export class TopicSchemas {
   /** Undefined: not cached (a cache time of 0). */
   readonly #cache: LRUCache<string, CachedSchema> | undefined;
 
-  constructor(db: Db, cacheMs: number) {
+  /** `clock`: for tests, the time the cache's entries age by (read at every look, not once a millisecond). */
+  constructor(db: Db, cacheMs: number, clock?: Perf) {
     this.#db = db;
-    this.#cache = cacheMs > 0 ? new LRUCache({ max: MAX_CACHED_TOPICS, ttl: cacheMs }) : undefined;
+    this.#cache = cacheMs > 0
+      ? new LRUCache({ max: MAX_CACHED_TOPICS, ttl: cacheMs, ...(clock ? { perf: clock, ttlResolution: 0 } : {}) })
+      : undefined;
   }
 
   /** The topic's validator, or undefined when it has no schema. */

@@ -1,5 +1,5 @@
-// The short-lived caches in front of the token and group-membership lookups, against a real
-// database. A cached answer shows as one that outlives a change made behind the cache's back (in
+// The short-lived caches in front of the token, group-membership and topic-schema lookups,
+// against a real database. A cached answer shows as one that outlives a change made behind the cache's back (in
 // SQL, with no config signal): a full cache makes room by dropping its least recently used entry,
 // not everything, and invalidation (what a config signal calls) drops exactly the entries named.
 import { sql } from 'kysely';
@@ -7,6 +7,8 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Authenticator } from '../src/auth/authenticator.ts';
 import { hashToken } from '../src/auth/tokens.ts';
 import { GroupMembership } from '../src/groups/membership.ts';
+import { TopicSchemas } from '../src/topics/topic-schemas.ts';
+import { upsertTopicSchema } from '../src/topics/topics.repository.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 
 let database: TestDatabase;
@@ -83,4 +85,24 @@ test('invalidating a group drops its cached answers only, not those of a group w
   membership.invalidate(undefined);
   expect(await membership.isMember('ops2', 'ann')).toBe(false);
   expect(await membership.isMember('dev', 'ann')).toBe(false);
+});
+
+test('an expired topic schema is read again, and an unchanged one keeps its compiled validator', async () => {
+  let now = 1_000_000; // lru-cache takes an entry stored at time 0 for one without a time to live
+  const schemas = new TopicSchemas(database.db, 1_000, { now: () => now });
+  await upsertTopicSchema(database.db, 'prices', { type: 'object', required: ['price'] });
+  const first = await schemas.validator('prices');
+  expect(first!({}, 'payload')).toHaveLength(1);
+
+  await upsertTopicSchema(database.db, 'prices', { type: 'object', required: ['price'] }); // written again, unchanged
+  now += 1_001;
+  expect(await schemas.validator('prices')).toBe(first); // expired and read again: the same text, the same validator
+
+  await upsertTopicSchema(database.db, 'prices', { type: 'object', required: ['price', 'currency'] });
+  now += 999;
+  expect(await schemas.validator('prices')).toBe(first); // cached: the change came without a signal
+  now += 2;
+  const changed = await schemas.validator('prices');
+  expect(changed).not.toBe(first);
+  expect(changed!({ price: 1 }, 'payload')).toEqual([expect.objectContaining({ path: 'payload' })]);
 });
