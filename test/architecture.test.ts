@@ -35,7 +35,7 @@ const FEATURE_IMPORTS: Record<string, string[]> = {
   inbox: ['analytics', 'clients', 'idempotency', 'messages', 'ops'], // delivery records receipts and metrics; WebSocket clients publish
   messages: ['idempotency', 'topics'], // publishing checks topic schemas and stores idempotent answers
   ops: ['analytics'], // metrics and snapshots include anomalies and labels
-  persistence: [],
+  persistence: ['messages'], // history hands messages out in the one outgoing shape (messages/outgoing-message.ts)
   requests: ['clients', 'messages'], // a request is a publish that waits for its reply
   routing: [],
   topics: [],

@@ -95,6 +95,14 @@ test('every route the app answers is documented, and every documented operation 
   expect(documented).toEqual(routes);
 });
 
+test('every schema of messages handed out builds on the one OutgoingMessage schema', () => {
+  const schemas = doc.components.schemas as Record<string, unknown>;
+  expect(schemas.OutgoingMessage).toBeDefined();
+  for (const name of ['InboxMessage', 'HistoryMessage', 'Reply']) {
+    expect(JSON.stringify(schemas[name]), name).toContain('"$ref":"#/components/schemas/OutgoingMessage"');
+  }
+});
+
 test('real answers of every operation match their documented status, content type and schema', async () => {
   const admin = TEST_ADMIN_TOKEN;
   // Operations.

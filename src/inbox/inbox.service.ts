@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DeliveryRecorder } from '../analytics/delivery-recorder.ts';
 import type { Db } from '../db/database.ts';
+import { toOutgoingMessage } from '../messages/outgoing-message.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Waiters } from '../queue/waiters.ts';
 import {
@@ -228,17 +229,13 @@ function unmatched(parsed: (Receipt & { receipt: string })[], matched: Set<strin
 }
 
 export function toInboxMessage(row: ClaimedRow): InboxMessage {
+  const { id, ...message } = toOutgoingMessage(row, row.created_ms);
   return {
-    id: row.id,
-    receipt: `${row.id}.${row.receive_count}`,
-    from: row.sender,
-    to: row.to_address,
-    type: row.type,
-    payload: row.payload as InboxMessage['payload'],
-    headers: row.headers ?? {},
+    id,
+    receipt: `${id}.${row.receive_count}`, // right after the id on the wire, as it always was
+    ...message,
     priority: row.priority,
     receive_count: row.receive_count,
-    sent_at: new Date(row.created_ms).toISOString(),
     group_id: row.group_id,
     correlation_id: row.correlation_id,
     reply_to: row.reply_to,

@@ -6,9 +6,10 @@ import type { AddressAccess } from '../auth/access.ts';
 import { requireClient } from '../auth/auth.middleware.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Reads } from '../db/read-replica.ts';
-import { bearer, createRouter, JsonValueSchema, jsonResponse } from '../http/openapi.ts';
+import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
 import { addressSchema, userAddress } from '../addresses/address.ts';
+import { ConversationFields, OutgoingMessageSchema, toOutgoingMessage } from '../messages/outgoing-message.ts';
 import { listHistoryBefore } from './history.repository.ts';
 
 export const HISTORY_PAGE_MAX = 200;
@@ -23,23 +24,13 @@ function historyQuery(maxAddressLength: number) {
   });
 }
 
-const HistoryMessageSchema = z
-  .object({
-    id: z.string(),
-    from: z.string(),
-    to: z.string(),
-    type: z.string().nullable(),
-    payload: JsonValueSchema,
-    headers: z.record(z.string(), z.string()),
-    sent_at: z.string(),
-    correlation_id: z.string().nullable(),
-    reply_to: z.string().nullable(),
+const HistoryMessageSchema = OutgoingMessageSchema
+  .extend({
+    ...ConversationFields,
     label: z.object({ label: z.string(), score: z.number(), model_version: z.number().int() }).nullable()
       .openapi({ description: 'the content label, on a classified topic (null otherwise, or when sampled out)' }),
   })
   .openapi('HistoryMessage');
-
-type HistoryMessage = z.infer<typeof HistoryMessageSchema>;
 
 const HistoryPageSchema = z
   .object({
@@ -73,13 +64,7 @@ export function historyRoutes(auth: Authenticator, reads: Reads, access: Address
       return c.json(
         {
           messages: rows.map((row) => ({
-            id: row.id,
-            from: row.sender,
-            to: row.to_address,
-            type: row.type,
-            payload: row.payload as HistoryMessage['payload'],
-            headers: row.headers ?? {},
-            sent_at: row.created_at.toISOString(),
+            ...toOutgoingMessage(row, row.created_at),
             correlation_id: row.correlation_id,
             reply_to: row.reply_to,
             label: row.label === null ? null : { label: row.label, score: row.label_score!, model_version: row.label_model_version! },

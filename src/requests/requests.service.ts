@@ -14,6 +14,7 @@ import { ApiError } from '../http/problem.ts';
 import { userAddress } from '../addresses/address.ts';
 import { uuidv7 } from '../messages/message-id.ts';
 import type { MessagesService } from '../messages/messages.service.ts';
+import { toOutgoingMessage } from '../messages/outgoing-message.ts';
 import type { ReplyWatch } from './reply-watch.ts';
 import type { RequestInput } from './requests.schemas.ts';
 
@@ -54,15 +55,7 @@ export class RequestsService {
       return {
         request_id: requestId,
         correlation_id: correlationId,
-        reply: {
-          id: reply.id,
-          from: reply.sender,
-          to: reply.to_address,
-          type: reply.type,
-          payload: reply.payload,
-          headers: reply.headers ?? {},
-          sent_at: reply.created_at.toISOString(),
-        },
+        reply: toOutgoingMessage(reply, reply.created_at),
       };
     } finally {
       release();
