@@ -1,9 +1,10 @@
 #!/usr/bin/env node
-// The switchyard command: serve, migrate, admin-token, and the admin helpers clients, dlq and
-// stats (src/cli/), which work on the database directly.
+// The switchyard command: serve, migrate, admin-token, config, and the admin helpers clients, dlq
+// and stats (src/cli/), which work on the database directly.
 import { parseArgs } from 'node:util';
 import { adminConnection, withDatabase } from './cli/cli-database.ts';
 import { clientsCommand } from './cli/clients.command.ts';
+import { configCommand } from './cli/config.command.ts';
 import { dlqCommand } from './cli/dlq.command.ts';
 import { psqlCommand } from './cli/psql.command.ts';
 import { statsCommand } from './cli/stats.command.ts';
@@ -28,6 +29,8 @@ const USAGE = `usage: switchyard <command>
                           apply or revert schema migrations
   migrate create NAME     write a new pair of empty migration files
   admin-token rotate      replace the admin token and print the new one
+  config                  the effective configuration: each variable, its value (secrets
+                          masked) and whether it came from the environment or the default
   clients create NAME [--listen-to ADDR,...]
                           register a client and print its token (shown once)
   clients list [--limit N] [--after ID] [--revoked]
@@ -88,6 +91,10 @@ async function main(argv: string[]): Promise<number> {
       return withDatabase(config, log, withMigrationDb, async (db) => {
         process.stdout.write(`new admin token (shown once): ${await rotateAdminToken(db)}\nrestart running services to use it\n`);
       });
+    case 'config':
+      if (sub) throw new UsageError(`unknown config argument "${sub}"`);
+      configCommand(env, process.stdout);
+      return 0;
     case 'clients':
       return admin(clientsCommand({
         sub, arg: name, listenTo: values['listen-to'], limit: values.limit, after: values.after, revoked: values.revoked,
