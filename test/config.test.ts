@@ -1,8 +1,12 @@
 // Configuration refuses secrets that anyone can know: published placeholders pass the length check,
-// so they are refused by name, naming the variable and never echoing the value.
+// so they are refused by name, naming the variable and never echoing the value. Each setting is
+// declared once; its default, the README table and the Config built from it agree.
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { ConfigError, loadConfig, PUBLISHED_PLACEHOLDER_TOKENS } from '../src/config.ts';
+import { ConfigError, loadConfig, PUBLISHED_PLACEHOLDER_TOKENS, SETTINGS } from '../src/config.ts';
+import { readConfigTable, renderConfigTable, replaceConfigTable, TABLE_END, TABLE_START } from '../src/config/config-table.ts';
+import { TUNING } from '../src/config/tuning.ts';
 
 function problemsOf(env: Record<string, string>): string[] {
   try {
@@ -49,5 +53,59 @@ describe('placeholder tokens', () => {
     const secret = randomBytes(32).toString('hex');
     expect(problemsOf({ SWITCHYARD_ADMIN_TOKEN: secret.slice(0, 31) })).toEqual(['SWITCHYARD_ADMIN_TOKEN: must be at least 32 characters']);
     expect(loadConfig({ SWITCHYARD_ADMIN_TOKEN: secret.slice(0, 32) }).adminToken).toBe(secret.slice(0, 32));
+  });
+});
+
+describe('each setting declared once', () => {
+  test('the README configuration table is the one the settings render (npm run docs:config rewrites it)', () => {
+    const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+    expect(readConfigTable(readme)).toBe(renderConfigTable());
+  });
+
+  test('the README table check notices a setting that is missing or documented differently', () => {
+    const readme = replaceConfigTable(`before\n${TABLE_START}\n${TABLE_END}\nafter`);
+    expect(readConfigTable(readme)).toBe(renderConfigTable());
+    expect(readConfigTable(readme)).not.toBe(renderConfigTable(SETTINGS.slice(1)));
+    expect(readConfigTable(readme)).not.toBe(renderConfigTable(SETTINGS.map((s, i) => (i === 0 ? { ...s, doc: `${s.doc}!` } : s))));
+  });
+
+  test('every variable and every Config path is declared once', () => {
+    const envs = SETTINGS.map((s) => s.env);
+    const paths = SETTINGS.map((s) => s.path);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(new Set(paths).size).toBe(paths.length);
+  });
+
+  test('an unset variable takes its documented default, and a set one its own value', () => {
+    const defaults = loadConfig({});
+    const valueAt = (config: object, path: string) => path.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown>)[key], config);
+    for (const s of SETTINGS) {
+      if (s.default === undefined || typeof s.default !== 'number') continue;
+      expect(valueAt(defaults, s.path), s.env).toBe(s.default);
+    }
+    expect(defaults.roles).toEqual(['router', 'routing', 'persistence', 'analytics', 'push', 'upkeep']);
+    expect(defaults.stages.maxWorkers).toBe(4);
+    expect(defaults.adminToken).toBeUndefined();
+    const set = loadConfig({ SWITCHYARD_POOL_MAX: '7', SWITCHYARD_STAGE_WORKERS: '6', SWITCHYARD_CORS_ORIGINS: 'https://a.example, https://a.example' });
+    expect(set.db.poolMax).toBe(7);
+    expect(set.stages.maxWorkers).toBe(6); // unset maximum follows a larger minimum
+    expect(set.cors.origins).toEqual(['https://a.example']);
+  });
+
+  test('every bad variable is named at once, and an empty one counts as unset', () => {
+    expect(problemsOf({ SWITCHYARD_POOL_MAX: '501', PORT: '-1', SWITCHYARD_STAGE_WORKERS: '3', SWITCHYARD_STAGE_WORKERS_MAX: '2' })).toEqual([
+      expect.stringMatching(/^PORT: /),
+      expect.stringMatching(/^SWITCHYARD_POOL_MAX: /),
+      'SWITCHYARD_STAGE_WORKERS_MAX: must not be below SWITCHYARD_STAGE_WORKERS',
+    ]);
+    expect(loadConfig({ SWITCHYARD_POOL_MAX: '' }).db.poolMax).toBe(20);
+  });
+
+  test('constants stay out of the environment; a test may tighten one without touching the rest', () => {
+    expect(loadConfig({ SWITCHYARD_QUEUE_STATS_MS: '100' }).delivery.statsMs).toBe(TUNING.delivery.statsMs);
+    const tuned = loadConfig({}, { delivery: { statsMs: 100 }, analyticsFlushMs: 200 });
+    expect(tuned.delivery).toEqual({ ...loadConfig({}).delivery, statsMs: 100 });
+    expect(tuned.analyticsFlushMs).toBe(200);
+    expect(TUNING.delivery.statsMs).toBe(2_000); // the shared constants are copied, never changed
   });
 });
