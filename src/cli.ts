@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { adminConnection, withDatabase } from './cli/cli-database.ts';
 import { clientsCommand } from './cli/clients.command.ts';
 import { configCommand } from './cli/config.command.ts';
+import { retiredSettingsIn } from './config/retired-settings.ts';
 import { dlqCommand } from './cli/dlq.command.ts';
 import { psqlCommand } from './cli/psql.command.ts';
 import { statsCommand } from './cli/stats.command.ts';
@@ -65,6 +66,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'serve':
+      for (const variable of retiredSettingsIn(env)) log.warn('variable no longer read: its value is a constant now (switchyard config)', { variable });
       return serve(config, log, !values['no-migrate']);
     case 'migrate':
       if (sub === 'create') {

@@ -66,10 +66,18 @@ describe('configuration', () => {
     expect(rows.get('SWITCHYARD_READ_REPLICA_URL')).toEqual(['postgres://reader@replica:5432/switchyard?password=****', 'env']);
     expect(rows.get('SWITCHYARD_ADMIN_TOKEN')).toEqual(['****', 'env']);
     expect(rows.get('SWITCHYARD_METRICS_TOKEN')).toEqual(['****', 'env']);
+    expect(rows.has('SWITCHYARD_QUEUE_STATS_MS')).toBe(false); // a constant, not a setting
     for (const secret of [adminToken, metricsToken, password]) {
       expect(result.stdout).not.toContain(secret);
       expect(result.stderr).not.toContain(secret);
     }
+  });
+
+  test('config names a variable that is set but no longer read, and where its constant is', async () => {
+    const result = await cli(['config'], { SWITCHYARD_QUEUE_STATS_MS: '100' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('set but no longer read');
+    expect(result.stdout).toContain('SWITCHYARD_QUEUE_STATS_MS: delivery.statsMs');
   });
 
   test('config refuses a bad value like serve does, naming the variable', async () => {

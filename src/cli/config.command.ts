@@ -3,6 +3,7 @@
 // whole, database URLs keep everything but their password.
 import { presentSettings, SETTINGS } from '../config.ts';
 import { defaultText } from '../config/config-table.ts';
+import { RETIRED_SETTINGS, retiredSettingsIn } from '../config/retired-settings.ts';
 import type { Setting } from '../config/setting.ts';
 import { formatTable } from './text-table.ts';
 
@@ -39,4 +40,8 @@ export function effectiveSettings(env: Record<string, string | undefined>, setti
 export function configCommand(env: Record<string, string | undefined>, out: NodeJS.WritableStream): void {
   const rows = effectiveSettings(env).map((s) => [s.env, s.value, s.source]);
   out.write(`${formatTable(['VARIABLE', 'VALUE', 'SOURCE'], rows).join('\n')}\n`);
+  const retired = retiredSettingsIn(env);
+  if (retired.length > 0) {
+    out.write(`\nset but no longer read (now constants in src/config/tuning.ts):\n${retired.map((name) => `  ${name}: ${RETIRED_SETTINGS[name]}`).join('\n')}\n`);
+  }
 }
