@@ -1,9 +1,11 @@
 #!/usr/bin/env node
-// The switchyard command: serve, migrate, admin-token, and the admin helpers clients, dlq and
-// stats (src/cli/), which work on the database directly.
+// The switchyard command: serve, migrate, admin-token, config, and the admin helpers clients, dlq
+// and stats (src/cli/), which work on the database directly.
 import { parseArgs } from 'node:util';
 import { adminConnection, withDatabase } from './cli/cli-database.ts';
 import { clientsCommand } from './cli/clients.command.ts';
+import { configCommand } from './cli/config.command.ts';
+import { retiredSettingsIn } from './config/retired-settings.ts';
 import { dlqCommand } from './cli/dlq.command.ts';
 import { psqlCommand } from './cli/psql.command.ts';
 import { stageDlqCommand } from './cli/stage-dlq.command.ts';
@@ -29,6 +31,8 @@ const USAGE = `usage: switchyard <command>
                           apply or revert schema migrations
   migrate create NAME     write a new pair of empty migration files
   admin-token rotate      replace the admin token and print the new one
+  config                  the effective configuration: each variable, its value (secrets
+                          masked) and whether it came from the environment or the default
   clients create NAME [--listen-to ADDR,...]
                           register a client and print its token (shown once)
   clients list [--limit N] [--after ID] [--revoked]
@@ -67,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'serve':
+      for (const variable of retiredSettingsIn(env)) log.warn('variable no longer read: its value is a constant now (switchyard config)', { variable });
       return serve(config, log, !values['no-migrate']);
     case 'migrate':
       if (sub === 'create') {
@@ -93,6 +98,10 @@ async function main(argv: string[]): Promise<number> {
       return withDatabase(config, log, withMigrationDb, async (db) => {
         process.stdout.write(`new admin token (shown once): ${await rotateAdminToken(db)}\nrestart running services to use it\n`);
       });
+    case 'config':
+      if (sub) throw new UsageError(`unknown config argument "${sub}"`);
+      configCommand(env, process.stdout);
+      return 0;
     case 'clients':
       return admin(clientsCommand({
         sub, arg: name, listenTo: values['listen-to'], limit: values.limit, after: values.after, revoked: values.revoked,

@@ -46,6 +46,48 @@ describe('configuration', () => {
     expect(result.stderr).not.toContain('ENOTFOUND'); // refused before any connection
   });
 
+  test('config prints every variable with its value and source, and never a secret', async () => {
+    const adminToken = 'ops-admin-4f1c9e2ab7d05e38c61f0d9b2a7e';
+    const metricsToken = 'ops-metrics-9b2a7e4f1c9e2ab7d05e38c61f';
+    const password = 'pa55-w0rd-nobody-may-read';
+    const result = await cli(['config'], {
+      DATABASE_URL: `postgres://switchyard:${password}@db1:5432,db2:5432/switchyard?target_session_attrs=read-write`,
+      SWITCHYARD_READ_REPLICA_URL: `postgres://reader@replica:5432/switchyard?password=${password}`,
+      SWITCHYARD_ADMIN_TOKEN: adminToken, SWITCHYARD_METRICS_TOKEN: metricsToken, PORT: '8080',
+    });
+    expect(result.code).toBe(0);
+    const rows = new Map(result.stdout.trim().split('\n').slice(1).map((line) => {
+      const [name, ...rest] = line.split(/\s{2,}/);
+      return [name!, rest] as const;
+    }));
+    expect(rows.get('PORT')).toEqual(['8080', 'env']);
+    expect(rows.get('HOST')).toEqual(['127.0.0.1', 'default']);
+    expect(rows.get('SWITCHYARD_POOL_MAX')).toEqual(['20', 'default']);
+    expect(rows.get('DATABASE_URL')).toEqual(['postgres://switchyard:****@db1:5432,db2:5432/switchyard?target_session_attrs=read-write', 'env']);
+    expect(rows.get('SWITCHYARD_READ_REPLICA_URL')).toEqual(['postgres://reader@replica:5432/switchyard?password=****', 'env']);
+    expect(rows.get('SWITCHYARD_ADMIN_TOKEN')).toEqual(['****', 'env']);
+    expect(rows.get('SWITCHYARD_METRICS_TOKEN')).toEqual(['****', 'env']);
+    expect(rows.has('SWITCHYARD_QUEUE_STATS_MS')).toBe(false); // a constant, not a setting
+    for (const secret of [adminToken, metricsToken, password]) {
+      expect(result.stdout).not.toContain(secret);
+      expect(result.stderr).not.toContain(secret);
+    }
+  });
+
+  test('config names a variable that is set but no longer read, and where its constant is', async () => {
+    const result = await cli(['config'], { SWITCHYARD_QUEUE_STATS_MS: '100' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('set but no longer read');
+    expect(result.stdout).toContain('SWITCHYARD_QUEUE_STATS_MS: delivery.statsMs');
+  });
+
+  test('config refuses a bad value like serve does, naming the variable', async () => {
+    const result = await cli(['config'], { SWITCHYARD_POOL_MAX: '1' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SWITCHYARD_POOL_MAX');
+    expect(result.stdout).toBe('');
+  });
+
   test('an unknown command prints the usage and exits 2', async () => {
     const result = await cli(['frobnicate'], { DATABASE_URL: 'postgres://nowhere.invalid/x' });
     expect(result.code).toBe(2);

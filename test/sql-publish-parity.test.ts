@@ -20,9 +20,8 @@ beforeAll(async () => {
   database = await createTestDatabase();
   service = await startTestService(database.url, {
     SWITCHYARD_ROLES: 'router,routing,push,upkeep',
-    SWITCHYARD_QUEUE_STATS_MS: '100',
     SWITCHYARD_DEDUP_WINDOW_SECONDS: String(DEDUP_WINDOW_SECONDS),
-  });
+  }, { delivery: { statsMs: 100 } });
   alice = await registerClient(service.admin, 'alice');
   app = new pg.Client({ connectionString: database.url });
   await app.connect();

@@ -20,7 +20,7 @@ export interface Wiring {
   workers: BackgroundWorker[];
 }
 
-/** A queue's defaults where its own policy says nothing (SWITCHYARD_QUEUE_*, SWITCHYARD_MAX_RECEIVES, ...). */
+/** A queue's defaults where its own policy says nothing (config/tuning.ts delivery: length, overflow, receives, backoff). */
 export function queueDefaults(config: Config) {
   return { maxLength: config.delivery.maxLength, overflow: config.delivery.overflow };
 }

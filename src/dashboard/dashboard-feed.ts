@@ -3,7 +3,7 @@
 // reader that falls behind skips to the newest snapshot instead of queueing old ones.
 //
 // The numbers are the operators' snapshot (src/ops/ops-snapshot.ts), the same one /metrics, the
-// scaling signal and backpressure read, taken at most once per SWITCHYARD_METRICS_CACHE_MS; only
+// scaling signal and backpressure read, taken at most once per metrics.cacheMs (config/tuning.ts); only
 // the webhook circuits are the dashboard's own read. Throughput is the growth of the per-minute
 // analytics rollups between snapshots, averaged over a short window.
 import type { Db } from '../db/database.ts';

@@ -18,7 +18,7 @@ export const DashboardSnapshotSchema = z
       in_flight: z.number(),
       delayed: z.number(),
       oldest_age_seconds: z.number().nullable().openapi({ description: 'age of the oldest delivery waiting in any queue' }),
-      counted_at: z.string().nullable().openapi({ description: 'when the queues were last counted (role upkeep, every SWITCHYARD_QUEUE_STATS_MS)' }),
+      counted_at: z.string().nullable().openapi({ description: 'when the queues were last counted (role upkeep, every 2 s)' }),
     }),
     throughput: z.object({
       published_per_second: z.number().nullable(),

@@ -7,7 +7,7 @@
 //    OpsSnapshot (cached, see ops-snapshot.ts). Aggregate them across replicas with max(), not sum().
 //
 // Cardinality stays bounded however many clients there are: no metric is labelled per client
-// except the deepest SWITCHYARD_METRICS_TOP_QUEUES queues (default 10, at most 100); every queue
+// except the deepest 10 queues (config/tuning.ts metrics.topQueues); every queue
 // counts in the totals and in the depth distribution switchyard_queues_by_depth{le}. Labels are
 // otherwise stages, roles, states, reasons, operations and HTTP route patterns (never raw paths).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
@@ -282,13 +282,13 @@ export class Metrics {
     });
     gauge('switchyard_queue_oldest_message_age_seconds', 'Age of the oldest message in any client queue', [],
       (g, s) => g.set(age(s, s.queues.oldest_enqueued_at)));
-    gauge('switchyard_queue_stats_age_seconds', 'How long ago the queues were last counted (SWITCHYARD_QUEUE_STATS_MS, upkeep role)', [],
+    gauge('switchyard_queue_stats_age_seconds', 'How long ago the queues were last counted (every 2 s, upkeep role)', [],
       (g, s) => g.set(age(s, s.queues.counted_at)));
     gauge('switchyard_queues_by_depth', 'Client queues holding at most le messages (cumulative, like histogram buckets)', ['le'], (g, s) => {
       QUEUE_DEPTH_BOUNDS.forEach((bound, i) => g.labels(String(bound)).set(s.queuesByDepth[i] ?? 0));
       g.labels('+Inf').set(s.queues.queues);
     });
-    const top = 'one of the deepest SWITCHYARD_METRICS_TOP_QUEUES queues, labelled by client';
+    const top = 'one of the deepest 10 queues, labelled by client';
     gauge('switchyard_queue_top_depth', `Messages in ${top}`, ['client_id', 'client'],
       (g, s) => s.topQueues.forEach((q) => g.labels(q.client_id, q.client_name).set(q.depth)));
     gauge('switchyard_queue_top_in_flight', `Leased messages in ${top}`, ['client_id', 'client'],
@@ -300,7 +300,7 @@ export class Metrics {
     gauge('switchyard_dead_letters', 'Dead letters of all client queues, by reason', ['reason'],
       (g, s) => DEAD_LETTER_REASONS.forEach((reason) => g.labels(reason).set(s.deadLetters.by_reason[reason] ?? 0)));
 
-    const slowest = 'over the last 5 minutes of acks, for the SWITCHYARD_METRICS_TOP_QUEUES clients closest to their lease';
+    const slowest = 'over the last 5 minutes of acks, for the 10 clients closest to their lease';
     gauge('switchyard_processing_time_seconds', `Consumer processing time (receive to ack), true percentiles ${slowest}`, ['client_id', 'client', 'quantile'],
       (g, s) => processing(s).forEach((p) => {
         g.labels(p.client_id, p.client_name, '0.5').set(p.p50_ms / 1000);

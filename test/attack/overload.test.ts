@@ -19,9 +19,8 @@ beforeAll(async () => {
   database = await createTestDatabase();
   service = await startTestService(database.url, {
     SWITCHYARD_RATE_LIMIT_PER_SECOND: '0',
-    SWITCHYARD_INGEST_CONCURRENT_FLUSHES: '1',
     SWITCHYARD_INGEST_MAX_QUEUED_MESSAGES: '2',
-  });
+  }, { ingest: { concurrentFlushes: 1 } });
   alice = await registerClient(service.admin, 'alice', ['topic:load']);
 });
 
