@@ -46,8 +46,9 @@ const FEATURE_IMPORTS: Record<string, string[]> = {
 const LAYERS: Layer[] = [
   { name: 'foundation', units: ['logger.ts', 'teardown.ts'], peers: { 'teardown.ts': ['logger.ts'] } },
   { name: 'database', units: ['db'], peers: {} },
-  // Above db: it parses DATABASE_URL with db/database-url.ts.
-  { name: 'configuration', units: ['config.ts'], peers: {} },
+  // Above db: it parses DATABASE_URL with db/database-url.ts. config.ts is the entry to config/,
+  // where each setting is declared once.
+  { name: 'configuration', units: ['config.ts', 'config'], peers: { 'config.ts': ['config'] } },
   { name: 'http', units: ['http'], peers: {} },
   { name: 'queue machinery and wake-ups', units: ['queue', 'notifications'], peers: {} },
   { name: 'addresses', units: ['addresses'], peers: {} },
