@@ -2,6 +2,7 @@
 // switchyard.queue_stat (a transaction-scoped advisory lock elects it); everything else reads it.
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
+import { buryDeliveries } from '../db/dead-letter.repository.ts';
 
 const STATS_LOCK = sql`hashtext('switchyard.queue_stat')`;
 
@@ -69,15 +70,7 @@ export async function deadLetterOverflow(tx: Tx, d: QueueDefaults): Promise<Map<
       where d.client_id = p.client_id and d.message_id = p.message_id
       returning d.*
     ),
-    buried as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, first_received_at,
-                                          last_received_at, last_error, enqueued_at, priority, group_id)
-      select client_id, message_id, 'overflow', receive_count, first_received_at, last_received_at,
-             'the queue was over its length limit', enqueued_at, priority, group_id
-      from moved
-      on conflict (client_id, message_id) do nothing
-      returning client_id
-    ),
+    buried as (${buryDeliveries(sql`moved`, 'overflow', sql`'the queue was over its length limit'`, sql`client_id`)}),
     recount as (
       update switchyard.queue_stat q set depth = q.depth - m.n, visible = greatest(q.visible - m.n, 0)
       from (select client_id, count(*) as n from moved group by client_id) m
