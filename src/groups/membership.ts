@@ -2,6 +2,7 @@
 // cached for a short time; a membership change anywhere drops the group's cached answers at once
 // (config signal group:<name>), and the time limit covers a missed notification.
 import type { Db } from '../db/database.ts';
+import { isGroupMember } from './groups.repository.ts';
 
 const MAX_CACHED_GROUPS = 10_000;
 
@@ -19,19 +20,14 @@ export class GroupMembership {
     const now = Date.now();
     const cached = this.#cache.get(group)?.get(user);
     if (cached && cached.expiresAt > now) return cached.member;
-    const row = await this.#db
-      .selectFrom('switchyard.group_member')
-      .select('user_name')
-      .where('group_name', '=', group)
-      .where('user_name', '=', user)
-      .executeTakeFirst();
+    const member = await isGroupMember(this.#db, group, user);
     if (this.#cacheMs > 0) {
       if (this.#cache.size >= MAX_CACHED_GROUPS && !this.#cache.has(group)) this.#cache.clear();
       let users = this.#cache.get(group);
       if (!users) this.#cache.set(group, (users = new Map()));
-      users.set(user, { member: row !== undefined, expiresAt: now + this.#cacheMs });
+      users.set(user, { member, expiresAt: now + this.#cacheMs });
     }
-    return row !== undefined;
+    return member;
   }
 
   /** Forgets cached answers for these groups (all groups when undefined). */
