@@ -128,6 +128,8 @@ export interface StartOptions {
   log: Logger;
   /** Apply pending migrations before serving (default true). */
   migrate?: boolean;
+  /** Injected clock for tests (inbox leases); the database's now() otherwise. */
+  now?: () => Date;
 }
 
 export async function startSwitchyard(config: Config, options: StartOptions): Promise<Switchyard> {
@@ -397,7 +399,7 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
       app.route('/v1', dashboardDataRoutes(auth, dashboard, relaxedDb, { retryMs: config.inbox.retryMs, shutdown: shutdown.signal }));
     }
     if (has('push')) {
-      const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient, metrics);
+      const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults, wakeClient, metrics, options.now);
       app.route('/v1', inboxRoutes(auth, inbox, deadLetters, {
         heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
         writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, waitLimits, log,
