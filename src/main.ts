@@ -128,7 +128,7 @@ export interface StartOptions {
   log: Logger;
   /** Apply pending migrations before serving (default true). */
   migrate?: boolean;
-  /** Injected clock for tests (inbox leases); the database's now() otherwise. */
+  /** Injected clock for tests (inbox leases, rate limits); the database's now() and the process clock otherwise. */
   now?: () => Date;
 }
 
@@ -199,9 +199,11 @@ export async function startSwitchyard(config: Config, options: StartOptions): Pr
     const policies = new TopicPolicies(db, config.authCacheMs);
     const schemas = new TopicSchemas(db, config.authCacheMs);
     const routingRules = new RoutingRules(log.child({ component: 'routing-rules' }));
-    const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) : undefined;
+    const injectedNow = options.now;
+    const limiterClock = injectedNow ? () => injectedNow().getTime() : undefined;
+    const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst, limiterClock) : undefined;
     const adminSessions = new AdminSessions(await ensureAdminSessionKey(db), adminToken.hash, config.dashboard.sessionHours * 3_600_000);
-    const authFailures = config.authFailures.perSecond > 0 ? new RateLimiter(config.authFailures.perSecond, config.authFailures.burst) : undefined;
+    const authFailures = config.authFailures.perSecond > 0 ? new RateLimiter(config.authFailures.perSecond, config.authFailures.burst, limiterClock) : undefined;
     const auth = new Authenticator(db, adminToken.hash, config.authCacheMs, rateLimiter, adminSessions, authFailures);
     const rights = new ListenRights(membership, policies);
     const waitLimits = new WaitLimits({ streams: config.waits.maxStreams, waits: config.waits.maxWaits });
