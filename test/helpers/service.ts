@@ -12,7 +12,7 @@ export interface TestService extends Switchyard {
   anonymous: Api;
 }
 
-/** `now`: an injected clock for the inbox's leases, so a test can move time instead of sleeping. */
+/** `now`: an injected clock for the inbox's leases and the rate limits, so a test can move time instead of sleeping. */
 export async function startTestService(
   databaseUrl: string | undefined, env: Record<string, string> = {}, o: { now?: () => Date } = {},
 ): Promise<TestService> {
