@@ -73,6 +73,8 @@ export interface StartOptions {
   log: Logger;
   /** Apply pending migrations before serving (default true). */
   migrate?: boolean;
+  /** Injected clock for tests (inbox leases, rate limits); the database's now() and the process clock otherwise. */
+  now?: () => Date;
 }
 
 /** Builds and starts every part of the configured roles, without an HTTP server. */
@@ -116,7 +118,7 @@ async function assemble(config: Config, options: StartOptions, teardown: Teardow
   // scaling signal; hot paths only bump counters.
   const snapshots = new OpsSnapshots(relaxedDb, { cacheMs: config.metrics.cacheMs, topQueues: config.metrics.topQueues });
   const metrics = new Metrics({ snapshots, scaling: config.scaling, log });
-  const w: Wiring = { config, log, has: (role: Role) => config.roles.includes(role), pools, signals, metrics, teardown, workers: [] };
+  const w: Wiring = { config, log, has: (role: Role) => config.roles.includes(role), pools, signals, metrics, teardown, workers: [], now: options.now };
 
   // Push: receivers wait in memory; routing, acks, redrives and config changes in any process wake them.
   const waiters = new Waiters();

@@ -96,3 +96,13 @@ test('a direct message to a full queue is refused in SQL with SQLSTATE SY429 as 
   });
   expect(dead).toMatchObject([{ id: rows[0].id, reason: 'overflow' }]);
 });
+
+test('a payload of JSON null is published through SQL as over HTTP, and SQL null is refused', async () => {
+  const reply = await alice.api.post('/v1/messages', { to: 'user:alice', payload: null });
+  expect(reply.status).toBe(202);
+  const { rows } = await app.query(`select switchyard.publish('user:alice', 'null'::jsonb) as id`);
+  const stored = await sql<{ id: string; kind: string }>`
+    select id, jsonb_typeof(payload) as kind from switchyard.message where id = any(${[reply.body.id, rows[0].id]}::uuid[])`.execute(service.db);
+  expect(stored.rows.map((row) => row.kind)).toEqual(['null', 'null']);
+  expect(await sqlState(`select switchyard.publish('user:alice', null::jsonb)`)).toBe('23502');
+});

@@ -16,14 +16,15 @@ import type { Wiring } from './wiring.ts';
 
 export type Access = Awaited<ReturnType<typeof wireAccess>>;
 
-export async function wireAccess({ config, pools: { db }, signals, log }: Wiring, adminTokenHash: Buffer, waiters: Waiters) {
+export async function wireAccess({ config, pools: { db }, signals, log, now }: Wiring, adminTokenHash: Buffer, waiters: Waiters) {
   const membership = new GroupMembership(db, config.authCacheMs);
   const policies = new TopicPolicies(db, config.authCacheMs);
   const schemas = new TopicSchemas(db, config.authCacheMs);
   const routingRules = new RoutingRules(log.child({ component: 'routing-rules' }));
-  const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst) : undefined;
+  const limiterClock = now ? () => now().getTime() : undefined;
+  const rateLimiter = config.rateLimit.perSecond > 0 ? new RateLimiter(config.rateLimit.perSecond, config.rateLimit.burst, limiterClock) : undefined;
   const adminSessions = new AdminSessions(await ensureAdminSessionKey(db), adminTokenHash, config.dashboard.sessionHours * 3_600_000);
-  const authFailures = config.authFailures.perSecond > 0 ? new RateLimiter(config.authFailures.perSecond, config.authFailures.burst) : undefined;
+  const authFailures = config.authFailures.perSecond > 0 ? new RateLimiter(config.authFailures.perSecond, config.authFailures.burst, limiterClock) : undefined;
   const auth = new Authenticator(db, adminTokenHash, config.authCacheMs, rateLimiter, adminSessions, authFailures);
   const addresses = new AddressAccess(membership, policies);
   const waitLimits = new WaitLimits({ streams: config.waits.maxStreams, waits: config.waits.maxWaits });

@@ -103,7 +103,7 @@ export function buildApp(w: Wiring, { access, router, waiters, recorder, snapsho
     app.route('/v1', dashboardDataRoutes(auth, dashboard, relaxedDb, { retryMs: config.inbox.retryMs, shutdown: shutdown.signal }));
   }
   if (has('push')) {
-    const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults(config), wakeClient, metrics);
+    const inbox = new InboxService(relaxedDb, waiters, recorder, policyDefaults(config), wakeClient, metrics, w.now);
     app.route('/v1', inboxRoutes(auth, inbox, deadLetters, {
       heartbeatMs: config.inbox.heartbeatMs, retryMs: config.inbox.retryMs, shutdown: shutdown.signal,
       writeTimeoutMs: config.inbox.writeTimeoutMs, corsOrigins: config.cors.origins, waitLimits, log,

@@ -18,6 +18,8 @@ export interface Wiring {
   teardown: Teardown;
   /** Started together once everything is built; stopped together before the pools close. */
   workers: BackgroundWorker[];
+  /** Injected clock for tests (inbox leases, rate limits); the database's now() and the process clock otherwise. */
+  now?: (() => Date) | undefined;
 }
 
 /** A queue's defaults where its own policy says nothing (config/tuning.ts delivery: length, overflow, receives, backoff). */

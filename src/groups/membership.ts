@@ -3,6 +3,7 @@
 // (config signal group:<name>), and the time limit covers a missed notification.
 import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/database.ts';
+import { isGroupMember } from './groups.repository.ts';
 
 /** (group, user) answers cached at most; past it the least recently used one makes room. */
 const MAX_CACHED_ANSWERS = 100_000;
@@ -23,14 +24,9 @@ export class GroupMembership {
   async isMember(group: string, user: string): Promise<boolean> {
     const cached = this.#cache?.get(answerKey(group, user));
     if (cached !== undefined) return cached;
-    const row = await this.#db
-      .selectFrom('switchyard.group_member')
-      .select('user_name')
-      .where('group_name', '=', group)
-      .where('user_name', '=', user)
-      .executeTakeFirst();
-    this.#cache?.set(answerKey(group, user), row !== undefined);
-    return row !== undefined;
+    const member = await isGroupMember(this.#db, group, user);
+    this.#cache?.set(answerKey(group, user), member);
+    return member;
   }
 
   /** Forgets cached answers for these groups (all groups when undefined). */

@@ -60,10 +60,15 @@ export class InboxService {
   readonly #metrics: Metrics | undefined;
 
   /** onChange: a delivery of the client may have become visible or left a stream's prefetch. */
+  readonly #now: () => Date | undefined;
+
   constructor(
     db: Db, waiters: Waiters, recorder: DeliveryRecorder, defaults: QueuePolicyDefaults, onChange: (clientId: string) => void,
     metrics?: Metrics,
+    /** Injected clock for tests: every lease statement takes it; the database's now() otherwise. */
+    now?: () => Date,
   ) {
+    this.#now = now ?? (() => undefined);
     this.#db = db;
     this.#waiters = waiters;
     this.#recorder = recorder;
@@ -97,7 +102,7 @@ export class InboxService {
   async ack(clientId: string, receipts: string[]): Promise<{ acked: number; not_acked: string[] }> {
     const parsed = parseReceipts(receipts);
     const started = performance.now();
-    const acked = new Set(await ackDeliveries(this.#db, clientId, parsed));
+    const acked = new Set(await ackDeliveries(this.#db, clientId, parsed, this.#now()));
     this.#metrics?.ackSeconds.observe((performance.now() - started) / 1000);
     this.#metrics?.acked.inc(acked.size);
     if (acked.size > 0) this.#onChange(clientId);
@@ -107,7 +112,7 @@ export class InboxService {
   async nack(clientId: string, receipts: string[], delaySeconds: number | undefined, reason: string | undefined) {
     const parsed = parseReceipts(receipts);
     const started = performance.now();
-    const rows = await nackDeliveries(this.#db, clientId, parsed, { delaySeconds, reason, defaults: this.#defaults });
+    const rows = await nackDeliveries(this.#db, clientId, parsed, { delaySeconds, reason, defaults: this.#defaults, now: this.#now() });
     this.#metrics?.nackSeconds.observe((performance.now() - started) / 1000);
     if (rows.length > 0) this.#onChange(clientId);
     const deadLettered = rows.filter((r) => r.outcome === 'dead_lettered').map((r) => r.message_id);
@@ -123,7 +128,7 @@ export class InboxService {
   async extend(clientId: string, receipts: string[], visibilitySeconds: number): Promise<{ extended: number; not_extended: string[] }> {
     const parsed = parseReceipts(receipts);
     const started = performance.now();
-    const extended = new Set(await extendLeases(this.#db, clientId, parsed, visibilitySeconds));
+    const extended = new Set(await extendLeases(this.#db, clientId, parsed, visibilitySeconds, this.#now()));
     this.#metrics?.extendSeconds.observe((performance.now() - started) / 1000);
     return { extended: extended.size, not_extended: unmatched(parsed, extended) };
   }
@@ -140,14 +145,14 @@ export class InboxService {
       return await this.#stream(clientId, owner, o, out, signal);
     } catch (error) {
       // A consumer that stopped reading gives back what it holds, for its other connections.
-      if (error instanceof SlowConsumerError && (await releaseStreamLeases(this.#db, clientId, owner)) > 0) this.#onChange(clientId);
+      if (error instanceof SlowConsumerError && (await releaseStreamLeases(this.#db, clientId, owner, this.#now())) > 0) this.#onChange(clientId);
       throw error;
     }
   }
 
   async #stream(clientId: string, owner: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<StreamEnd> {
     const resume = EVENT_ID_PATTERN.exec(o.lastEventId ?? '');
-    if (resume && (await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]))) > 0) {
+    if (resume && (await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]), this.#now())) > 0) {
       this.#onChange(clientId);
     }
     let seq = 0;
@@ -191,7 +196,7 @@ export class InboxService {
 
   async #claim(options: Omit<ClaimOptions, 'maxReceives'>): Promise<{ delivered: ClaimedRow[]; skipped: number }> {
     const started = performance.now();
-    const rows = await claimDeliveries(this.#db, { ...options, maxReceives: this.#defaults.maxReceives });
+    const rows = await claimDeliveries(this.#db, { ...options, maxReceives: this.#defaults.maxReceives, now: this.#now() });
     const now = Date.now();
     const delivered: ClaimedRow[] = [];
     let expired = 0;

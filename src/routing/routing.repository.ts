@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { PREPARED, type Tx } from '../db/database.ts';
+import { buryDeliveries } from '../db/dead-letter.repository.ts';
 import type { LogEntry } from '../queue/stage-cursor.repository.ts';
 
 /** Past this many recipients in one batch, waking "everyone" is cheaper than naming them. */
@@ -104,14 +105,10 @@ export async function insertDeliveries(
       from r where not overflow and pending
       on conflict (client_id, message_id) do nothing
     ),
-    overflowed as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, last_error, enqueued_at, priority, group_id)
-      select client_id, message_id, 'overflow', 0, 'the queue was full (overflow policy reject): this copy was not enqueued',
-             now(), priority, group_id
-      from r where overflow
-      on conflict (client_id, message_id) do nothing
-      returning client_id
-    )
+    overflowed as (${buryDeliveries(sql`(
+      select client_id, message_id, 0 as receive_count, null::timestamptz as first_received_at,
+             null::timestamptz as last_received_at, now() as enqueued_at, priority, group_id
+      from r where overflow)`, 'overflow', sql`'the queue was full (overflow policy reject): this copy was not enqueued'`, sql`client_id`)})
     (select 'delivered' as kind, client_id, 1 as n from (select distinct client_id from inserted limit ${MAX_NAMED_RECIPIENTS + 1}) d)
     union all
     (select 'overflow', client_id, count(*)::int from overflowed group by client_id)`.execute(tx);

@@ -632,6 +632,70 @@ AS $function$
   select array_agg(x + y order by i) from unnest(a, b) with ordinality as t(x, y, i)
 $function$;
 
+CREATE OR REPLACE FUNCTION switchyard.append_messages(messages json, dedup_window_seconds integer)
+ RETURNS TABLE(requested uuid, first_id uuid)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
+AS $function$
+declare
+  repeats uuid[];
+  firsts uuid[];
+  scopes text[];
+  keys text[];
+begin
+  with input as (
+    -- row_number() over the function scan numbers the rows in array order: the first wins a repeat
+    select r.*, row_number() over () as ord
+    from json_to_recordset(messages) as r(id uuid, sender_id bigint, sender text, to_address text, type text,
+      payload jsonb, headers jsonb, priority smallint, delay_seconds integer, deliver_at timestamptz,
+      ttl_seconds integer, group_id text, dedup_id text, correlation_id text, reply_to text)
+  ),
+  batch_first as (
+    select distinct on (sender, dedup_id) id, sender, dedup_id
+    from input where dedup_id is not null
+    order by sender, dedup_id, ord
+  ),
+  claimed as (
+    insert into switchyard.dedup as d (scope, dedup_id, message_id, expires_at)
+    select f.sender, f.dedup_id, f.id, clock_timestamp() + make_interval(secs => dedup_window_seconds)
+    from batch_first f
+    on conflict (scope, dedup_id) do update
+      set message_id = excluded.message_id, expires_at = excluded.expires_at
+      where d.expires_at < clock_timestamp()
+    returning d.message_id
+  ),
+  inserted as (
+    insert into switchyard.message (id, lane, sender_id, sender, to_address, conversation, type, payload, headers,
+                                    priority, deliver_at, expires_at, group_id, dedup_id, correlation_id, reply_to)
+    select r.id, switchyard.lane_of(c.conversation), r.sender_id, r.sender, r.to_address, c.conversation, r.type,
+           coalesce(r.payload, 'null'::jsonb), r.headers, r.priority,
+           coalesce(r.deliver_at, case when r.delay_seconds > 0 then clock_timestamp() + make_interval(secs => r.delay_seconds) end),
+           case when r.ttl_seconds is not null then clock_timestamp() + make_interval(secs => r.ttl_seconds) end,
+           r.group_id, r.dedup_id, r.correlation_id, r.reply_to
+    from input r
+    cross join lateral (select switchyard.conversation_of(r.sender, r.to_address) as conversation) c
+    where r.dedup_id is null or r.id in (select message_id from claimed)
+  ),
+  resolved as (
+    -- a null first: a concurrent publisher committed the same key while this statement ran
+    select r.id, r.sender, r.dedup_id,
+           case when f.id in (select message_id from claimed) then f.id else d.message_id end as first
+    from input r
+    join batch_first f on f.sender = r.sender and f.dedup_id = r.dedup_id
+    left join switchyard.dedup d on d.scope = r.sender and d.dedup_id = r.dedup_id
+  )
+  select array_agg(id), array_agg(first), array_agg(sender), array_agg(dedup_id)
+  into repeats, firsts, scopes, keys
+  from resolved
+  where first is distinct from id;
+
+  -- This statement's snapshot sees what a concurrent publisher committed meanwhile.
+  return query
+  select x.requested, coalesce(x.first_id, (select d.message_id from switchyard.dedup d where d.scope = x.scope and d.dedup_id = x.key), x.requested)
+  from unnest(repeats, firsts, scopes, keys) as x(requested, first_id, scope, key);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION switchyard.bump_routing_rules_version()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -680,6 +744,12 @@ begin
   return created;
 end
 $function$;
+
+CREATE OR REPLACE FUNCTION switchyard.dead_letter_matches(client_id bigint, last_error text, dead_at timestamp with time zone, want_client_id bigint, error_like text, since timestamp with time zone, until timestamp with time zone)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN (((want_client_id IS NULL) OR (client_id = want_client_id)) AND ((error_like IS NULL) OR (last_error ~~* (('%'::text || error_like) || '%'::text))) AND ((since IS NULL) OR (dead_at >= since)) AND ((until IS NULL) OR (dead_at < until)));
 
 CREATE OR REPLACE FUNCTION switchyard.delete_routing_rule(name text)
  RETURNS boolean
@@ -743,7 +813,6 @@ CREATE OR REPLACE FUNCTION switchyard.publish(to_address text, payload jsonb, se
 AS $function$
 declare
   new_id uuid := switchyard.uuidv7();
-  conv text := switchyard.conversation_of(sender, to_address);
   first_id uuid;
   max_delay constant interval := interval '365 days'; -- DELAY_MAX_SECONDS in messages.schemas.ts
   window_seconds integer := coalesce(dedup_window_seconds,
@@ -780,24 +849,18 @@ begin
         using errcode = 'SY429', hint = 'retry after a few seconds, once the consumer has caught up';
     end if;
   end if;
-  if dedup_id is not null then
-    insert into switchyard.dedup as d (scope, dedup_id, message_id, expires_at)
-    values (sender, publish.dedup_id, new_id, clock_timestamp() + make_interval(secs => window_seconds))
-    on conflict on constraint dedup_pkey do update
-      set message_id = excluded.message_id, expires_at = excluded.expires_at
-      where d.expires_at < clock_timestamp()
-    returning d.message_id into first_id;
-    if first_id is null then
-      select d.message_id into first_id from switchyard.dedup d where d.scope = sender and d.dedup_id = publish.dedup_id;
-      return first_id;
-    end if;
+  if payload is null then -- SQL null; JSON null is a payload like any other
+    raise exception 'payload must not be null' using errcode = '23502', hint = 'for an empty payload, send the JSON value null';
   end if;
-  insert into switchyard.message (id, lane, sender, to_address, conversation, type, payload, headers,
-                                  priority, deliver_at, expires_at, group_id, dedup_id, correlation_id, reply_to)
-  values (new_id, switchyard.lane_of(conv), sender, to_address, conv, type, payload, headers, priority,
-          coalesce(deliver_at, case when delay_seconds > 0 then clock_timestamp() + make_interval(secs => delay_seconds) end),
-          case when ttl_seconds is not null then clock_timestamp() + make_interval(secs => ttl_seconds) end,
-          group_id, dedup_id, correlation_id, reply_to);
+  select a.first_id into first_id
+  from switchyard.append_messages(json_build_array(json_build_object(
+    'id', new_id, 'sender_id', null, 'sender', sender, 'to_address', to_address, 'type', type,
+    'payload', payload, 'headers', headers, 'priority', priority, 'delay_seconds', delay_seconds,
+    'deliver_at', deliver_at, 'ttl_seconds', ttl_seconds, 'group_id', group_id, 'dedup_id', dedup_id,
+    'correlation_id', correlation_id, 'reply_to', reply_to)), window_seconds) a;
+  if first_id is not null then
+    return first_id; -- the sender published this dedup_id within the window: nothing new to wake for
+  end if;
   perform pg_notify('switchyard_log', 'sql');
   return new_id;
 end
@@ -811,10 +874,8 @@ AS $function$
   with picked as (
     select d.client_id, d.message_id
     from switchyard.dead_letter d
-    where (purge_dead_letters.client_id is null or d.client_id = purge_dead_letters.client_id)
-      and (error_like is null or d.last_error ilike '%' || error_like || '%')
-      and (since is null or d.dead_at >= since)
-      and (until is null or d.dead_at < until)
+    where switchyard.dead_letter_matches(d.client_id, d.last_error, d.dead_at,
+                                         purge_dead_letters.client_id, error_like, since, until)
     limit batch_size
     for update skip locked
   ),
@@ -851,10 +912,8 @@ AS $function$
   with picked as (
     select d.client_id, d.message_id
     from switchyard.dead_letter d
-    where (redrive_dead_letters.client_id is null or d.client_id = redrive_dead_letters.client_id)
-      and (error_like is null or d.last_error ilike '%' || error_like || '%')
-      and (since is null or d.dead_at >= since)
-      and (until is null or d.dead_at < until)
+    where switchyard.dead_letter_matches(d.client_id, d.last_error, d.dead_at,
+                                         redrive_dead_letters.client_id, error_like, since, until)
       and exists (select 1 from switchyard.message m where m.id = d.message_id)
       and exists (select 1 from switchyard.client c where c.id = d.client_id and c.revoked_at is null)
     order by d.dead_at

@@ -37,12 +37,12 @@ async function untilQueued(messages: number) {
   }, 5_000, `${messages} queued publishes`);
 }
 
-/** Until the router's flush is blocked by the lock. */
+/** Until the router's flush (its append_messages statement) is blocked by the lock. */
 async function untilFlushBlocked() {
   await eventually(async () => {
     const rows = await sql<{ n: number }>`
       select count(*)::int as n from pg_stat_activity
-      where wait_event_type = 'Lock' and query like '%insert into switchyard.message%'`.execute(database.db);
+      where wait_event_type = 'Lock' and query like '%switchyard.append_messages(%'`.execute(database.db);
     return rows.rows[0]!.n > 0 ? true : undefined;
   }, 5_000, 'a blocked flush');
 }

@@ -12,9 +12,12 @@ export interface TestService extends Switchyard {
   anonymous: Api;
 }
 
-/** env: variables as an operator sets them; tuning: constants a test needs shorter or smaller. */
+/**
+ * env: variables as an operator sets them; tuning: constants a test needs shorter or smaller;
+ * now: an injected clock for the inbox's leases and the rate limits, so a test can move time instead of sleeping.
+ */
 export async function startTestService(
-  databaseUrl: string | undefined, env: Record<string, string> = {}, tuning: TuningOverrides = {},
+  databaseUrl: string | undefined, env: Record<string, string> = {}, tuning: TuningOverrides = {}, o: { now?: () => Date } = {},
 ): Promise<TestService> {
   const config = loadConfig({
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
@@ -28,6 +31,6 @@ export async function startTestService(
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'error',
     ...env,
   }, { analyticsFlushMs: 200, ...tuning });
-  const service = await startSwitchyard(config, { log: createLogger(config.logLevel, { test: true }), migrate: databaseUrl === undefined }); // test databases are cloned migrated
+  const service = await startSwitchyard(config, { log: createLogger(config.logLevel, { test: true }), migrate: databaseUrl === undefined, ...o }); // test databases are cloned migrated
   return { ...service, admin: api(service.url, TEST_ADMIN_TOKEN), anonymous: api(service.url, undefined) };
 }
