@@ -11,10 +11,30 @@
 -- pg_current_snapshot() in the read is the snapshot of the statement that scans the log (rule 2).
 -- route_batch refuses any other isolation level.
 
+-- Burying deliveries: the one insert into switchyard.dead_letter. Receives and nacks (max_receives),
+-- the overflow policies (queue length, and routing's copies for a full queue) all call it, from SQL
+-- functions and from statements the service sends (db/dead-letter.repository.ts writes the call).
+-- A row already buried stays as it is; the rows buried come back.
+create type switchyard.burial as (
+  client_id bigint, message_id uuid, receive_count int, first_received_at timestamptz, last_received_at timestamptz,
+  last_error text, enqueued_at timestamptz, priority smallint, group_id text);
+
+create function switchyard.bury_deliveries(p_rows switchyard.burial[], p_reason text)
+returns table (client_id bigint, message_id uuid)
+language sql volatile set search_path = pg_catalog as $$
+  insert into switchyard.dead_letter as dl (client_id, message_id, reason, receive_count, first_received_at,
+                                            last_received_at, last_error, enqueued_at, priority, group_id)
+  select r.client_id, r.message_id, p_reason, r.receive_count, r.first_received_at, r.last_received_at, r.last_error,
+         r.enqueued_at, r.priority, r.group_id
+  from unnest(p_rows) r
+  on conflict (client_id, message_id) do nothing
+  returning dl.client_id, dl.message_id
+$$;
+
 -- Locks up to max_lanes cursors of the stage that have something to do: an open window, or a
 -- committed row the cursor has not passed. Lanes served longest ago come first.
 create function switchyard.claim_lanes(p_stage text, p_max_lanes int) returns smallint[]
-language plpgsql volatile as $$
+language plpgsql volatile set search_path = pg_catalog as $$
 declare
   lanes smallint[];
 begin
@@ -41,7 +61,7 @@ create function switchyard.read_lane_batches(p_stage text, p_lanes smallint[], p
 returns table (id uuid, xid text, lane smallint, created_at timestamptz, sender_id bigint, sender text,
                to_address text, conversation text, type text, priority smallint, deliver_at timestamptz,
                expires_at timestamptz, group_id text, dedup_id text, correlation_id text, reply_to text)
-language plpgsql volatile as $$
+language plpgsql volatile set search_path = pg_catalog as $$
 #variable_conflict use_column
 begin
   return query
@@ -122,7 +142,7 @@ create function switchyard.insert_deliveries(
   p_add_entries bigint[] default null, p_add_addresses text[] default null, p_add_vias text[] default null,
   p_pick_clients bigint[] default null, p_pick_entries bigint[] default null, p_pick_vias text[] default null)
 returns table (kind text, client_id bigint, n int)
-language plpgsql volatile as $$
+language plpgsql volatile set search_path = pg_catalog as $$
 declare
   content boolean := p_add_entries is not null or p_pick_clients is not null;
   -- rules add addresses: a (client, message) pair may come twice, so keep the first
@@ -180,12 +200,10 @@ begin
       on conflict (client_id, message_id) do nothing
     ),
     overflowed as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, last_error, enqueued_at, priority, group_id)
-      select client_id, message_id, 'overflow', 0, 'the queue was full (overflow policy reject): this copy was not enqueued',
-             now(), priority, group_id
-      from r where overflow
-      on conflict (client_id, message_id) do nothing
-      returning client_id
+      select b.client_id from switchyard.bury_deliveries(array(
+        select row(r.client_id, r.message_id, 0, null, null, 'the queue was full (overflow policy reject): this copy was not enqueued',
+                   now(), r.priority, r.group_id)::switchyard.burial
+        from r where r.overflow), 'overflow') b
     )
     (select 'delivered'::text, d.client_id, 1 from (select distinct client_id from inserted limit $11 + 1) d)
     union all
@@ -205,7 +223,7 @@ $$;
 create function switchyard.route_batch(
   p_max_lanes int, p_limit int, p_aging_ms float8, p_full_clients bigint[], p_horizon_seconds int, p_max_named int)
 returns table (kind text, client_id bigint, n int)
-language plpgsql volatile as $$
+language plpgsql volatile set search_path = pg_catalog as $$
 #variable_conflict use_column
 declare
   lanes smallint[];

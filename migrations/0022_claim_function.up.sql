@@ -24,7 +24,7 @@ create function switchyard.claim_deliveries(
 returns table (outcome text, id uuid, receive_count int, lease_seq int, sender text, to_address text, type text,
                payload jsonb, headers jsonb, priority smallint, created_ms float8, group_id text, correlation_id text,
                reply_to text, via text, place int)
-language plpgsql volatile as $$
+language plpgsql volatile set search_path = pg_catalog as $$
 #variable_conflict use_column
 declare
   now_ timestamptz := coalesce(p_now, now());
@@ -73,13 +73,10 @@ begin
       returning d.*
     ),
     buried as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, first_received_at,
-                                          last_received_at, last_error, enqueued_at, priority, group_id)
-      select x.client_id, x.message_id, 'max_receives', x.receive_count, x.first_received_at, x.last_received_at, x.last_error,
-             x.enqueued_at, x.priority, x.group_id
-      from exhausted x
-      on conflict (client_id, message_id) do nothing
-      returning dead_letter.message_id
+      select b.message_id from switchyard.bury_deliveries(array(
+        select row(x.client_id, x.message_id, x.receive_count, x.first_received_at, x.last_received_at, x.last_error,
+                   x.enqueued_at, x.priority, x.group_id)::switchyard.burial
+        from exhausted x), 'max_receives') b
     ),
     deliverable as (
       -- one row: the ids to hand out, in claim order (their position is the event number)

@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// The switchyard command: serve, migrate, admin-token, and the admin helpers clients, dlq and
-// stats (src/cli/), which work on the database directly.
+// The switchyard command: serve, migrate, admin-token, config, and the admin helpers clients, dlq
+// and stats (src/cli/), which work on the database directly.
 import { parseArgs } from 'node:util';
 import { adminConnection, withDatabase } from './cli/cli-database.ts';
 import { clientsCommand } from './cli/clients.command.ts';
+import { configCommand } from './cli/config.command.ts';
+import { retiredSettingsIn } from './config/retired-settings.ts';
 import { dlqCommand } from './cli/dlq.command.ts';
 import { psqlCommand } from './cli/psql.command.ts';
+import { stageDlqCommand } from './cli/stage-dlq.command.ts';
 import { statsCommand } from './cli/stats.command.ts';
 import { UsageError } from './cli/usage-error.ts';
 import { rotateAdminToken } from './auth/admin-token.ts';
@@ -28,6 +31,8 @@ const USAGE = `usage: switchyard <command>
                           apply or revert schema migrations
   migrate create NAME     write a new pair of empty migration files
   admin-token rotate      replace the admin token and print the new one
+  config                  the effective configuration: each variable, its value (secrets
+                          masked) and whether it came from the environment or the default
   clients create NAME [--listen-to ADDR,...]
                           register a client and print its token (shown once)
   clients list [--limit N] [--after ID] [--revoked]
@@ -39,6 +44,10 @@ const USAGE = `usage: switchyard <command>
   dlq redrive|purge [--client ID] [--error TEXT] [--since ISO] [--until ISO] [--batch-size N] [--all]
                           put dead letters back in their queues, or delete them, in bounded
                           batches with a progress bar; purge without a filter needs --all
+  stage-dlq list STAGE [--limit N]
+                          messages a stage (routing, persistence, analytics) gave up on, newest first
+  stage-dlq redrive STAGE [--messages ID,...]
+                          give them back to the stage, to run again now
   stats [--once] [--interval SECONDS] [--top N]
                           a live view of queues and stages, redrawn until Ctrl-C
   psql [--command SQL]    a psql session on the service's database (the embedded one too)
@@ -62,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
 
   switch (command) {
     case 'serve':
+      for (const variable of retiredSettingsIn(env)) log.warn('variable no longer read: its value is a constant now (switchyard config)', { variable });
       return serve(config, log, !values['no-migrate']);
     case 'migrate':
       if (sub === 'create') {
@@ -88,6 +98,10 @@ async function main(argv: string[]): Promise<number> {
       return withDatabase(config, log, withMigrationDb, async (db) => {
         process.stdout.write(`new admin token (shown once): ${await rotateAdminToken(db)}\nrestart running services to use it\n`);
       });
+    case 'config':
+      if (sub) throw new UsageError(`unknown config argument "${sub}"`);
+      configCommand(env, process.stdout);
+      return 0;
     case 'clients':
       return admin(clientsCommand({
         sub, arg: name, listenTo: values['listen-to'], limit: values.limit, after: values.after, revoked: values.revoked,
@@ -97,6 +111,8 @@ async function main(argv: string[]): Promise<number> {
         sub, client: values.client, error: values.error, since: values.since, until: values.until, limit: values.limit,
         batchSize: values['batch-size'], all: values.all,
       }, process.stdout));
+    case 'stage-dlq':
+      return admin(stageDlqCommand({ sub, stage: name, limit: values.limit, messages: values.messages }, process.stdout));
     case 'psql':
       if (sub) throw new UsageError(`unknown psql argument "${sub}" (SQL goes in --command)`);
       return psqlCommand({ command: values.command }, config, process.stderr);
@@ -162,6 +178,7 @@ function parseCommandLine(argv: string[]) {
         interval: { type: 'string' },
         top: { type: 'string' },
         command: { type: 'string' },
+        messages: { type: 'string' },
       },
     });
   } catch (error) {

@@ -11,6 +11,16 @@ export class Teardown {
     this.#steps.push({ name, undo });
   }
 
+  /** Runs `build`; should it fail, unwinds everything registered so far, then rethrows. */
+  async orUnwind<T>(log: Logger, build: () => Promise<T>): Promise<T> {
+    try {
+      return await build();
+    } catch (error) {
+      await this.run(log);
+      throw error;
+    }
+  }
+
   /** Runs every step once, newest first; a step that fails is logged and the rest still run. */
   async run(log: Logger): Promise<void> {
     for (let step = this.#steps.pop(); step; step = this.#steps.pop()) {

@@ -18,8 +18,7 @@ beforeAll(async () => {
     SWITCHYARD_ROLES: 'router,push', // no routing anywhere: it is stalled
     SWITCHYARD_BACKPRESSURE_LAG_SECONDS: '1',
     SWITCHYARD_BACKPRESSURE_STAGES: 'routing',
-    SWITCHYARD_QUEUE_STATS_MS: '100',
-  });
+  }, { delivery: { statsMs: 100 } });
   alice = await registerClient(service.admin, 'alice');
 });
 

@@ -12,6 +12,7 @@ import { ProgressBar } from '../src/cli/progress-bar.ts';
 import { refreshQueueStats } from '../src/inbox/queue-stats.repository.ts';
 import { MIGRATIONS_DIR } from '../src/db/migrate.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
+import { insertMessages } from '../src/messages/messages.repository.ts';
 import { createQueueClient, newMessage, publishAndRoute } from './helpers/queue.ts';
 
 const run = promisify(execFile);
@@ -43,6 +44,48 @@ describe('configuration', () => {
     expect(result.stderr).toContain('SWITCHYARD_ADMIN_TOKEN: is a placeholder');
     expect(result.stderr).not.toContain(placeholder);
     expect(result.stderr).not.toContain('ENOTFOUND'); // refused before any connection
+  });
+
+  test('config prints every variable with its value and source, and never a secret', async () => {
+    const adminToken = 'ops-admin-4f1c9e2ab7d05e38c61f0d9b2a7e';
+    const metricsToken = 'ops-metrics-9b2a7e4f1c9e2ab7d05e38c61f';
+    const password = 'pa55-w0rd-nobody-may-read';
+    const result = await cli(['config'], {
+      DATABASE_URL: `postgres://switchyard:${password}@db1:5432,db2:5432/switchyard?target_session_attrs=read-write`,
+      SWITCHYARD_READ_REPLICA_URL: `postgres://reader@replica:5432/switchyard?password=${password}`,
+      SWITCHYARD_ADMIN_TOKEN: adminToken, SWITCHYARD_METRICS_TOKEN: metricsToken, PORT: '8080',
+    });
+    expect(result.code).toBe(0);
+    const rows = new Map(result.stdout.trim().split('\n').slice(1).map((line) => {
+      const [name, ...rest] = line.split(/\s{2,}/);
+      return [name!, rest] as const;
+    }));
+    expect(rows.get('PORT')).toEqual(['8080', 'env']);
+    expect(rows.get('HOST')).toEqual(['127.0.0.1', 'default']);
+    expect(rows.get('SWITCHYARD_POOL_MAX')).toEqual(['20', 'default']);
+    expect(rows.get('DATABASE_URL')).toEqual(['postgres://switchyard:****@db1:5432,db2:5432/switchyard?target_session_attrs=read-write', 'env']);
+    expect(rows.get('SWITCHYARD_READ_REPLICA_URL')).toEqual(['postgres://reader@replica:5432/switchyard?password=****', 'env']);
+    expect(rows.get('SWITCHYARD_ADMIN_TOKEN')).toEqual(['****', 'env']);
+    expect(rows.get('SWITCHYARD_METRICS_TOKEN')).toEqual(['****', 'env']);
+    expect(rows.has('SWITCHYARD_QUEUE_STATS_MS')).toBe(false); // a constant, not a setting
+    for (const secret of [adminToken, metricsToken, password]) {
+      expect(result.stdout).not.toContain(secret);
+      expect(result.stderr).not.toContain(secret);
+    }
+  });
+
+  test('config names a variable that is set but no longer read, and where its constant is', async () => {
+    const result = await cli(['config'], { SWITCHYARD_QUEUE_STATS_MS: '100' });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('set but no longer read');
+    expect(result.stdout).toContain('SWITCHYARD_QUEUE_STATS_MS: delivery.statsMs');
+  });
+
+  test('config refuses a bad value like serve does, naming the variable', async () => {
+    const result = await cli(['config'], { SWITCHYARD_POOL_MAX: '1' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SWITCHYARD_POOL_MAX');
+    expect(result.stdout).toBe('');
   });
 
   test('an unknown command prints the usage and exits 2', async () => {
@@ -209,6 +252,28 @@ describe('admin commands', () => {
     expect(refused.stderr).toContain('--all');
     expect((await cli(['dlq', 'purge', '--client', clientId], env)).stdout).toContain('5 dead letters purged in 1 batches');
     expect((await cli(['dlq', 'list'], env)).stdout.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('stage-dlq lists the messages a stage gave up on and redrives them to its retries', async () => {
+    const db = database.db;
+    const [id] = await insertMessages(db, [newMessage('topic:stage-dlq')], 300);
+    await sql`
+      insert into switchyard.stage_dead_letter (stage, message_id, attempts, first_failed_at, last_error)
+      values ('persistence', ${id}, 3, now(), 'history is read-only')`.execute(db);
+
+    const listed = await cli(['stage-dlq', 'list', 'persistence'], env);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(new RegExp(`^FAILED AT\\s+MESSAGE\\s+ATTEMPTS\\s+LAST ERROR\\n\\S+\\s+${id}\\s+3\\s+history is read-only\\n$`));
+    expect((await cli(['stage-dlq', 'list', 'routing'], env)).stdout.trim().split('\n')).toHaveLength(1);
+    expect((await cli(['stage-dlq', 'list', 'nowhere'], env)).code).toBe(2);
+    expect((await cli(['stage-dlq', 'redrive', 'persistence', '--messages', 'not-an-id'], env)).stderr).toContain('--messages not-an-id');
+
+    const redriven = await cli(['stage-dlq', 'redrive', 'persistence'], env);
+    expect(redriven.stdout).toBe('1 persistence dead letters redriven\n');
+    const retry = await sql<{ stage: string; attempts: number; due: boolean }>`
+      select stage, attempts, next_attempt_at <= now() as due from switchyard.stage_retry where message_id = ${id}`.execute(db);
+    expect(retry.rows).toEqual([{ stage: 'persistence', attempts: 0, due: true }]);
+    expect((await cli(['stage-dlq', 'list', 'persistence'], env)).stdout.trim().split('\n')).toHaveLength(1);
   });
 
   test('stats --once prints the queues and stages', async () => {

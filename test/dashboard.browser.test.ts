@@ -30,9 +30,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   service = await startTestService(database.url, {
     SWITCHYARD_ROLES: 'router,routing,persistence,analytics,push,upkeep', // upkeep counts the queues
-    SWITCHYARD_QUEUE_STATS_MS: '100',
-    SWITCHYARD_DASHBOARD_PUSH_MS: '300',
-  });
+  }, { delivery: { statsMs: 100 }, dashboard: { pushMs: 300 } });
   browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   // Script errors, CSP violations, and anything fetched from somewhere else fail the test.

@@ -21,9 +21,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   service = await startTestService(database.url, {
     SWITCHYARD_ROLES: 'router,routing,persistence,analytics,push,upkeep',
-    SWITCHYARD_QUEUE_STATS_MS: '100',
-    SWITCHYARD_DASHBOARD_PUSH_MS: '200',
-  });
+  }, { delivery: { statsMs: 100 }, dashboard: { pushMs: 200 }, metrics: { cacheMs: 200 } }); // the dashboard shows the operators' snapshot, taken at most every metrics.cacheMs
   sender = await registerClient(service.admin, 'sender');
   sink = await registerClient(service.admin, 'sink', ['topic:dash']);
 });

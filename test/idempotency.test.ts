@@ -4,7 +4,8 @@
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { deleteExpiredKeys, fingerprintRequest } from '../src/idempotency/idempotency.service.ts';
+import { claimIdempotencyKey } from '../src/idempotency/idempotency.repository.ts';
+import { deleteExpiredKeys, fingerprintRequest, IDEMPOTENCY_LEASE_MIN_SECONDS, IdempotencyKeys, idempotencyLeaseSeconds } from '../src/idempotency/idempotency.service.ts';
 import { uuidv7 } from '../src/messages/message-id.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { registerClient, type TestClient } from './helpers/factories.ts';
@@ -141,6 +142,32 @@ describe('while the first attempt is running, and after it died', () => {
     }
   });
 
+  test('a lease runs out on the injected clock: in flight just before, taken over just after', async () => {
+    const key = newKey();
+    const fingerprint = fingerprintRequest('POST', '/v1/messages', { to: 'topic:news', payload: 'clocked' });
+    const chosen = uuidv7();
+    let clock = new Date();
+    const end = await anotherLiveProcess('clocked-holder');
+    try {
+      expect(await claimIdempotencyKey(database.db, {
+        clientId: alice.id, key, fingerprint, messageIds: [chosen], responseStatus: 202, responseBody: { id: chosen },
+        leaseSeconds: 30, windowSeconds: 3600, holder: 'clocked-holder',
+      }, clock)).toBe(true);
+      const keys = new IdempotencyKeys(database.db, 3600, 30, 'another-process', () => clock);
+      const commits: string[][] = [];
+      const retry = () => keys.run({ clientId: alice.id, key, fingerprint }, [{ id: uuidv7() }], async (items) => {
+        commits.push(items.map((item) => item.id));
+      }, 202, (ids) => ({ id: ids[0] }));
+      clock = new Date(clock.getTime() + 29_000);
+      await expect(retry()).rejects.toMatchObject({ code: 'IdempotencyKeyInFlight' });
+      clock = new Date(clock.getTime() + 2_000);
+      expect(await retry()).toMatchObject({ status: 202, body: { id: chosen }, replayed: false });
+      expect(commits).toEqual([[chosen]]); // under the ids the first attempt had chosen
+    } finally {
+      await end();
+    }
+  });
+
   test('an attempt that died after its commit: the retry finds its messages and returns them', async () => {
     const key = newKey();
     const message = { to: 'topic:news', payload: 'committed, then crashed' };
@@ -205,5 +232,14 @@ describe('refusals leave no key behind', () => {
     for (const key of ['', '"unterminated', 'has space', 'a"b', 'x'.repeat(256)]) {
       expectProblem(await alice.api.post('/v1/messages', { to: 'topic:news', payload: 1 }, { 'idempotency-key': key }), 400, 'ValidationFailed', 'idempotency-key');
     }
+  });
+});
+
+describe('the lease of an attempt', () => {
+  test('outlasts any statement of the publish (twice the statement timeout, rounded up) and is never under a minute', () => {
+    expect(idempotencyLeaseSeconds(100)).toBe(IDEMPOTENCY_LEASE_MIN_SECONDS);
+    expect(idempotencyLeaseSeconds(30_000)).toBe(60); // the default statement timeout: exactly the minimum
+    expect(idempotencyLeaseSeconds(30_001)).toBe(61);
+    expect(idempotencyLeaseSeconds(600_000)).toBe(1_200);
   });
 });

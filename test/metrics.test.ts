@@ -41,7 +41,7 @@ describe('a running service', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    service = await startTestService(database.url, { SWITCHYARD_METRICS_CACHE_MS: '0' });
+    service = await startTestService(database.url, {}, { metrics: { cacheMs: 0 } });
   });
 
   afterAll(async () => {
@@ -120,14 +120,12 @@ describe('a stalled stage', () => {
     database = await createTestDatabase();
     service = await startTestService(database.url, {
       SWITCHYARD_ROLES: 'router,push', // no stage runs: every stage falls behind
-      SWITCHYARD_METRICS_CACHE_MS: '0',
       SWITCHYARD_METRICS_TOKEN: 'metrics-token-0123456789abcdef0123456789',
       SWITCHYARD_BACKPRESSURE_LAG_SECONDS: '1',
-      SWITCHYARD_QUEUE_STATS_MS: '100',
       SWITCHYARD_SCALE_STAGE_ROWS_PER_WORKER: '2',
       SWITCHYARD_SCALE_STAGE_LAG_SECONDS_PER_WORKER: '3600',
       SWITCHYARD_SCALE_MAX_WORKERS: '4',
-    });
+    }, { metrics: { cacheMs: 0 }, delivery: { statsMs: 100 } });
   });
 
   afterAll(async () => {
@@ -175,7 +173,7 @@ describe('100,000 client queues', () => {
       insert into switchyard.queue_stat (client_id, depth, visible, in_flight, delayed, oldest_enqueued_at, updated_at)
       select id, 1 + id % 1000, 1 + id % 1000, 0, 0, now() - make_interval(secs => id % 600), now() from switchyard.client`.execute(database.db);
     await sql`analyze switchyard.client, switchyard.queue_stat`.execute(database.db);
-    service = await startTestService(database.url, { SWITCHYARD_ROLES: 'router', SWITCHYARD_METRICS_CACHE_MS: '0' });
+    service = await startTestService(database.url, { SWITCHYARD_ROLES: 'router' }, { metrics: { cacheMs: 0 } });
   });
 
   afterAll(async () => {

@@ -91,4 +91,4 @@ test('two processes of every role, one of each killed and restarted mid-run: eve
     select count(*) as twice from (select 1 from switchyard.delivery_receipt where message_id = any(${ids}::uuid[])
       group by message_id, client_id having count(*) > 1) doubled`.execute(database.db);
   expect(receipts.rows[0]!.twice).toBe('0');
-});
+}, 150_000); // thirteen processes on two cores: the stages may need their own catch-up time after the load

@@ -12,10 +12,12 @@ let database: TestDatabase;
 let service: TestService;
 let alice: TestClient;
 let bob: TestClient;
+/** The service's lease clock runs with real time plus this: a test moves it on instead of sleeping. */
+let clockAheadMs = 0;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  service = await startTestService(database.url);
+  service = await startTestService(database.url, {}, {}, { now: () => new Date(Date.now() + clockAheadMs) });
   alice = await registerClient(service.admin, 'alice', ['topic:news']);
   bob = await registerClient(service.admin, 'bob', ['topic:news']);
 });
@@ -138,7 +140,7 @@ describe('the newcomer story', () => {
     const first = await bob.api.get('/v1/inbox?wait=5&visibility=1');
     expect(first.body.messages.map((m: { id: string }) => m.id)).toEqual([id]);
     await bob.api.post('/v1/inbox/ack', { receipts: [first.body.messages[0].receipt] });
-    await new Promise((resolve) => setTimeout(resolve, 1_300));
+    clockAheadMs += 1_300; // past the 1 s lease
     expect((await bob.api.get('/v1/inbox?wait=1')).body.messages).toEqual([]);
   });
 
@@ -146,7 +148,9 @@ describe('the newcomer story', () => {
     const id = await publish(alice, { to: 'user:bob', payload: 'again' });
     const first = await bob.api.get('/v1/inbox?wait=5&visibility=1');
     expect(first.body.messages[0]).toMatchObject({ id, receive_count: 1 });
-    const second = await bob.api.get('/v1/inbox?wait=5');
+    expect((await bob.api.get('/v1/inbox?wait=0')).body.messages).toEqual([]); // leased
+    clockAheadMs += 1_100; // past the 1 s lease
+    const second = await bob.api.get('/v1/inbox?wait=0');
     expect(second.body.messages[0]).toMatchObject({ id, receive_count: 2 });
     // The first receipt is stale now; the second one acks.
     const stale = await bob.api.post('/v1/inbox/ack', { receipts: [first.body.messages[0].receipt] });

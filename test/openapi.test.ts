@@ -95,6 +95,14 @@ test('every route the app answers is documented, and every documented operation 
   expect(documented).toEqual(routes);
 });
 
+test('every schema of messages handed out builds on the one OutgoingMessage schema', () => {
+  const schemas = doc.components.schemas as Record<string, unknown>;
+  expect(schemas.OutgoingMessage).toBeDefined();
+  for (const name of ['InboxMessage', 'HistoryMessage', 'Reply']) {
+    expect(JSON.stringify(schemas[name]), name).toContain('"$ref":"#/components/schemas/OutgoingMessage"');
+  }
+});
+
 test('real answers of every operation match their documented status, content type and schema', async () => {
   const admin = TEST_ADMIN_TOKEN;
   // Operations.
@@ -189,6 +197,8 @@ test('real answers of every operation match their documented status, content typ
   // Admin numbers.
   await eventually(async () => ((await call('GET', '/v1/admin/analytics?minutes=5', { token: admin })).body.minutes.length > 0 ? true : undefined));
   await call('GET', '/v1/admin/scaling', { token: admin });
+  await call('GET', '/v1/admin/stages/routing/dead-letters', { token: admin });
+  await call('POST', '/v1/admin/stages/routing/dead-letters/redrive', { token: admin, body: {} });
   await call('GET', '/v1/admin/anomalies', { token: admin });
   await call('GET', '/v1/admin/anomalies/band?address=topic:news&minutes=5', { token: admin });
   await call('GET', '/v1/admin/dashboard/snapshot', { token: admin });

@@ -20,6 +20,7 @@ function snapshot(o: { routing?: [number, number, boolean?]; visible?: number; r
     deadLetters: { client_dead_letters: 0, by_reason: {}, stage_dead_letters: 0 },
     stages: [stage('analytics'), stage('persistence'), stage('routing', o.routing)],
     publishedPerSecond: o.rate ?? 0,
+    traffic: [],
     processing: [],
     openAnomalies: [],
   };

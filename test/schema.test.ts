@@ -1,4 +1,4 @@
-// Reviewable schema and hot-path SQL (STYLE rule 11): the schema the migrations build and the
+// Reviewable schema and hot-path SQL (docs/conventions.md, Schema changes): the schema the migrations build and the
 // SQL the hot paths send are kept as files next to this test, so a change to either shows up in
 // review as a diff. Regenerate with `npx vitest run test/schema.test.ts -u` and read the diff.
 import { Kysely, PostgresDialect, sql } from 'kysely';

@@ -20,9 +20,8 @@ beforeAll(async () => {
   database = await createTestDatabase();
   service = await startTestService(database.url, {
     SWITCHYARD_ROLES: 'router,routing,push,upkeep',
-    SWITCHYARD_QUEUE_STATS_MS: '100',
     SWITCHYARD_DEDUP_WINDOW_SECONDS: String(DEDUP_WINDOW_SECONDS),
-  });
+  }, { delivery: { statsMs: 100 } });
   alice = await registerClient(service.admin, 'alice');
   app = new pg.Client({ connectionString: database.url });
   await app.connect();
@@ -96,4 +95,14 @@ test('a direct message to a full queue is refused in SQL with SQLSTATE SY429 as 
     return reply.body.dead_letters.length > 0 ? reply.body.dead_letters : undefined;
   });
   expect(dead).toMatchObject([{ id: rows[0].id, reason: 'overflow' }]);
+});
+
+test('a payload of JSON null is published through SQL as over HTTP, and SQL null is refused', async () => {
+  const reply = await alice.api.post('/v1/messages', { to: 'user:alice', payload: null });
+  expect(reply.status).toBe(202);
+  const { rows } = await app.query(`select switchyard.publish('user:alice', 'null'::jsonb) as id`);
+  const stored = await sql<{ id: string; kind: string }>`
+    select id, jsonb_typeof(payload) as kind from switchyard.message where id = any(${[reply.body.id, rows[0].id]}::uuid[])`.execute(service.db);
+  expect(stored.rows.map((row) => row.kind)).toEqual(['null', 'null']);
+  expect(await sqlState(`select switchyard.publish('user:alice', null::jsonb)`)).toBe('23502');
 });

@@ -8,7 +8,7 @@ import { problemResponses } from '../http/problem.ts';
 import { seriesBand } from './anomaly-band.ts';
 import { listAnomaliesSince, type AnomalyRow } from './anomaly.repository.ts';
 import type { DetectorSettings } from './seasonal-detector.ts';
-import { SERIES_KINDS, type SeriesKind } from './series-kinds.ts';
+import { SERIES_KINDS, type SeriesKind } from '../db/schema.ts';
 
 /** The band is computed per request from the rollups; a day of minutes bounds that work. */
 export const BAND_MINUTES_MAX = 1_440;

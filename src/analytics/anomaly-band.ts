@@ -6,7 +6,7 @@ import type { Db } from '../db/database.ts';
 import { seriesValue } from './anomaly-series.ts';
 import { listAnomaliesSince, listMinuteRollups, type AnomalyRow } from './anomaly.repository.ts';
 import { bandFor, newDetectorState, seasonalOffsets, type DetectorSettings } from './seasonal-detector.ts';
-import type { SeriesKind } from './series-kinds.ts';
+import type { SeriesKind } from '../db/schema.ts';
 
 const MINUTE_MS = 60_000;
 

@@ -5,7 +5,7 @@
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { seriesValue, type MinuteRollup } from './anomaly-series.ts';
-import { SERIES_KINDS, type SeriesKind } from './series-kinds.ts';
+import { SERIES_KINDS, type SeriesKind } from '../db/schema.ts';
 import { closeAnomaly, insertOpenAnomaly, listAnomalySeries, listMinuteRollups, upsertAnomalySeries, type AnomalySeriesRow } from './anomaly.repository.ts';
 import { newDetectorState, seasonalOffsets, stepDetector, type DetectorSettings } from './seasonal-detector.ts';
 

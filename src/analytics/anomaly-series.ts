@@ -1,8 +1,9 @@
 // The series anomaly detection watches, per address (or sender) and minute, read from the
 // analytics rollups, and the settings per series kind. Pure.
 import { latencyQuantile } from './latency-quantile.ts';
-import type { DetectorSettings, Direction } from './seasonal-detector.ts';
-import { SERIES_KINDS, type SeriesKind } from './series-kinds.ts';
+import type { Direction } from '../config.ts';
+import type { DetectorSettings } from './seasonal-detector.ts';
+import { SERIES_KINDS, type SeriesKind } from '../db/schema.ts';
 
 export interface MinuteRollup {
   minute: Date;

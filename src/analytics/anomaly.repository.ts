@@ -3,7 +3,7 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
 import type { MinuteRollup } from './anomaly-series.ts';
-import type { SeriesKind } from './series-kinds.ts';
+import type { SeriesKind } from '../db/schema.ts';
 import type { DetectorState, OpenAnomaly } from './seasonal-detector.ts';
 
 /** A sender's series are keyed from:<sender>, apart from the addresses'. */

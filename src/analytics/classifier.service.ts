@@ -22,7 +22,7 @@ export class ClassifierService {
   readonly #now: () => Date;
   readonly #onChange: (topic: string) => void;
 
-  /** onChange is told of every change to a topic's classifier (main.ts signals it to all processes). */
+  /** onChange is told of every change to a topic's classifier (the composition root, composition/http-app.ts, signals it to all processes). */
   constructor(db: Db, now: () => Date, onChange: (topic: string) => void) {
     this.#db = db;
     this.#now = now;

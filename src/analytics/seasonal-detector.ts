@@ -3,9 +3,7 @@
 // of history, a floor under the band's half-width for sparse series, and an alert after M of the
 // last N minutes fell outside. Pure and step-wise: the state is JSON, kept in the database between
 // minutes, so the same code runs in the upkeep job and in the evaluation.
-
-export const DIRECTIONS = ['spike', 'drop', 'both'] as const;
-export type Direction = (typeof DIRECTIONS)[number];
+import type { Direction } from '../config.ts';
 
 export interface DetectorSettings {
   /** Sensitivity: half-width of the band in (scaled) MADs or EWMA standard deviations. */

@@ -12,16 +12,33 @@ import type { IncomingMessage } from 'node:http';
 import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { Context } from 'hono';
-import type { AppEnv } from '../http/env.ts';
 import { ApiError } from '../http/problem.ts';
 import { ADMIN_SESSION_COOKIE } from './admin-session.ts';
 import type { Authenticator, Principal } from './authenticator.ts';
+import type { ClientRecord } from './client-token.repository.ts';
 import { looksLikeToken } from './tokens.ts';
 
 export const TOKEN_COOKIE = 'switchyard_token';
 
 /** Where the token came from: only the Authorization header proves the caller chose to send it. */
 export type TokenSource = 'header' | 'query' | 'cookie' | 'subprotocol';
+
+// What these middlewares put on the context, typed for every handler (c.var.client) without an
+// Env generic on each router or handler.
+declare module 'hono' {
+  interface ContextVariableMap {
+    /** The authenticated client (requireClient). */
+    client: ClientRecord;
+    /** True while the token that authenticated this request still does (set with client). */
+    reauthenticate: () => Promise<boolean>;
+    /** Where the client's token came from (set with client): ack=auto on the SSE stream wants the header. */
+    tokenSource: TokenSource;
+    /** The RateLimit fields of this client's answer (set with client; also on c.res's headers). */
+    rateLimitHeaders: Record<string, string>;
+    /** Set when the dashboard's admin session (not the token) let this request in (requireAdmin): when it ends, ms since the epoch. */
+    adminSessionEndsAt: number;
+  }
+}
 
 export const BEARER_SUBPROTOCOL_PREFIX = 'bearer.';
 
@@ -82,7 +99,7 @@ export interface RequireClientOptions {
 }
 
 export function requireClient(auth: Authenticator, options: RequireClientOptions = {}) {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware(async (c, next) => {
     const { principal: found, token, source } = await principal(c, auth, options);
     c.set('tokenSource', source);
     if (found.kind !== 'client') throw new ApiError('Forbidden', 'this endpoint is for clients; the admin token cannot use it');
@@ -111,7 +128,7 @@ export function requireClient(auth: Authenticator, options: RequireClientOptions
  * the page then knows to ask for the token again.
  */
 export function requireAdmin(auth: Authenticator, options: { allowSession?: boolean } = {}) {
-  return createMiddleware<AppEnv>(async (c, next) => {
+  return createMiddleware(async (c, next) => {
     const session = options.allowSession && c.req.header('authorization') === undefined ? getCookie(c, ADMIN_SESSION_COOKIE) : undefined;
     if (session !== undefined) {
       if (!fromOwnOrigin(c)) throw new ApiError('Forbidden', 'an admin session works only from pages of this service; send the admin token instead');

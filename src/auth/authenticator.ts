@@ -7,22 +7,24 @@
 // Failed lookups are counted per source address (authFailures): once an address has used up its
 // allowance, its next tokens are refused before they reach the database, so a flood of made-up
 // tokens costs a map lookup, not a query each.
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/database.ts';
 import { ApiError } from '../http/problem.ts';
 import type { AdminSessions } from './admin-session.ts';
-import { findClientByTokenHash, type ClientRecord } from '../clients/clients.repository.ts';
+import { findClientByTokenHash, type ClientRecord } from './client-token.repository.ts';
 import type { RateLimiter } from './rate-limiter.ts';
 import { hashToken, sameHash } from './tokens.ts';
 
 export type Principal = { kind: 'admin' } | { kind: 'client'; client: ClientRecord };
 
+/** Tokens cached at most; past it the least recently used one makes room. */
 const MAX_CACHED_TOKENS = 100_000;
 
 export class Authenticator {
   readonly #db: Db;
   readonly #adminTokenHash: Buffer;
-  readonly #cacheMs: number;
-  readonly #cache = new Map<string, { client: ClientRecord; expiresAt: number }>();
+  /** Clients by token hash; undefined: not cached (a cache time of 0). */
+  readonly #cache: LRUCache<string, ClientRecord> | undefined;
   /** Undefined: no rate limit. */
   readonly rateLimiter: RateLimiter | undefined;
   /** Undefined: no admin sessions (the dashboard cannot log in). */
@@ -32,10 +34,11 @@ export class Authenticator {
 
   constructor(
     db: Db, adminTokenHash: Buffer, cacheMs: number, rateLimiter?: RateLimiter, adminSessions?: AdminSessions, authFailures?: RateLimiter,
+    maxCachedTokens = MAX_CACHED_TOKENS,
   ) {
     this.#db = db;
     this.#adminTokenHash = adminTokenHash;
-    this.#cacheMs = cacheMs;
+    this.#cache = cacheMs > 0 ? new LRUCache({ max: maxCachedTokens, ttl: cacheMs }) : undefined;
     this.rateLimiter = rateLimiter;
     this.adminSessions = adminSessions;
     this.authFailures = authFailures;
@@ -49,8 +52,8 @@ export class Authenticator {
     const hash = hashToken(token);
     if (sameHash(hash, this.#adminTokenHash)) return { kind: 'admin' };
     const key = hash.toString('base64');
-    const cached = this.#cache.get(key);
-    if (cached && cached.expiresAt > Date.now()) return { kind: 'client', client: cached.client };
+    const cached = this.#cache?.get(key);
+    if (cached) return { kind: 'client', client: cached };
     const throttle = source === undefined ? undefined : this.authFailures?.peek(source);
     if (throttle && !throttle.allowed) {
       const retryAfter = throttle.headers['Retry-After']!;
@@ -63,17 +66,16 @@ export class Authenticator {
       if (source !== undefined) this.authFailures?.take(source);
       return undefined; // unknown tokens are not cached: no one can fill the cache with them
     }
-    if (this.#cacheMs > 0) {
-      if (this.#cache.size >= MAX_CACHED_TOKENS) this.#cache.clear();
-      this.#cache.set(key, { client, expiresAt: Date.now() + this.#cacheMs });
-    }
+    this.#cache?.set(key, client);
     return { kind: 'client', client };
   }
 
   /** Drops cached entries of these client ids (all when undefined). */
   invalidateClients(clientIds: string[] | undefined): void {
-    if (clientIds === undefined) return this.#cache.clear();
+    if (clientIds === undefined) return this.#cache?.clear();
     const ids = new Set(clientIds);
-    for (const [key, entry] of this.#cache) if (ids.has(entry.client.id)) this.#cache.delete(key);
+    const dropped: string[] = [];
+    this.#cache?.forEach((client, key) => { if (ids.has(client.id)) dropped.push(key); });
+    for (const key of dropped) this.#cache?.delete(key);
   }
 }

@@ -2,7 +2,7 @@
 // database. Running services hear of rotations and revocations by NOTIFY, as from any process.
 import { listClients } from '../clients/clients.repository.ts';
 import { ClientIdParams } from '../clients/clients.schemas.ts';
-import { ListenRights } from '../auth/listen-rights.ts';
+import { AddressAccess } from '../auth/access.ts';
 import { ClientsService } from '../clients/clients.service.ts';
 import type { Db } from '../db/database.ts';
 import { GroupMembership } from '../groups/membership.ts';
@@ -77,7 +77,7 @@ export function clientsCommand(a: ClientsArgs, out: NodeJS.WritableStream): (db:
 
 // Caches with a lifetime of 0: the CLI asks the database every time.
 function service(db: Db): ClientsService {
-  return new ClientsService(db, new ListenRights(new GroupMembership(db, 0), new TopicPolicies(db, 0)), () => undefined);
+  return new ClientsService(db, new AddressAccess(new GroupMembership(db, 0), new TopicPolicies(db, 0)), () => undefined);
 }
 
 /** An address, followed by its filter policy as JSON when it has one. */

@@ -5,12 +5,10 @@ import type { Config } from '../config.ts';
 import type { Db } from '../db/database.ts';
 import { OpsSnapshots } from '../ops/ops-snapshot.ts';
 import { recommendWorkers } from '../ops/scaling.ts';
-import { listTrafficMinutes } from '../ops/stats.repository.ts';
 import { renderStats } from './stats-view.ts';
 import { UsageError } from './usage-error.ts';
 
 export const STATS_USAGE = 'usage: switchyard stats [--once] [--interval SECONDS] [--top N]';
-const TRAFFIC_MINUTES = 5;
 
 export interface StatsArgs {
   once: boolean;
@@ -30,11 +28,10 @@ export function statsCommand(a: StatsArgs, config: Config, out: Screen): (db: Db
   if (!Number.isInteger(top) || top < 0 || top > 100) throw new UsageError('--top must be a whole number from 0 to 100');
 
   return async (db) => {
-    const snapshots = new OpsSnapshots(db, { cacheMs: 0, topQueues: top, rowsBehindCap: config.metrics.rowsBehindCap });
+    const snapshots = new OpsSnapshots(db, { cacheMs: 0, topQueues: top });
     const frame = async () => {
       const snapshot = await snapshots.current();
-      const traffic = await listTrafficMinutes(db, TRAFFIC_MINUTES);
-      return renderStats({ snapshot, recommendations: recommendWorkers(snapshot, config.scaling), traffic });
+      return renderStats({ snapshot, recommendations: recommendWorkers(snapshot, config.scaling), traffic: snapshot.traffic });
     };
     if (a.once) {
       out.write(`${(await frame()).join('\n')}\n`);

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type { ClientRecord } from '../auth/client-token.repository.ts';
 import type { Db, Tx } from '../db/database.ts';
 import type { FilterPolicy } from '../routing/filter-policy.ts';
 
@@ -11,27 +12,12 @@ const LISTEN_TO_OF_CLIENT = sql<ListenToEntry[]>`coalesce((
                         else jsonb_build_object('address', s.address, 'filter', s.filter) end order by s.address)
   from switchyard.subscription s where s.client_id = c.id), '[]'::jsonb)`;
 
-export interface ClientRecord {
-  id: string;
-  name: string;
-  created_at: Date;
-}
-
 export async function insertClient(tx: Tx, name: string, tokenHash: Buffer): Promise<ClientRecord> {
   return tx
     .insertInto('switchyard.client')
     .values({ name, token_hash: tokenHash })
     .returning(['id', 'name', 'created_at'])
     .executeTakeFirstOrThrow();
-}
-
-export async function findClientByTokenHash(db: Db, tokenHash: Buffer): Promise<ClientRecord | undefined> {
-  return db
-    .selectFrom('switchyard.client')
-    .select(['id', 'name', 'created_at'])
-    .where('token_hash', '=', tokenHash)
-    .where('revoked_at', 'is', null)
-    .executeTakeFirst();
 }
 
 export async function getClient(db: Db, id: string): Promise<ClientRecord | undefined> {

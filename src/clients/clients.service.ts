@@ -1,7 +1,6 @@
 // Registration, listen-to lists and the token lifecycle. Who may listen to what is decided when
-// the list changes: user:<name> only by clients registered under that name, group:<name> only by
-// members, topic:<name> by anyone unless the topic's policy restricts subscribe. Every client
-// listens to its own user:<name>. A listen-to entry may carry a filter policy (routing/
+// the list changes, by the read rule of auth/access.ts. Every client listens to its own
+// user:<name>. A listen-to entry may carry a filter policy (routing/
 // filter-policy.ts): only messages it matches enter the queue, from the next routed batch on.
 //
 // Rotation gives a client a new token and makes the old one fail at once; revocation ends the
@@ -14,20 +13,21 @@ import { userAddress } from '../addresses/address.ts';
 import type { FilterPolicy } from '../routing/filter-policy.ts';
 import {
   deleteClientQueue, getClient, getClientStatus, insertClient, listListenTo, replaceSubscriptions, revokeClient,
-  updateClientTokenHash, type ClientRecord, type ListenToEntry,
+  updateClientTokenHash, type ListenToEntry,
 } from './clients.repository.ts';
 import type { ClientStatusView, ClientView } from './clients.schemas.ts';
-import type { ListenRights } from '../auth/listen-rights.ts';
+import type { AddressAccess } from '../auth/access.ts';
+import type { ClientRecord } from '../auth/client-token.repository.ts';
 import { generateToken, hashToken } from '../auth/tokens.ts';
 
 export class ClientsService {
   readonly #db: Db;
-  readonly #rights: ListenRights;
+  readonly #access: AddressAccess;
   readonly #onChange: (clientId: string) => void;
 
-  constructor(db: Db, rights: ListenRights, onChange: (clientId: string) => void) {
+  constructor(db: Db, access: AddressAccess, onChange: (clientId: string) => void) {
     this.#db = db;
-    this.#rights = rights;
+    this.#access = access;
     this.#onChange = onChange;
   }
 
@@ -105,8 +105,8 @@ export class ClientsService {
     if (repeats.length > 0) throw fieldProblem('ValidationFailed', repeats);
     const errors: FieldError[] = [];
     for (const [index, { address }] of entries.entries()) {
-      const refusal = await this.#rights.refusal(name, address);
-      if (refusal) errors.push({ path: `listen_to.${index}`, message: refusal });
+      const refusal = await this.#access.readRefusal(name, address);
+      if (refusal) errors.push({ path: `listen_to.${index}`, message: refusal.message });
     }
     if (errors.length > 0) throw fieldProblem('ListenToForbidden', errors);
     if (!seen.has(userAddress(name))) entries.push({ address: userAddress(name), filter: null });

@@ -43,7 +43,7 @@ export function dashboardDataRoutes(auth: Authenticator, feed: DashboardFeed, db
       path: '/admin/dashboard/stream',
       tags: ['admin'],
       summary: 'The live numbers as Server-Sent Events',
-      description: 'An `event: snapshot` whose data is a DashboardSnapshot, at once and then every SWITCHYARD_DASHBOARD_PUSH_MS. Opened with the dashboard\'s session, the stream ends with `event: closed` when the session does.',
+      description: 'An `event: snapshot` whose data is a DashboardSnapshot, at once and then every 2 s. Opened with the dashboard\'s session, the stream ends with `event: closed` when the session does.',
       security: bearer,
       responses: {
         200: { description: 'An event stream of DashboardSnapshot JSON (event: snapshot)', content: { 'text/event-stream': { schema: z.string() } } },

@@ -2,24 +2,20 @@
 // that runs only while someone watches, so ten operators cost the database what one does; a
 // reader that falls behind skips to the newest snapshot instead of queueing old ones.
 //
-// Everything comes from what is already kept current (src/ops/stats.repository.ts and the
-// stage_lag function): the dashboard never counts a queue itself. Throughput is the growth of the
-// per-minute analytics rollups between snapshots, averaged over a short window.
+// The numbers are the operators' snapshot (src/ops/ops-snapshot.ts), the same one /metrics, the
+// scaling signal and backpressure read, taken at most once per metrics.cacheMs (config/tuning.ts); only
+// the webhook circuits are the dashboard's own read. Throughput is the growth of the per-minute
+// analytics rollups between snapshots, averaged over a short window.
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
-import { listProcessingTimes } from '../ops/processing-time.repository.ts';
-import { getDeadLetterTotals, getQueueTotals, listTrafficMinutes, type TrafficMinute } from '../ops/stats.repository.ts';
-import { listStageLag } from '../queue/stage-lag.repository.ts';
+import type { OpsSnapshot, OpsSnapshots } from '../ops/ops-snapshot.ts';
+import type { TrafficMinute } from '../ops/stats.repository.ts';
 import { Worker } from '../queue/worker.ts';
 import { listWebhookCircuits } from '../webhooks/webhook.repository.ts';
 import { CIRCUIT_ROWS, PROCESSING_CLIENTS, type DashboardSnapshot } from './dashboard.schemas.ts';
 
-/** Rows behind are counted up to this many per lane: enough to see a backlog, cheap every few seconds. */
-export const STAGE_ROW_CAP = 1_000;
 /** Rates are averaged over at least this long. */
 export const RATE_WINDOW_MS_MIN = 10_000;
-/** Rollup minutes read per snapshot: late rollups of a few minutes back still count. */
-const TRAFFIC_MINUTES = 5;
 const KINDS = ['published', 'delivered', 'dead_lettered', 'expired'] as const;
 type Counts = Record<(typeof KINDS)[number], number>;
 
@@ -30,6 +26,7 @@ export interface DashboardFeedOptions {
 }
 
 export class DashboardFeed {
+  readonly #snapshots: OpsSnapshots;
   readonly #db: Db;
   readonly #o: DashboardFeedOptions;
   readonly #rateWindowMs: number;
@@ -38,25 +35,26 @@ export class DashboardFeed {
   #stopping: Promise<unknown> = Promise.resolve();
   #closed = false;
   #latest: DashboardSnapshot | undefined;
+  /** The operators' snapshot #latest was made from: the same one again is not a new point. */
+  #source: OpsSnapshot | undefined;
   #taking: Promise<DashboardSnapshot> | undefined;
   /** Running totals since the first snapshot, one entry per snapshot inside the rate window. */
   #totals: { at: number; counts: Counts }[] = [];
   #minutes = new Map<number, Counts>();
 
-  constructor(db: Db, options: DashboardFeedOptions) {
+  constructor(snapshots: OpsSnapshots, db: Db, options: DashboardFeedOptions) {
+    this.#snapshots = snapshots;
     this.#db = db;
     this.#o = options;
     this.#rateWindowMs = Math.max(RATE_WINDOW_MS_MIN, 3 * options.intervalMs);
   }
 
-  /** The newest snapshot: taken now, unless one younger than the interval exists. */
+  /** The newest snapshot: made from the operators' snapshot, which is at most one interval old. */
   current(): Promise<DashboardSnapshot> {
-    const latest = this.#latest;
-    if (latest && Date.now() - Date.parse(latest.at) < this.#o.intervalMs) return Promise.resolve(latest);
     return this.sample();
   }
 
-  /** Takes a snapshot (one at a time: a call while one is being taken gets that one). */
+  /** Makes a snapshot (one at a time: a call while one is being made gets that one). */
   sample(): Promise<DashboardSnapshot> {
     this.#taking ??= this.#take().finally(() => (this.#taking = undefined));
     return this.#taking;
@@ -67,6 +65,7 @@ export class DashboardFeed {
     if (this.#closed) return;
     const latest = this.#latest;
     let fresh = latest !== undefined && Date.now() - Date.parse(latest.at) < this.#o.intervalMs;
+    let sent: DashboardSnapshot | undefined;
     let wake: (() => void) | undefined;
     const watcher = () => {
       fresh = true;
@@ -84,7 +83,9 @@ export class DashboardFeed {
         wake = undefined;
         if (signal.aborted || this.#closed) return;
         fresh = false;
-        yield this.#latest!;
+        if (this.#latest === sent) continue; // the sampler ran faster than the snapshots change
+        sent = this.#latest!;
+        yield sent;
       }
     } finally {
       signal.removeEventListener('abort', onAbort);
@@ -135,15 +136,11 @@ export class DashboardFeed {
   }
 
   async #take(): Promise<DashboardSnapshot> {
-    const at = Date.now();
-    const [totals, stages, deadLetters, minutes, processing, circuits] = await Promise.all([
-      getQueueTotals(this.#db),
-      listStageLag(this.#db, STAGE_ROW_CAP),
-      getDeadLetterTotals(this.#db),
-      listTrafficMinutes(this.#db, TRAFFIC_MINUTES),
-      listProcessingTimes(this.#db, PROCESSING_CLIENTS),
-      listWebhookCircuits(this.#db, CIRCUIT_ROWS),
-    ]);
+    const source = await this.#snapshots.current();
+    if (source === this.#source && this.#latest) return this.#latest;
+    const circuits = await listWebhookCircuits(this.#db, CIRCUIT_ROWS);
+    const at = source.takenAt.getTime();
+    const { queues: totals, deadLetters } = source;
     const oldest = totals.oldest_enqueued_at?.getTime();
     const snapshot: DashboardSnapshot = {
       at: new Date(at).toISOString(),
@@ -156,18 +153,19 @@ export class DashboardFeed {
         oldest_age_seconds: oldest === undefined ? null : Math.max(0, (at - oldest) / 1000),
         counted_at: totals.counted_at?.toISOString() ?? null,
       },
-      throughput: this.#throughput(at, minutes),
-      stages: stages.map((row) => ({
+      throughput: this.#throughput(at, source.traffic),
+      stages: source.stages.map((row) => ({
         stage: row.stage,
-        lag_seconds: row.lag_seconds,
-        rows_behind: Number(row.rows_behind),
-        rows_capped: row.rows_capped,
+        lag_seconds: row.lagSeconds,
+        rows_behind: row.rowsBehind,
+        rows_capped: row.rowsCapped,
       })),
       dead_letters: { clients: deadLetters.client_dead_letters, by_reason: deadLetters.by_reason, stages: deadLetters.stage_dead_letters },
-      processing: processing.map(({ avg_ms: _avg, ...row }) => row),
+      processing: source.processing.slice(0, PROCESSING_CLIENTS).map(({ avg_ms: _avg, ...row }) => row),
       circuits: circuits.map((row) => ({ ...row, circuit_changed_at: row.circuit_changed_at?.toISOString() ?? null })),
     };
     this.#latest = snapshot;
+    this.#source = source;
     return snapshot;
   }
 

@@ -1,9 +1,10 @@
 // What the dashboard's data endpoints answer: a snapshot of the live numbers (also the data of
 // every event on the stream) and the table of clients and their queues.
 import { z } from '@hono/zod-openapi';
+import { PROCESSING_ROWS_MIN } from '../ops/ops-snapshot.ts';
 
-/** Clients in the dashboard's processing-time table: the ones closest to their lease. */
-export const PROCESSING_CLIENTS = 10;
+/** Clients in the dashboard's processing-time table: the ones closest to their lease (the snapshot reads at least these). */
+export const PROCESSING_CLIENTS = PROCESSING_ROWS_MIN;
 /** Webhook endpoints in the dashboard's circuits table: open, half-open and disabled ones first. */
 export const CIRCUIT_ROWS = 20;
 
@@ -17,7 +18,7 @@ export const DashboardSnapshotSchema = z
       in_flight: z.number(),
       delayed: z.number(),
       oldest_age_seconds: z.number().nullable().openapi({ description: 'age of the oldest delivery waiting in any queue' }),
-      counted_at: z.string().nullable().openapi({ description: 'when the queues were last counted (role upkeep, every SWITCHYARD_QUEUE_STATS_MS)' }),
+      counted_at: z.string().nullable().openapi({ description: 'when the queues were last counted (role upkeep, every 2 s)' }),
     }),
     throughput: z.object({
       published_per_second: z.number().nullable(),

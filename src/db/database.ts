@@ -1,6 +1,6 @@
 // The connection pools and the typed query builder on top of them. Every connection of ours
 // carries a statement timeout and an idle-in-transaction timeout, so that no session of ours can
-// hold back vacuum for long (DESIGN principle 6).
+// hold back vacuum for long (docs/conventions.md, Database sessions).
 //
 // Pools: a durable one, whose commits wait for the disk, for everything whose answer promises a
 // durable change (a 202 at ingest, a registration); and relaxed ones (synchronous_commit off) for

@@ -6,7 +6,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { Migrator, NO_MIGRATIONS, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
+import { Migrator, type Migration, type MigrationProvider, type MigrationResultSet } from 'kysely/migration';
 import type { Logger } from '../logger.ts';
 import { createDb, createPool, type Db } from './database.ts';
 
@@ -54,7 +54,6 @@ function unwrap(result: MigrationResultSet): string[] {
 export const migrateToLatest = async (db: Db) => unwrap(await createMigrator(db).migrateToLatest());
 export const migrateUp = async (db: Db) => unwrap(await createMigrator(db).migrateUp());
 export const migrateDown = async (db: Db) => unwrap(await createMigrator(db).migrateDown());
-export const migrateToNothing = async (db: Db) => unwrap(await createMigrator(db).migrateTo(NO_MIGRATIONS));
 
 export async function migrationStatus(db: Db): Promise<{ name: string; appliedAt: Date | undefined }[]> {
   const migrations = await createMigrator(db).getMigrations();

@@ -34,6 +34,10 @@ export interface GroupMemberTable {
   added_at: CreatedAt;
 }
 
+/** The per-minute series anomaly detection watches for each address; mirrored by the CHECK on switchyard.anomaly_series.kind. */
+export const SERIES_KINDS = ['count', 'bytes', 'dead_letter_rate', 'latency_p95'] as const;
+export type SeriesKind = (typeof SERIES_KINDS)[number];
+
 export const TOPIC_ACTIONS = ['publish', 'subscribe'] as const;
 export type TopicAction = (typeof TOPIC_ACTIONS)[number];
 

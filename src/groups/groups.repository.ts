@@ -1,6 +1,17 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
 
+/** Whether `user` is a member of `group` (one primary-key lookup). */
+export async function isGroupMember(db: Db, group: string, user: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('switchyard.group_member')
+    .select('user_name')
+    .where('group_name', '=', group)
+    .where('user_name', '=', user)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export async function listGroupMembers(db: Db, group: string): Promise<string[]> {
   const rows = await db
     .selectFrom('switchyard.group_member')

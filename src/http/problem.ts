@@ -1,5 +1,5 @@
 // Errors as RFC 9457 problem details. Code throws ApiError with a stable code; app.onError is the
-// one place that turns errors into HTTP responses (STYLE rule 8).
+// one place that turns errors into HTTP responses (docs/conventions.md, Errors).
 import { z } from '@hono/zod-openapi';
 
 export const ERROR_CODES = {

@@ -4,6 +4,7 @@
 // request timeouts below end only clients that are slow to *send*.
 import { createAdaptorServer, type WebSocketServerLike } from '@hono/node-server';
 import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { WebSocketServer } from 'ws';
 import { answerClientErrors } from './client-error.ts';
 
@@ -45,4 +46,36 @@ export function listen(fetch: (request: Request) => Response | Promise<Response>
       resolve(server);
     });
   });
+}
+
+/** The URL the server answers on (an IPv6 host in brackets). */
+export function serverUrl(server: Server, host: string): string {
+  const address = server.address() as AddressInfo;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+/** How often connections are checked for having gone idle while the server closes. */
+const IDLE_SWEEP_MS = 50;
+
+export interface CloseOptions {
+  /** Runs once new connections are refused: finishes what was accepted and ends waits and streams. */
+  settle: () => Promise<void>;
+  /** After this, every connection left is cut, upgraded WebSockets included. */
+  timeoutMs: number;
+  webSocketServer?: WebSocketServer;
+}
+
+/** Accepts nothing new, lets `settle` finish the work in hand, then closes each connection as its last response ends. */
+export async function closeServer(server: Server, o: CloseOptions): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  await o.settle();
+  const sweep = setInterval(() => server.closeIdleConnections(), IDLE_SWEEP_MS);
+  const force = setTimeout(() => {
+    server.closeAllConnections();
+    for (const socket of o.webSocketServer?.clients ?? []) socket.terminate(); // upgraded sockets are no longer the server's to close
+  }, o.timeoutMs);
+  server.closeIdleConnections();
+  await closed;
+  clearInterval(sweep);
+  clearTimeout(force);
 }

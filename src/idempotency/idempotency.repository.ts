@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { sqlNow } from '../db/clock.repository.ts';
 import type { Db } from '../db/database.ts';
 import { IDEMPOTENCY_STATES } from '../db/schema.ts';
 
@@ -15,22 +16,26 @@ export interface IdempotencyClaim {
   holder: string;
 }
 
+// Every statement here that sets or reads a lease or an expiry takes `now`: an injected clock for
+// tests, the database's now() otherwise.
+
 /**
  * Takes the key for a new request, in one statement: a fresh insert, or the reuse of an expired
  * row. False when a live row holds the key (the caller then reads it).
  */
-export async function claimIdempotencyKey(db: Db, claim: IdempotencyClaim): Promise<boolean> {
+export async function claimIdempotencyKey(db: Db, claim: IdempotencyClaim, now?: Date): Promise<boolean> {
+  const at = sqlNow(now);
   const result = await sql`
     insert into switchyard.idempotency_key as k (client_id, key, fingerprint, state, message_ids, response_status, response_body,
                                                  locked_until, expires_at, holder)
     values (${claim.clientId}, ${claim.key}, ${claim.fingerprint}, ${IDEMPOTENCY_STATES.inProgress}, ${claim.messageIds}::uuid[],
             ${claim.responseStatus}, ${JSON.stringify(claim.responseBody)}::jsonb,
-            now() + make_interval(secs => ${claim.leaseSeconds}), now() + make_interval(secs => ${claim.windowSeconds}), ${claim.holder})
+            ${at} + make_interval(secs => ${claim.leaseSeconds}), ${at} + make_interval(secs => ${claim.windowSeconds}), ${claim.holder})
     on conflict (client_id, key) do update
       set fingerprint = excluded.fingerprint, state = excluded.state, message_ids = excluded.message_ids,
           response_status = excluded.response_status, response_body = excluded.response_body,
-          locked_until = excluded.locked_until, created_at = now(), expires_at = excluded.expires_at, holder = excluded.holder
-      where k.expires_at <= now()
+          locked_until = excluded.locked_until, created_at = ${at}, expires_at = excluded.expires_at, holder = excluded.holder
+      where k.expires_at <= ${at}
     returning 1`.execute(db);
   return result.rows.length > 0;
 }
@@ -48,12 +53,13 @@ export interface IdempotencyRecord {
 }
 
 /** The live (unexpired) row for the key, if any. */
-export async function findIdempotencyKey(db: Db, clientId: string, key: string): Promise<IdempotencyRecord | undefined> {
+export async function findIdempotencyKey(db: Db, clientId: string, key: string, now?: Date): Promise<IdempotencyRecord | undefined> {
+  const at = sqlNow(now);
   const result = await sql<IdempotencyRecord>`
     select fingerprint, state, message_ids, response_status, response_body, holder,
-           coalesce(locked_until <= now() or switchyard.idempotency_holder_gone(holder), false) as lock_expired
+           coalesce(locked_until <= ${at} or switchyard.idempotency_holder_gone(holder), false) as lock_expired
     from switchyard.idempotency_key
-    where client_id = ${clientId} and key = ${key} and expires_at > now()`.execute(db);
+    where client_id = ${clientId} and key = ${key} and expires_at > ${at}`.execute(db);
   return result.rows[0];
 }
 
@@ -62,12 +68,15 @@ export async function findIdempotencyKey(db: Db, clientId: string, key: string):
  * holds with no attempt running (`ownIdle`: its attempt failed and could not release the key, as when
  * the database went away); false when another attempt got there first.
  */
-export async function takeOverIdempotencyKey(db: Db, clientId: string, key: string, leaseSeconds: number, holder: string, ownIdle: boolean): Promise<boolean> {
+export async function takeOverIdempotencyKey(
+  db: Db, clientId: string, key: string, leaseSeconds: number, holder: string, ownIdle: boolean, now?: Date,
+): Promise<boolean> {
+  const at = sqlNow(now);
   const result = await sql`
     update switchyard.idempotency_key
-    set locked_until = now() + make_interval(secs => ${leaseSeconds}), holder = ${holder}
+    set locked_until = ${at} + make_interval(secs => ${leaseSeconds}), holder = ${holder}
     where client_id = ${clientId} and key = ${key} and state = ${IDEMPOTENCY_STATES.inProgress}
-      and (locked_until <= now() or switchyard.idempotency_holder_gone(holder) or (${ownIdle}::boolean and holder = ${holder}))
+      and (locked_until <= ${at} or switchyard.idempotency_holder_gone(holder) or (${ownIdle}::boolean and holder = ${holder}))
     returning 1`.execute(db);
   return result.rows.length > 0;
 }
@@ -82,9 +91,9 @@ export async function completeIdempotencyKey(db: Db, clientId: string, key: stri
 }
 
 /** After a failed attempt: the next retry may take over at once (and first looks in the log). */
-export async function expireIdempotencyLock(db: Db, clientId: string, key: string): Promise<void> {
+export async function expireIdempotencyLock(db: Db, clientId: string, key: string, now?: Date): Promise<void> {
   await sql`
-    update switchyard.idempotency_key set locked_until = now()
+    update switchyard.idempotency_key set locked_until = ${sqlNow(now)}
     where client_id = ${clientId} and key = ${key} and state = ${IDEMPOTENCY_STATES.inProgress}`.execute(db);
 }
 
@@ -96,9 +105,9 @@ export async function countLoggedMessages(db: Db, ids: string[]): Promise<number
 }
 
 /** Deletes up to `limit` expired keys; the upkeep job calls it until it returns less. */
-export async function deleteExpiredIdempotencyKeys(db: Db, limit: number): Promise<number> {
+export async function deleteExpiredIdempotencyKeys(db: Db, limit: number, now?: Date): Promise<number> {
   const result = await sql`
     delete from switchyard.idempotency_key
-    where ctid = any (array(select ctid from switchyard.idempotency_key where expires_at <= now() limit ${limit}))`.execute(db);
+    where ctid = any (array(select ctid from switchyard.idempotency_key where expires_at <= ${sqlNow(now)} limit ${limit}))`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }

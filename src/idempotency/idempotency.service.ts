@@ -48,21 +48,35 @@ function canonicalJson(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** The shortest lease: a retry never takes over from an attempt younger than a minute. */
+export const IDEMPOTENCY_LEASE_MIN_SECONDS = 60;
+
+/**
+ * How long an attempt holds its Idempotency-Key before a retry may take over: longer than any
+ * statement of the publish can run (twice SWITCHYARD_STATEMENT_TIMEOUT_MS), at least a minute.
+ */
+export function idempotencyLeaseSeconds(statementTimeoutMs: number): number {
+  return Math.max(IDEMPOTENCY_LEASE_MIN_SECONDS, Math.ceil((2 * statementTimeoutMs) / 1000));
+}
+
 export class IdempotencyKeys {
   readonly #db: Db;
   readonly #windowSeconds: number;
   readonly #leaseSeconds: number;
   readonly #holder: string;
+  readonly #now: (() => Date) | undefined;
   /** Keys this process has an attempt running for ("clientId key"). */
   readonly #running = new Set<string>();
 
   /**
    * leaseSeconds: how long an attempt may hold a key before a retry may take over; longer than any
    * attempt can take. holder: this process's instance id, whose listener connection tells others
-   * it is alive: a retry takes over at once from a holder that died (SIGKILL, crash).
+   * it is alive: a retry takes over at once from a holder that died (SIGKILL, crash). now: an
+   * injected clock for tests (leases and the window); the database's now() otherwise.
    */
-  constructor(db: Db, windowSeconds: number, leaseSeconds: number, holder: string) {
+  constructor(db: Db, windowSeconds: number, leaseSeconds: number, holder: string, now?: () => Date) {
     this.#db = db;
+    this.#now = now;
     this.#windowSeconds = windowSeconds;
     this.#leaseSeconds = leaseSeconds;
     this.#holder = holder;
@@ -85,12 +99,12 @@ export class IdempotencyKeys {
       const claimed = await claimIdempotencyKey(this.#db, {
         clientId, key, fingerprint, messageIds: ids, responseStatus: status, responseBody: body,
         leaseSeconds: this.#leaseSeconds, windowSeconds: this.#windowSeconds, holder: this.#holder,
-      });
+      }, this.#now?.());
       if (claimed) {
         const committed = await this.#commitUnderKey(scope, items, commit);
         return { status, body: committed ?? body, replayed: false };
       }
-      const existing = await findIdempotencyKey(this.#db, clientId, key);
+      const existing = await findIdempotencyKey(this.#db, clientId, key, this.#now?.());
       if (!existing) continue;
       if (!existing.fingerprint.equals(fingerprint) || existing.message_ids.length !== items.length) {
         throw new ApiError('IdempotencyKeyReused', `Idempotency-Key "${key}" was used for a different request within the last ${this.#windowSeconds} s`);
@@ -100,7 +114,7 @@ export class IdempotencyKeys {
       // Held by this very process with no attempt running: the attempt failed and could not release
       // the key (the database was away); this retry may take over now.
       const ownIdle = existing.holder === this.#holder && !this.#running.has(`${clientId} ${key}`);
-      if (!(existing.lock_expired || ownIdle) || !(await takeOverIdempotencyKey(this.#db, clientId, key, this.#leaseSeconds, this.#holder, ownIdle))) {
+      if (!(existing.lock_expired || ownIdle) || !(await takeOverIdempotencyKey(this.#db, clientId, key, this.#leaseSeconds, this.#holder, ownIdle, this.#now?.()))) {
         throw inFlight(key);
       }
       // The earlier attempt is gone. Its messages are in the log if and only if it committed.
@@ -122,7 +136,7 @@ export class IdempotencyKeys {
       committed = await commit(items);
     } catch (error) {
       // Whether it committed is unknown (a lost connection); the next retry finds out from the log.
-      await expireIdempotencyLock(this.#db, scope.clientId, scope.key).catch(() => undefined);
+      await expireIdempotencyLock(this.#db, scope.clientId, scope.key, this.#now?.()).catch(() => undefined);
       throw error;
     } finally {
       this.#running.delete(running);

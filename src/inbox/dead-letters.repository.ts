@@ -46,6 +46,9 @@ export interface DeadLetterPosition {
 const filterArgs = (f: DeadLetterFilter) => sql`${f.clientId ?? null}::bigint, ${f.errorLike ?? null}::text,
   ${f.since ?? null}::timestamptz, ${f.until ?? null}::timestamptz`;
 
+/** Whether dead letter `d` matches the filter: the rule is switchyard.dead_letter_matches (0019), as redrive and purge use it. */
+const matches = (f: DeadLetterFilter) => sql`switchyard.dead_letter_matches(d.client_id, d.last_error, d.dead_at, ${filterArgs(f)})`;
+
 /** Newest first; `before` pages on to older ones. */
 export async function listDeadLetters(
   db: Db, f: DeadLetterFilter, before: DeadLetterPosition | undefined, limit: number,
@@ -57,11 +60,8 @@ export async function listDeadLetters(
     select client_id, client_name, message_id, reason, receive_count, first_received_at, last_received_at, last_error,
            enqueued_at, dead_at, priority, group_id, sender, to_address, type, payload, headers, sent_at,
            to_char(dead_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as dead_at_exact
-    from switchyard.dead_letters
-    where (${f.clientId ?? null}::bigint is null or client_id = ${f.clientId ?? null}::bigint)
-      and (${f.errorLike ?? null}::text is null or last_error ilike '%' || ${f.errorLike ?? null}::text || '%')
-      and (${f.since ?? null}::timestamptz is null or dead_at >= ${f.since ?? null}::timestamptz)
-      and (${f.until ?? null}::timestamptz is null or dead_at < ${f.until ?? null}::timestamptz)
+    from switchyard.dead_letters d
+    where ${matches(f)}
       and (${at}::timestamptz is null or dead_at < ${at}::timestamptz
            or (${clientId}::bigint is not null and dead_at = ${at}::timestamptz
                and (client_id, message_id) < (${clientId}::bigint, ${messageId}::uuid)))
@@ -72,11 +72,7 @@ export async function listDeadLetters(
 
 export async function countDeadLetters(db: Db, f: DeadLetterFilter): Promise<number> {
   const result = await sql<{ n: number }>`
-    select count(*)::int as n from switchyard.dead_letter d
-    where (${f.clientId ?? null}::bigint is null or d.client_id = ${f.clientId ?? null}::bigint)
-      and (${f.errorLike ?? null}::text is null or d.last_error ilike '%' || ${f.errorLike ?? null}::text || '%')
-      and (${f.since ?? null}::timestamptz is null or d.dead_at >= ${f.since ?? null}::timestamptz)
-      and (${f.until ?? null}::timestamptz is null or d.dead_at < ${f.until ?? null}::timestamptz)`.execute(db);
+    select count(*)::int as n from switchyard.dead_letter d where ${matches(f)}`.execute(db);
   return result.rows[0]?.n ?? 0;
 }
 

@@ -1,5 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
+import { sqlNow } from '../db/clock.repository.ts';
 import { PREPARED, type Db } from '../db/database.ts';
+import { buryDeliveries } from '../db/dead-letter.repository.ts';
 
 /** What happened to each row a receive looked at. */
 export type ClaimOutcome = 'delivered' | 'expired' | 'dead_lettered';
@@ -38,8 +40,6 @@ export interface ClaimOptions {
   now?: Date;
 }
 
-
-const clock = (now: Date | undefined): RawBuilder<Date> => sql<Date>`coalesce(${now ?? null}::timestamptz, now())`;
 
 /**
  * One receive, in one statement: switchyard.claim_deliveries (migration 0022) holds the rules. It
@@ -96,7 +96,7 @@ const receiptsTable = (receipts: Receipt[]) => sql`
  */
 export async function ackDeliveries(db: Db, clientId: string, receipts: Receipt[], now?: Date): Promise<string[]> {
   if (receipts.length === 0) return [];
-  const at = clock(now);
+  const at = sqlNow(now);
   const ms = (from: RawBuilder<unknown>, to: RawBuilder<unknown>) =>
     sql`least(2147483647, greatest(0, round(extract(epoch from ${to} - ${from}) * 1000)))::int`;
   const result = await sql<{ message_id: string }>`${PREPARED}
@@ -117,12 +117,12 @@ export async function ackDeliveries(db: Db, clientId: string, receipts: Receipt[
   return result.rows.map((row) => row.message_id);
 }
 
-/** Moves the lease deadline of current receipts; returns the message ids it moved. */
-export async function extendLeases(db: Db, clientId: string, receipts: Receipt[], visibilitySeconds: number): Promise<string[]> {
+/** Moves the lease deadline of current receipts; returns the message ids it moved. `now` is an injected clock for tests. */
+export async function extendLeases(db: Db, clientId: string, receipts: Receipt[], visibilitySeconds: number, now?: Date): Promise<string[]> {
   if (receipts.length === 0) return [];
   const result = await sql<{ message_id: string }>`
     update switchyard.delivery d
-    set visible_at = now() + make_interval(secs => ${visibilitySeconds})
+    set visible_at = ${sqlNow(now)} + make_interval(secs => ${visibilitySeconds})
     from ${receiptsTable(receipts)}
     where d.client_id = ${clientId} and d.message_id = r.message_id and d.receive_count = r.receive_count
     returning d.message_id`.execute(db);
@@ -134,6 +134,8 @@ export interface NackOptions {
   delaySeconds: number | undefined;
   reason: string | undefined;
   defaults: { maxReceives: number; backoffBaseMs: number; backoffCapMs: number };
+  /** Injected clock for tests; the database's now() otherwise. */
+  now?: Date;
 }
 
 /**
@@ -164,18 +166,10 @@ export async function nackDeliveries(db: Db, clientId: string, receipts: Receipt
       where d.client_id = t.client_id and d.message_id = t.message_id and t.receive_count >= pol.max_receives
       returning d.*
     ),
-    buried as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, first_received_at,
-                                          last_received_at, last_error, enqueued_at, priority, group_id)
-      select client_id, message_id, 'max_receives', receive_count, first_received_at, last_received_at,
-             ${o.reason ?? null}, enqueued_at, priority, group_id
-      from exhausted
-      on conflict (client_id, message_id) do nothing
-      returning message_id
-    ),
+    buried as (${buryDeliveries(sql`exhausted`, 'max_receives', sql`${o.reason ?? null}`, sql`message_id`)}),
     retried as (
       update switchyard.delivery d
-      set visible_at = now() + make_interval(secs => coalesce(${o.delaySeconds ?? null}::float8,
+      set visible_at = ${sqlNow(o.now)} + make_interval(secs => coalesce(${o.delaySeconds ?? null}::float8,
             least(pol.cap_ms, pol.base_ms * power(2, greatest(t.receive_count - 1, 0))) * (0.5 + random() / 2) / 1000.0)),
           last_error = coalesce(${o.reason ?? null}, d.last_error),
           lease_owner = null,
@@ -194,34 +188,37 @@ export async function nackDeliveries(db: Db, clientId: string, receipts: Receipt
  * Resume after an SSE reconnect: deliveries the earlier stream sent after the last event the
  * client saw never arrived, so they become visible again at once (and that receive is not
  * counted). Events up to the last one seen stay leased: the client has them and will ack them.
+ * `now` is an injected clock for tests.
  */
-export async function releaseUnseenStreamLeases(db: Db, clientId: string, owner: string, lastSeenSeq: number): Promise<number> {
+export async function releaseUnseenStreamLeases(db: Db, clientId: string, owner: string, lastSeenSeq: number, now?: Date): Promise<number> {
+  const at = sqlNow(now);
   const result = await sql`
     update switchyard.delivery
-    set visible_at = now(), receive_count = greatest(receive_count - 1, 0), lease_owner = null, lease_seq = null
-    where client_id = ${clientId} and lease_owner = ${owner} and lease_seq > ${lastSeenSeq} and visible_at > now()`.execute(db);
+    set visible_at = ${at}, receive_count = greatest(receive_count - 1, 0), lease_owner = null, lease_seq = null
+    where client_id = ${clientId} and lease_owner = ${owner} and lease_seq > ${lastSeenSeq} and visible_at > ${at}`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }
 
 /**
  * Every lease a stream holds becomes visible again now (the stream was closed as a slow consumer).
  * The receive count stays: the messages may have reached the client, so their old receipts must
- * not ack the next delivery.
+ * not ack the next delivery. `now` is an injected clock for tests.
  */
-export async function releaseStreamLeases(db: Db, clientId: string, owner: string): Promise<number> {
+export async function releaseStreamLeases(db: Db, clientId: string, owner: string, now?: Date): Promise<number> {
+  const at = sqlNow(now);
   const result = await sql`
     update switchyard.delivery
-    set visible_at = now(), lease_owner = null, lease_seq = null
-    where client_id = ${clientId} and lease_owner = ${owner} and visible_at > now()`.execute(db);
+    set visible_at = ${at}, lease_owner = null, lease_seq = null
+    where client_id = ${clientId} and lease_owner = ${owner} and visible_at > ${at}`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }
 
-/** Of these clients, the ones with a delivery visible now: the inbox poller's fallback query. */
-export async function listClientsWithVisibleDeliveries(db: Db, clientIds: string[]): Promise<string[]> {
+/** Of these clients, the ones with a delivery visible now (or at the injected `now`): the inbox poller's fallback query. */
+export async function listClientsWithVisibleDeliveries(db: Db, clientIds: string[], now?: Date): Promise<string[]> {
   if (clientIds.length === 0) return [];
   const result = await sql<{ id: string }>`${PREPARED}
     select c.id::text as id
     from unnest(${clientIds}::bigint[]) as c(id)
-    where exists (select 1 from switchyard.delivery d where d.client_id = c.id and d.visible_at <= now())`.execute(db);
+    where exists (select 1 from switchyard.delivery d where d.client_id = c.id and d.visible_at <= ${sqlNow(now)})`.execute(db);
   return result.rows.map((row) => row.id);
 }

@@ -2,6 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { LONG_POLL_MAX_WAIT_SECONDS, SSE_PREFETCH_DEFAULT, VISIBILITY_DEFAULT_SECONDS } from '../config.ts';
 import { ClientIdSchema } from '../clients/clients.schemas.ts';
 import { JsonValueSchema } from '../http/openapi.ts';
+import { ConversationFields, OutgoingMessageSchema } from '../messages/outgoing-message.ts';
 import { storableText, storableTime } from '../http/sql-values.schemas.ts';
 
 export const RECEIVE_MAX = 100;
@@ -29,21 +30,13 @@ export const StreamQuery = z.object({
   access_token: z.string().max(512).optional().openapi({ description: 'the token, for EventSource (weaker than the header)' }),
 });
 
-export const InboxMessageSchema = z
-  .object({
-    id: z.string().openapi({ format: 'uuid', description: 'the same in every copy: deduplicate on it' }),
+export const InboxMessageSchema = OutgoingMessageSchema
+  .extend({
     receipt: z.string().openapi({ description: 'acks this delivery; valid until the message is received again' }),
-    from: z.string(),
-    to: z.string(),
-    type: z.string().nullable(),
-    payload: JsonValueSchema,
-    headers: z.record(z.string(), z.string()),
     priority: z.number().int(),
     receive_count: z.number().int(),
-    sent_at: z.string(),
     group_id: z.string().nullable(),
-    correlation_id: z.string().nullable(),
-    reply_to: z.string().nullable(),
+    ...ConversationFields,
     via: z.string().optional().openapi({ description: 'the routing rule that brought this copy; absent when the client listens to the address itself' }),
   })
   .openapi('InboxMessage');

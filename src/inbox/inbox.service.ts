@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { DeliveryRecorder } from '../analytics/delivery-recorder.ts';
 import type { Db } from '../db/database.ts';
+import { toOutgoingMessage } from '../messages/outgoing-message.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Waiters } from '../queue/waiters.ts';
 import { ClaimBatcher } from './claim-batcher.ts';
@@ -61,10 +62,15 @@ export class InboxService {
   readonly #claims: ClaimBatcher;
 
   /** onChange: a delivery of the client may have become visible or left a stream's prefetch. */
+  readonly #now: () => Date | undefined;
+
   constructor(
     db: Db, waiters: Waiters, recorder: DeliveryRecorder, defaults: QueuePolicyDefaults, onChange: (clientId: string) => void,
     metrics?: Metrics,
+    /** Injected clock for tests: every lease statement takes it; the database's now() otherwise. */
+    now?: () => Date,
   ) {
+    this.#now = now ?? (() => undefined);
     this.#db = db;
     this.#waiters = waiters;
     this.#recorder = recorder;
@@ -99,7 +105,7 @@ export class InboxService {
   async ack(clientId: string, receipts: string[]): Promise<{ acked: number; not_acked: string[] }> {
     const parsed = parseReceipts(receipts);
     const started = performance.now();
-    const acked = new Set(await ackDeliveries(this.#db, clientId, parsed));
+    const acked = new Set(await ackDeliveries(this.#db, clientId, parsed, this.#now()));
     this.#metrics?.ackSeconds.observe((performance.now() - started) / 1000);
     this.#metrics?.acked.inc(acked.size);
     if (acked.size > 0) this.#onChange(clientId);
@@ -109,7 +115,7 @@ export class InboxService {
   async nack(clientId: string, receipts: string[], delaySeconds: number | undefined, reason: string | undefined) {
     const parsed = parseReceipts(receipts);
     const started = performance.now();
-    const rows = await nackDeliveries(this.#db, clientId, parsed, { delaySeconds, reason, defaults: this.#defaults });
+    const rows = await nackDeliveries(this.#db, clientId, parsed, { delaySeconds, reason, defaults: this.#defaults, now: this.#now() });
     this.#metrics?.nackSeconds.observe((performance.now() - started) / 1000);
     if (rows.length > 0) this.#onChange(clientId);
     const deadLettered = rows.filter((r) => r.outcome === 'dead_lettered').map((r) => r.message_id);
@@ -125,7 +131,7 @@ export class InboxService {
   async extend(clientId: string, receipts: string[], visibilitySeconds: number): Promise<{ extended: number; not_extended: string[] }> {
     const parsed = parseReceipts(receipts);
     const started = performance.now();
-    const extended = new Set(await extendLeases(this.#db, clientId, parsed, visibilitySeconds));
+    const extended = new Set(await extendLeases(this.#db, clientId, parsed, visibilitySeconds, this.#now()));
     this.#metrics?.extendSeconds.observe((performance.now() - started) / 1000);
     return { extended: extended.size, not_extended: unmatched(parsed, extended) };
   }
@@ -142,14 +148,14 @@ export class InboxService {
       return await this.#stream(clientId, owner, o, out, signal);
     } catch (error) {
       // A consumer that stopped reading gives back what it holds, for its other connections.
-      if (error instanceof SlowConsumerError && (await releaseStreamLeases(this.#db, clientId, owner)) > 0) this.#onChange(clientId);
+      if (error instanceof SlowConsumerError && (await releaseStreamLeases(this.#db, clientId, owner, this.#now())) > 0) this.#onChange(clientId);
       throw error;
     }
   }
 
   async #stream(clientId: string, owner: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<StreamEnd> {
     const resume = EVENT_ID_PATTERN.exec(o.lastEventId ?? '');
-    if (resume && (await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]))) > 0) {
+    if (resume && (await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]), this.#now())) > 0) {
       this.#onChange(clientId);
     }
     let seq = 0;
@@ -193,7 +199,7 @@ export class InboxService {
 
   async #claim(options: Omit<ClaimOptions, 'maxReceives'>): Promise<{ delivered: ClaimedRow[]; skipped: number }> {
     const started = performance.now();
-    const rows = await this.#claims.claim({ ...options, maxReceives: this.#defaults.maxReceives });
+    const rows = await this.#claims.claim({ ...options, maxReceives: this.#defaults.maxReceives, now: this.#now() });
     const now = Date.now();
     const delivered: ClaimedRow[] = [];
     let expired = 0;
@@ -231,17 +237,13 @@ function unmatched(parsed: (Receipt & { receipt: string })[], matched: Set<strin
 }
 
 export function toInboxMessage(row: ClaimedRow): InboxMessage {
+  const { id, ...message } = toOutgoingMessage(row, row.created_ms);
   return {
-    id: row.id,
-    receipt: `${row.id}.${row.receive_count}`,
-    from: row.sender,
-    to: row.to_address,
-    type: row.type,
-    payload: row.payload as InboxMessage['payload'],
-    headers: row.headers ?? {},
+    id,
+    receipt: `${id}.${row.receive_count}`, // right after the id on the wire, as it always was
+    ...message,
     priority: row.priority,
     receive_count: row.receive_count,
-    sent_at: new Date(row.created_ms).toISOString(),
     group_id: row.group_id,
     correlation_id: row.correlation_id,
     reply_to: row.reply_to,

@@ -1,7 +1,9 @@
 // Queue statistics and the limits that use them. One process at a time recomputes
 // switchyard.queue_stat (a transaction-scoped advisory lock elects it); everything else reads it.
 import { sql } from 'kysely';
+import { sqlNow } from '../db/clock.repository.ts';
 import type { Db, Tx } from '../db/database.ts';
+import { buryDeliveries } from '../db/dead-letter.repository.ts';
 
 const STATS_LOCK = sql`hashtext('switchyard.queue_stat')`;
 
@@ -10,24 +12,25 @@ export interface QueueDefaults {
   overflow: 'reject' | 'dead_letter';
 }
 
-/** Recomputes the statistics of every queue, unless another process is doing it right now. */
-export async function refreshQueueStats(tx: Tx): Promise<number | undefined> {
+/** Recomputes the statistics of every queue, unless another process is doing it right now. `now`: an injected clock for tests. */
+export async function refreshQueueStats(tx: Tx, now?: Date): Promise<number | undefined> {
+  const at = sqlNow(now);
   const locked = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(${STATS_LOCK}) as ok`.execute(tx);
   if (!locked.rows[0]?.ok) return undefined;
   const result = await sql<{ n: number }>`
     with fresh as (
       select client_id,
              count(*) as depth,
-             count(*) filter (where visible_at <= now()) as visible,
-             count(*) filter (where visible_at > now() and receive_count > 0) as in_flight,
-             count(*) filter (where visible_at > now() and receive_count = 0) as delayed,
+             count(*) filter (where visible_at <= ${at}) as visible,
+             count(*) filter (where visible_at > ${at} and receive_count > 0) as in_flight,
+             count(*) filter (where visible_at > ${at} and receive_count = 0) as delayed,
              min(enqueued_at) as oldest_enqueued_at
       from switchyard.delivery
       group by client_id
     ),
     upserted as (
       insert into switchyard.queue_stat (client_id, depth, visible, in_flight, delayed, oldest_enqueued_at, updated_at)
-      select client_id, depth, visible, in_flight, delayed, oldest_enqueued_at, now() from fresh
+      select client_id, depth, visible, in_flight, delayed, oldest_enqueued_at, ${at} from fresh
       on conflict (client_id) do update
         set depth = excluded.depth, visible = excluded.visible, in_flight = excluded.in_flight,
             delayed = excluded.delayed, oldest_enqueued_at = excluded.oldest_enqueued_at, updated_at = excluded.updated_at
@@ -43,8 +46,9 @@ export async function refreshQueueStats(tx: Tx): Promise<number | undefined> {
 /**
  * Overflow policy dead_letter: moves the oldest visible deliveries of every queue over its
  * length limit to its dead letters (reason overflow). Returns how many it moved, per client id.
+ * `now`: an injected clock for tests (which deliveries are visible, not leased).
  */
-export async function deadLetterOverflow(tx: Tx, d: QueueDefaults): Promise<Map<string, number>> {
+export async function deadLetterOverflow(tx: Tx, d: QueueDefaults, now?: Date): Promise<Map<string, number>> {
   const result = await sql<{ client_id: string; n: number }>`
     with over as (
       select q.client_id, q.depth - coalesce(p.max_length, ${d.maxLength}::int) as excess
@@ -58,7 +62,7 @@ export async function deadLetterOverflow(tx: Tx, d: QueueDefaults): Promise<Map<
       from over o
       cross join lateral (
         select d.client_id, d.message_id from switchyard.delivery d
-        where d.client_id = o.client_id and d.visible_at <= now()
+        where d.client_id = o.client_id and d.visible_at <= ${sqlNow(now)}
         order by d.sort_key
         limit o.excess
         for update skip locked
@@ -69,15 +73,7 @@ export async function deadLetterOverflow(tx: Tx, d: QueueDefaults): Promise<Map<
       where d.client_id = p.client_id and d.message_id = p.message_id
       returning d.*
     ),
-    buried as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, first_received_at,
-                                          last_received_at, last_error, enqueued_at, priority, group_id)
-      select client_id, message_id, 'overflow', receive_count, first_received_at, last_received_at,
-             'the queue was over its length limit', enqueued_at, priority, group_id
-      from moved
-      on conflict (client_id, message_id) do nothing
-      returning client_id
-    ),
+    buried as (${buryDeliveries(sql`moved`, 'overflow', sql`'the queue was over its length limit'`, sql`client_id`)}),
     recount as (
       update switchyard.queue_stat q set depth = q.depth - m.n, visible = greatest(q.visible - m.n, 0)
       from (select client_id, count(*) as n from moved group by client_id) m

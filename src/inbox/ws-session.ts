@@ -4,7 +4,7 @@
 // answer with a `result` frame carrying the request's id. A frame that cannot be understood gets
 // an `error` frame and changes nothing; the socket stays open.
 import type { z } from '@hono/zod-openapi';
-import type { ClientRecord } from '../clients/clients.repository.ts';
+import type { ClientRecord } from '../auth/client-token.repository.ts';
 import type { RateLimiter } from '../auth/rate-limiter.ts';
 import { ApiError, isRecord, problemBody, validationError, type Problem } from '../http/problem.ts';
 import { isDatabaseUnreachable } from '../db/errors.ts';

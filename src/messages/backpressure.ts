@@ -6,18 +6,31 @@
 //    or group message is never refused for a full queue: routing applies each full recipient's own
 //    policy to its own copy (inbox/full-queues.ts).
 // Both come from state refreshed every few seconds, never from a count on the publish path, and
-// both lift by themselves once the backlog drains.
-import type { Db } from '../db/database.ts';
-import type { FullQueues } from '../inbox/full-queues.ts';
+// both lift by themselves once the backlog drains. Stage lag is read from the operators' snapshot
+// (ops/ops-snapshot.ts), the same numbers /metrics and the dashboard show.
 import { ApiError } from '../http/problem.ts';
 import type { Logger } from '../logger.ts';
-import { listStageLag } from '../queue/stage-lag.repository.ts';
 import { Worker } from '../queue/worker.ts';
 
 export const BACKPRESSURE_RETRY_AFTER_SECONDS = 5;
 
+/**
+ * Where stage lag comes from: the operators' snapshot (ops/ops-snapshot.ts), the same numbers
+ * /metrics and the dashboard show (an interface: messages does not import ops).
+ */
+export interface StageLagSource {
+  current(): Promise<{ stages: { stage: string; lagSeconds: number }[] }>;
+}
+
+/** What backpressure asks of inbox/full-queues.ts (an interface: messages does not import inbox, which imports messages). */
+export interface FullQueueLookup {
+  refresh(): Promise<void>;
+  /** The full queues a direct message to `address` would reach. */
+  reachedBy(address: string): string[];
+}
+
 export interface BackpressureOptions {
-  fullQueues: FullQueues;
+  fullQueues: FullQueueLookup;
   /** Told the client ids of the full queues a refused direct message would have reached (metrics). */
   onRefused?: (clientIds: string[]) => void;
   /** 0: never refuse for stage lag. */
@@ -27,22 +40,22 @@ export interface BackpressureOptions {
 }
 
 export class Backpressure {
-  readonly #db: Db;
+  readonly #snapshots: StageLagSource;
   readonly #o: BackpressureOptions;
   #lagging: { stage: string; lagSeconds: number } | undefined;
 
-  constructor(db: Db, options: BackpressureOptions) {
-    this.#db = db;
+  constructor(snapshots: StageLagSource, options: BackpressureOptions) {
+    this.#snapshots = snapshots;
     this.#o = options;
   }
 
   async refresh(): Promise<void> {
     await this.#o.fullQueues.refresh();
     if (this.#o.lagSeconds <= 0) return;
-    const lagging = (await listStageLag(this.#db))
-      .filter((row) => this.#o.stages.includes(row.stage) && row.lag_seconds > this.#o.lagSeconds)
-      .sort((a, b) => b.lag_seconds - a.lag_seconds)[0];
-    this.#lagging = lagging ? { stage: lagging.stage, lagSeconds: lagging.lag_seconds } : undefined;
+    const lagging = (await this.#snapshots.current()).stages
+      .filter((row) => this.#o.stages.includes(row.stage) && row.lagSeconds > this.#o.lagSeconds)
+      .sort((a, b) => b.lagSeconds - a.lagSeconds)[0];
+    this.#lagging = lagging ? { stage: lagging.stage, lagSeconds: lagging.lagSeconds } : undefined;
   }
 
   /** The stage that holds publishing back, if any. */

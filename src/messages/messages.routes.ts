@@ -3,7 +3,6 @@ import type { Context } from 'hono';
 import { requireClient } from '../auth/auth.middleware.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Limits } from '../config.ts';
-import type { AppEnv } from '../http/env.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
 import { IdempotencyHeaders } from '../idempotency/idempotency.schemas.ts';
@@ -22,9 +21,9 @@ export function messagesRoutes(auth: Authenticator, publisher: Publisher, limits
   app.use('/messages/*', gate.middleware());
   app.use('/messages/*', requireClient(auth));
 
-  async function publish(c: Context<AppEnv>, inputs: PublishInput[], paths: string[], body: unknown, key: string | undefined): Promise<Published[]> {
+  async function publish(c: Context, inputs: PublishInput[], paths: string[], body: unknown, key: string | undefined): Promise<Published[]> {
     const result = await publisher.publish({
-      client: c.var.client, inputs, paths, body, path: c.req.path, idempotencyKey: key, signal: c.req.raw.signal,
+      client: c.get('client'), inputs, paths, body, path: c.req.path, idempotencyKey: key, signal: c.req.raw.signal,
     });
     if (result.replayed) c.header('Idempotent-Replayed', 'true');
     return result.published;

@@ -2,16 +2,14 @@
 // (the outbox). Concurrent requests share one INSERT (group commit); a request is answered only
 // once its rows are committed, and then the stages are woken.
 //
-// prepare() decides everything that can refuse a message (shutting down, group membership, topic
-// policies, topic schemas, backpressure) and writes nothing; commit() writes. So a refused request
-// leaves no trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
-import type { ClientRecord } from '../clients/clients.repository.ts';
-import type { ListenRights } from '../auth/listen-rights.ts';
-import type { GroupMembership } from '../groups/membership.ts';
+// prepare() decides everything that can refuse a message (shutting down, who may publish where
+// (auth/access.ts), topic schemas, backpressure) and writes nothing; commit() writes. So a refused
+// request leaves no trace, and an idempotent retry can commit prepared messages under ids chosen earlier.
+import type { AddressAccess, Refusal } from '../auth/access.ts';
+import type { ClientRecord } from '../auth/client-token.repository.ts';
 import { isDataError } from '../db/errors.ts';
 import { ApiError, fieldProblem, type ErrorCode, type FieldError } from '../http/problem.ts';
 import { GroupCommitAborted, GroupCommitFull, type GroupCommit } from '../queue/group-commit.ts';
-import type { TopicPolicies } from '../topics/topic-policies.ts';
 import type { TopicSchemas } from '../topics/topic-schemas.ts';
 import { parseAddress, userAddress, type AddressKind } from '../addresses/address.ts';
 import type { Backpressure } from './backpressure.ts';
@@ -26,21 +24,16 @@ export interface Published {
 }
 
 export class MessagesService {
-  readonly #membership: GroupMembership;
-  readonly #policies: TopicPolicies;
-  readonly #rights: ListenRights;
+  readonly #access: AddressAccess;
   readonly #schemas: TopicSchemas;
   readonly #backpressure: Backpressure;
   readonly #commit: GroupCommit<NewMessage, string>;
   #accepting = true;
 
   constructor(
-    membership: GroupMembership, policies: TopicPolicies, rights: ListenRights, schemas: TopicSchemas, backpressure: Backpressure,
-    commit: GroupCommit<NewMessage, string>,
+    access: AddressAccess, schemas: TopicSchemas, backpressure: Backpressure, commit: GroupCommit<NewMessage, string>,
   ) {
-    this.#membership = membership;
-    this.#policies = policies;
-    this.#rights = rights;
+    this.#access = access;
     this.#schemas = schemas;
     this.#backpressure = backpressure;
     this.#commit = commit;
@@ -95,25 +88,19 @@ export class MessagesService {
   }
 
   async #authorize(sender: ClientRecord, inputs: PublishInput[], paths: string[]): Promise<void> {
-    // Each distinct group and topic is asked once, all at once: a batch to many cold topics
-    // costs one round of lookups, not one per message.
-    const member = await lookUpOnce(inputs, 'group', (group) => this.#membership.isMember(group, sender.name));
-    const granted = await lookUpOnce(inputs, 'topic', (topic) => this.#policies.allows(topic, 'publish', sender.name));
+    // Each distinct address is asked once, all at once: a batch to many cold topics costs one
+    // round of lookups, not one per message.
+    const toRefusals = await askOnce<Refusal | undefined>(inputs.map((input) => input.to), (to) => this.#access.publishRefusal(sender.name, to));
     // reply_to is where the answers go: an address the sender may not listen to would let it
     // steer other clients' replies into a conversation it cannot see (or read it by request/reply).
-    const replyTos = [...new Set(inputs.flatMap((input) => (input.reply_to === undefined ? [] : [input.reply_to])))];
-    const replyToRefusals = new Map(await Promise.all(replyTos.map(async (a) => [a, await this.#rights.refusal(sender.name, a)] as const)));
+    const replyTos = inputs.flatMap((input) => (input.reply_to === undefined ? [] : [input.reply_to]));
+    const replyToRefusals = await askOnce<Refusal | undefined>(replyTos, (replyTo) => this.#access.readRefusal(sender.name, replyTo));
     const errors: (FieldError & { code: ErrorCode })[] = [];
     for (const [index, input] of inputs.entries()) {
-      const { kind, name } = parseAddress(input.to);
-      const path = fieldPath(paths[index]!, 'to');
-      if (kind === 'group' && !member.get(name)) {
-        errors.push({ code: 'NotAGroupMember', path, message: `${sender.name} is not a member of ${input.to}` });
-      } else if (kind === 'topic' && !granted.get(name)) {
-        errors.push({ code: 'TopicPublishForbidden', path, message: `the policy of ${input.to} does not grant ${sender.name} publish` });
-      }
+      const toRefusal = toRefusals.get(input.to);
+      if (toRefusal) errors.push({ code: toRefusal.code, path: fieldPath(paths[index]!, 'to'), message: toRefusal.message });
       const replyToRefusal = input.reply_to === undefined ? undefined : replyToRefusals.get(input.reply_to);
-      if (replyToRefusal) errors.push({ code: 'ReplyToForbidden', path: fieldPath(paths[index]!, 'reply_to'), message: replyToRefusal });
+      if (replyToRefusal) errors.push({ code: 'ReplyToForbidden', path: fieldPath(paths[index]!, 'reply_to'), message: replyToRefusal.message });
     }
     if (errors.length > 0) throw fieldProblem(errors[0]!.code, errors.map(({ path, message }) => ({ path, message })));
   }
@@ -156,11 +143,16 @@ function commitProblem(error: unknown): unknown {
   return error;
 }
 
+/** `ask`'s answer for each distinct key, all asked at once. */
+async function askOnce<T>(keys: string[], ask: (key: string) => Promise<T>): Promise<Map<string, T>> {
+  const distinct = [...new Set(keys)];
+  const answers = await Promise.all(distinct.map(ask));
+  return new Map(distinct.map((key, i) => [key, answers[i]!]));
+}
+
 /** Answers of `look` for each distinct name of this kind among the messages' addresses. */
-async function lookUpOnce<T>(inputs: PublishInput[], kind: AddressKind, look: (name: string) => Promise<T>): Promise<Map<string, T>> {
-  const names = [...new Set(inputs.map((input) => parseAddress(input.to)).filter((a) => a.kind === kind).map((a) => a.name))];
-  const answers = await Promise.all(names.map(look));
-  return new Map(names.map((name, i) => [name, answers[i]!]));
+function lookUpOnce<T>(inputs: PublishInput[], kind: AddressKind, look: (name: string) => Promise<T>): Promise<Map<string, T>> {
+  return askOnce(inputs.map((input) => parseAddress(input.to)).filter((a) => a.kind === kind).map((a) => a.name), look);
 }
 
 /** "messages.3" + "to" -> "messages.3.to"; "" + "to" -> "to". */

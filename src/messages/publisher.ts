@@ -2,7 +2,7 @@
 // Idempotency-Key, or at once without one. POST /v1/messages(/batch) and the WebSocket's publish
 // frames both come through here, so a key means the same on either transport: a retry over HTTP
 // of a publish first sent over a socket gets the stored answer.
-import type { ClientRecord } from '../clients/clients.repository.ts';
+import type { ClientRecord } from '../auth/client-token.repository.ts';
 import { fingerprintRequest, type IdempotencyKeys } from '../idempotency/idempotency.service.ts';
 import type { NewMessage } from './messages.repository.ts';
 import type { PublishInput } from './messages.schemas.ts';

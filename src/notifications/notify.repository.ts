@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import type pg from 'pg';
 import type { Db } from '../db/database.ts';
 import { CHANNELS, encodePayload, type ChannelName } from './channels.ts';
 
@@ -8,4 +9,9 @@ import { CHANNELS, encodePayload, type ChannelName } from './channels.ts';
  */
 export async function sendNotification(db: Db, channel: ChannelName, keys: string[], origin: string): Promise<void> {
   await sql`select pg_notify(${CHANNELS[channel]}, ${encodePayload(origin, new Set(keys))})`.execute(db);
+}
+
+/** One NOTIFY whose payload is encoded already (Signals coalesces keys first), straight on the pool. */
+export async function sendEncodedNotification(pool: pg.Pool, channel: ChannelName, payload: string): Promise<void> {
+  await pool.query('select pg_notify($1, $2)', [CHANNELS[channel], payload]);
 }

@@ -12,6 +12,7 @@ import type pg from 'pg';
 import pgListen from 'pg-listen';
 import { stormProof, type Logger } from '../logger.ts';
 import { ALL_KEYS, CHANNELS, decodePayload, encodePayload, MAX_KEYS_PER_NOTIFY, type ChannelName } from './channels.ts';
+import { sendEncodedNotification } from './notify.repository.ts';
 
 /** keys undefined: every key (a wake-all). */
 export type SignalHandler = (keys: string[] | undefined) => void;
@@ -92,11 +93,6 @@ export class Signals {
     this.#scheduleNotify(channel, keyList);
   }
 
-  /** Wakes handlers in this process only: everything else learns of it by polling or by its own NOTIFY. */
-  signalLocally(channel: ChannelName, keys?: Iterable<string>): void {
-    this.#dispatch(channel, keys === undefined ? undefined : [...keys]);
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
     for (const [channel, pending] of this.#pending) {
@@ -140,7 +136,7 @@ export class Signals {
     pending.timer = undefined;
     pending.lastSentAt = Date.now();
     try {
-      await this.#o.pool.query('select pg_notify($1, $2)', [CHANNELS[channel], payload]);
+      await sendEncodedNotification(this.#o.pool, channel, payload);
     } catch (error) {
       // Other processes will find the work by polling.
       this.#o.log.warn('could not send a notification', { channel, error: (error as Error).message });

@@ -1,9 +1,9 @@
 // Liveness (the process answers) and readiness (the database answers and we are not draining).
 import { createRoute, z } from '@hono/zod-openapi';
-import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
 import { createRouter, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
+import { pingDatabase } from './health.repository.ts';
 
 export function healthRoutes(db: Db, isDraining: () => boolean) {
   const app = createRouter();
@@ -27,7 +27,7 @@ export function healthRoutes(db: Db, isDraining: () => boolean) {
     }),
     async (c) => {
       if (isDraining()) throw new ApiError('ShuttingDown');
-      await sql`select 1`.execute(db);
+      await pingDatabase(db);
       return c.json({ status: 'ready' as const }, 200);
     },
   );

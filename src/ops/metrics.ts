@@ -7,15 +7,15 @@
 //    OpsSnapshot (cached, see ops-snapshot.ts). Aggregate them across replicas with max(), not sum().
 //
 // Cardinality stays bounded however many clients there are: no metric is labelled per client
-// except the deepest SWITCHYARD_METRICS_TOP_QUEUES queues (default 10, at most 100); every queue
+// except the deepest 10 queues (config/tuning.ts metrics.topQueues); every queue
 // counts in the totals and in the depth distribution switchyard_queues_by_depth{le}. Labels are
 // otherwise stages, roles, states, reasons, operations and HTTP route patterns (never raw paths).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClassifyOutcome } from '../analytics/content-classification.ts';
-import { SERIES_KINDS } from '../analytics/series-kinds.ts';
+import { SERIES_KINDS } from '../db/schema.ts';
 import type { ScalingThresholds } from '../config.ts';
 import type { Logger } from '../logger.ts';
-import { QUEUE_DEPTH_BOUNDS, type OpsSnapshot, type OpsSnapshots } from './ops-snapshot.ts';
+import { QUEUE_DEPTH_BOUNDS, STAGE_ROWS_BEHIND_CAP, type OpsSnapshot, type OpsSnapshots } from './ops-snapshot.ts';
 import { recommendWorkers } from './scaling.ts';
 
 /** Seconds; from a fraction of a millisecond (an ack) to a minute (a long poll). */
@@ -271,6 +271,8 @@ export class Metrics {
       });
     };
     const age = (s: OpsSnapshot, at: Date | null) => (at ? Math.max(0, (s.takenAt.getTime() - at.getTime()) / 1000) : 0);
+    // The snapshot holds at least the dashboard's rows; /metrics labels only its own top-N.
+    const processing = (s: OpsSnapshot) => s.processing.slice(0, this.#o.snapshots.topQueues);
 
     gauge('switchyard_queues', 'Client queues holding messages', [], (g, s) => g.set(s.queues.queues));
     gauge('switchyard_queue_messages', 'Messages in all client queues, by state', ['state'], (g, s) => {
@@ -280,13 +282,13 @@ export class Metrics {
     });
     gauge('switchyard_queue_oldest_message_age_seconds', 'Age of the oldest message in any client queue', [],
       (g, s) => g.set(age(s, s.queues.oldest_enqueued_at)));
-    gauge('switchyard_queue_stats_age_seconds', 'How long ago the queues were last counted (SWITCHYARD_QUEUE_STATS_MS, upkeep role)', [],
+    gauge('switchyard_queue_stats_age_seconds', 'How long ago the queues were last counted (every 2 s, upkeep role)', [],
       (g, s) => g.set(age(s, s.queues.counted_at)));
     gauge('switchyard_queues_by_depth', 'Client queues holding at most le messages (cumulative, like histogram buckets)', ['le'], (g, s) => {
       QUEUE_DEPTH_BOUNDS.forEach((bound, i) => g.labels(String(bound)).set(s.queuesByDepth[i] ?? 0));
       g.labels('+Inf').set(s.queues.queues);
     });
-    const top = 'one of the deepest SWITCHYARD_METRICS_TOP_QUEUES queues, labelled by client';
+    const top = 'one of the deepest 10 queues, labelled by client';
     gauge('switchyard_queue_top_depth', `Messages in ${top}`, ['client_id', 'client'],
       (g, s) => s.topQueues.forEach((q) => g.labels(q.client_id, q.client_name).set(q.depth)));
     gauge('switchyard_queue_top_in_flight', `Leased messages in ${top}`, ['client_id', 'client'],
@@ -298,23 +300,23 @@ export class Metrics {
     gauge('switchyard_dead_letters', 'Dead letters of all client queues, by reason', ['reason'],
       (g, s) => DEAD_LETTER_REASONS.forEach((reason) => g.labels(reason).set(s.deadLetters.by_reason[reason] ?? 0)));
 
-    const slowest = 'over the last 5 minutes of acks, for the SWITCHYARD_METRICS_TOP_QUEUES clients closest to their lease';
+    const slowest = 'over the last 5 minutes of acks, for the 10 clients closest to their lease';
     gauge('switchyard_processing_time_seconds', `Consumer processing time (receive to ack), true percentiles ${slowest}`, ['client_id', 'client', 'quantile'],
-      (g, s) => s.processing.forEach((p) => {
+      (g, s) => processing(s).forEach((p) => {
         g.labels(p.client_id, p.client_name, '0.5').set(p.p50_ms / 1000);
         g.labels(p.client_id, p.client_name, '0.95').set(p.p95_ms / 1000);
         g.labels(p.client_id, p.client_name, '0.99').set(p.p99_ms / 1000);
       }));
     gauge('switchyard_processing_visibility_seconds', `Average lease (visibility timeout) of the acked deliveries ${slowest}`, ['client_id', 'client'],
-      (g, s) => s.processing.forEach((p) => g.labels(p.client_id, p.client_name).set(p.visibility_ms / 1000)));
+      (g, s) => processing(s).forEach((p) => g.labels(p.client_id, p.client_name).set(p.visibility_ms / 1000)));
     gauge('switchyard_processing_at_risk', `1 when processing p99 passes half the lease ${slowest}`, ['client_id', 'client'],
-      (g, s) => s.processing.forEach((p) => g.labels(p.client_id, p.client_name).set(p.at_risk ? 1 : 0)));
+      (g, s) => processing(s).forEach((p) => g.labels(p.client_id, p.client_name).set(p.at_risk ? 1 : 0)));
     gauge('switchyard_processing_recommended_visibility_seconds', `About six times the average processing time ${slowest}`, ['client_id', 'client'],
-      (g, s) => s.processing.forEach((p) => g.labels(p.client_id, p.client_name).set(p.recommended_visibility_seconds)));
+      (g, s) => processing(s).forEach((p) => g.labels(p.client_id, p.client_name).set(p.recommended_visibility_seconds)));
 
     gauge('switchyard_stage_lag_seconds', 'Age of the oldest log entry the stage has not passed (the backpressure signal)', ['stage'],
       (g, s) => s.stages.forEach((st) => g.labels(st.stage).set(st.lagSeconds)));
-    gauge('switchyard_stage_rows_behind', 'Log entries the stage has not passed, counted up to SWITCHYARD_METRICS_ROWS_BEHIND_CAP per lane', ['stage'],
+    gauge('switchyard_stage_rows_behind', `Log entries the stage has not passed, counted up to ${STAGE_ROWS_BEHIND_CAP} per lane`, ['stage'],
       (g, s) => s.stages.forEach((st) => g.labels(st.stage).set(st.rowsBehind)));
     gauge('switchyard_stage_rows_behind_capped', 'Whether switchyard_stage_rows_behind stopped counting at the cap (1) or is exact (0)', ['stage'],
       (g, s) => s.stages.forEach((st) => g.labels(st.stage).set(st.rowsCapped ? 1 : 0)));

@@ -1,24 +1,40 @@
-// One snapshot of the numbers operators look at, shared by /metrics, the scaling signal and the
-// CLI, and taken at most once per cacheMs however often they ask: a Prometheus server, an
-// autoscaler and a dashboard scraping every second still cost one round of queries per interval.
-// Concurrent callers share the round in flight. Everything comes from stats.repository.ts and
-// stage_lag(), which read what is already counted elsewhere (queue_stat), never a hot table.
+// The one source of the numbers operators look at. /metrics, the scaling signal, the dashboard
+// feed, the router's backpressure and the CLI all read the same snapshot, taken at most once per
+// cacheMs however often they ask: a Prometheus server, an autoscaler, open dashboards and the
+// backpressure worker together still cost one round of queries per interval, and they never
+// disagree about a number. Concurrent callers share the round in flight. Everything comes from
+// stats.repository.ts and stage_lag(), which read what is already counted elsewhere (queue_stat),
+// never a hot table.
 import { countOpenAnomaliesByKind } from '../analytics/anomaly.repository.ts';
 import type { Db } from '../db/database.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';
 import { listProcessingTimes, type ProcessingTimeRow } from './processing-time.repository.ts';
 import {
   countQueuesByDepth, getDeadLetterTotals, getQueueTotals, listDeepestQueues, listStageFailureCounts, listTrafficMinutes,
-  type DeadLetterTotals, type QueueRow, type QueueTotals, type StageFailureCounts,
+  type DeadLetterTotals, type QueueRow, type QueueTotals, type StageFailureCounts, type TrafficMinute,
 } from './stats.repository.ts';
 
 /** Upper bounds of the queue depth distribution (switchyard_queues_by_depth{le}). */
 export const QUEUE_DEPTH_BOUNDS = [10, 100, 1_000, 10_000, 100_000, 1_000_000];
 
+/**
+ * Rows behind a stage are counted up to this many per lane, for every reader alike. Counting is an
+ * index walk of up to this many log entries per stage and lane: at most 3 stages x 16 lanes x 2,500
+ * = 120,000 entries per snapshot, a few tens of milliseconds once per interval, and only when the
+ * stages are behind. Past the cap the count says "at least" (rows_capped) and lag_seconds keeps
+ * measuring how far behind a stage is, which is what backpressure and the scaling signal also use.
+ * 2,500 was the /metrics default the scaling thresholds were tuned against.
+ */
+export const STAGE_ROWS_BEHIND_CAP = 2_500;
+/** Rollup minutes read per snapshot: late rollups of a few minutes back still count (dashboard rates, CLI). */
+export const TRAFFIC_MINUTES = 5;
+/** Processing-time rows read at least: the dashboard shows this many whatever the metrics' top-N. */
+export const PROCESSING_ROWS_MIN = 10;
+
 export interface StageNumbers {
   stage: string;
   lagSeconds: number;
-  /** Counted up to rowsBehindCap per lane; capped says the count stopped there. */
+  /** Counted up to STAGE_ROWS_BEHIND_CAP per lane; capped says the count stopped there. */
   rowsBehind: number;
   rowsCapped: boolean;
   retrying: number;
@@ -36,7 +52,12 @@ export interface OpsSnapshot {
   stages: StageNumbers[];
   /** Messages published per second over the last complete minute (analytics rollups). */
   publishedPerSecond: number;
-  /** Consumer processing time of the clients closest to their lease, at most topQueues of them. */
+  /** Per-minute totals over every address for the last TRAFFIC_MINUTES minutes, oldest first. */
+  traffic: TrafficMinute[];
+  /**
+   * Consumer processing time of the clients closest to their lease, closest first: at most
+   * max(topQueues, PROCESSING_ROWS_MIN) of them; each reader takes the first as many as it shows.
+   */
   processing: ProcessingTimeRow[];
   /** Open anomalies per series kind (kinds without any are absent). */
   openAnomalies: { kind: string; open: number }[];
@@ -45,7 +66,6 @@ export interface OpsSnapshot {
 export interface OpsSnapshotOptions {
   cacheMs: number;
   topQueues: number;
-  rowsBehindCap: number;
   now?: () => number;
 }
 
@@ -58,6 +78,11 @@ export class OpsSnapshots {
   constructor(db: Db, options: OpsSnapshotOptions) {
     this.#db = db;
     this.#o = options;
+  }
+
+  /** How many of the deepest queues (and processing rows) /metrics labels by client. */
+  get topQueues(): number {
+    return this.#o.topQueues;
   }
 
   /** A snapshot no older than cacheMs. */
@@ -90,10 +115,10 @@ export class OpsSnapshots {
         topQueues: this.#o.topQueues > 0 ? await listDeepestQueues(tx, this.#o.topQueues) : [],
         byDepth: await countQueuesByDepth(tx, QUEUE_DEPTH_BOUNDS),
         deadLetters: await getDeadLetterTotals(tx),
-        lag: await listStageLag(tx, this.#o.rowsBehindCap),
+        lag: await listStageLag(tx, STAGE_ROWS_BEHIND_CAP),
         failures: await listStageFailureCounts(tx),
-        traffic: await listTrafficMinutes(tx, 2),
-        processing: this.#o.topQueues > 0 ? await listProcessingTimes(tx, this.#o.topQueues) : [],
+        traffic: await listTrafficMinutes(tx, TRAFFIC_MINUTES),
+        processing: await listProcessingTimes(tx, Math.max(this.#o.topQueues, PROCESSING_ROWS_MIN)),
         anomalies: await countOpenAnomaliesByKind(tx),
       }));
     const failuresByStage = new Map<string, StageFailureCounts>(failures.map((f) => [f.stage, f]));
@@ -115,6 +140,7 @@ export class OpsSnapshots {
         deadLetters: failuresByStage.get(row.stage)?.dead_letters ?? 0,
       })),
       publishedPerSecond: published / 60,
+      traffic,
       processing,
       openAnomalies: anomalies,
     };

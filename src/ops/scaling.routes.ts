@@ -24,7 +24,7 @@ const RecommendationSchema = z.object({
 }).openapi('ScalingRecommendation');
 
 const ScalingSchema = z.object({
-  computed_at: z.string().openapi({ description: 'when the numbers were read (cached up to SWITCHYARD_METRICS_CACHE_MS)' }),
+  computed_at: z.string().openapi({ description: 'when the numbers were read (cached up to 2 s)' }),
   roles: z.array(RecommendationSchema),
   thresholds: z.object({
     min_workers: z.number().int(),

@@ -1,15 +1,15 @@
-// History, newest first, one conversation at a time, for its participants: a topic's readers
-// (anyone, unless the topic's policy restricts subscribe), a group's members, or the two ends of a
-// direct conversation.
+// History, newest first, one conversation at a time, for its participants: who may read it is
+// auth/access.ts's history rule (a topic's readers, a group's members, the two ends of a direct
+// conversation).
 import { createRoute, z } from '@hono/zod-openapi';
+import type { AddressAccess } from '../auth/access.ts';
 import { requireClient } from '../auth/auth.middleware.ts';
 import type { Authenticator } from '../auth/authenticator.ts';
 import type { Reads } from '../db/read-replica.ts';
-import type { GroupMembership } from '../groups/membership.ts';
-import { bearer, createRouter, JsonValueSchema, jsonResponse } from '../http/openapi.ts';
+import { bearer, createRouter, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
-import { addressSchema, parseAddress, userAddress } from '../addresses/address.ts';
-import type { TopicPolicies } from '../topics/topic-policies.ts';
+import { addressSchema, userAddress } from '../addresses/address.ts';
+import { ConversationFields, OutgoingMessageSchema, toOutgoingMessage } from '../messages/outgoing-message.ts';
 import { listHistoryBefore } from './history.repository.ts';
 
 export const HISTORY_PAGE_MAX = 200;
@@ -24,23 +24,13 @@ function historyQuery(maxAddressLength: number) {
   });
 }
 
-const HistoryMessageSchema = z
-  .object({
-    id: z.string(),
-    from: z.string(),
-    to: z.string(),
-    type: z.string().nullable(),
-    payload: JsonValueSchema,
-    headers: z.record(z.string(), z.string()),
-    sent_at: z.string(),
-    correlation_id: z.string().nullable(),
-    reply_to: z.string().nullable(),
+const HistoryMessageSchema = OutgoingMessageSchema
+  .extend({
+    ...ConversationFields,
     label: z.object({ label: z.string(), score: z.number(), model_version: z.number().int() }).nullable()
       .openapi({ description: 'the content label, on a classified topic (null otherwise, or when sampled out)' }),
   })
   .openapi('HistoryMessage');
-
-type HistoryMessage = z.infer<typeof HistoryMessageSchema>;
 
 const HistoryPageSchema = z
   .object({
@@ -49,7 +39,7 @@ const HistoryPageSchema = z
   })
   .openapi('HistoryPage');
 
-export function historyRoutes(auth: Authenticator, reads: Reads, membership: GroupMembership, policies: TopicPolicies, maxAddressLength: number) {
+export function historyRoutes(auth: Authenticator, reads: Reads, access: AddressAccess, maxAddressLength: number) {
   const app = createRouter();
   const HistoryQuery = historyQuery(maxAddressLength);
 
@@ -67,25 +57,14 @@ export function historyRoutes(auth: Authenticator, reads: Reads, membership: Gro
     async (c) => {
       const { conversation, before, limit } = c.req.valid('query');
       const me = c.var.client;
-      const { kind, name } = parseAddress(conversation);
-      if (kind === 'group' && !(await membership.isMember(name, me.name))) {
-        throw new ApiError('NotAGroupMember', `${me.name} is not a member of ${conversation}`);
-      }
-      if (kind === 'topic' && !(await policies.allows(name, 'subscribe', me.name))) {
-        throw new ApiError('TopicSubscribeForbidden', `the policy of ${conversation} does not grant ${me.name} subscribe`);
-      }
+      const refusal = await access.historyRefusal(me.name, conversation);
+      if (refusal) throw new ApiError(refusal.code, refusal.message);
       // Fenced by the reader's address: a client that has just published reads its own message.
       const rows = await reads.read(userAddress(me.name), (db) => listHistoryBefore(db, userAddress(me.name), conversation, before, limit));
       return c.json(
         {
           messages: rows.map((row) => ({
-            id: row.id,
-            from: row.sender,
-            to: row.to_address,
-            type: row.type,
-            payload: row.payload as HistoryMessage['payload'],
-            headers: row.headers ?? {},
-            sent_at: row.created_at.toISOString(),
+            ...toOutgoingMessage(row, row.created_at),
             correlation_id: row.correlation_id,
             reply_to: row.reply_to,
             label: row.label === null ? null : { label: row.label, score: row.label_score!, model_version: row.label_model_version! },

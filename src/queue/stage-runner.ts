@@ -2,13 +2,13 @@
 // stage's work, commit, all in one transaction. A stage whose work is only database writes is
 // therefore exactly-once. Several runners (threads of one process, or processes) share the lanes.
 // A message that makes the stage fail is set aside in stage_retry so its lane moves on.
-import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
 import { describeError, isTransientDatabaseError } from '../db/errors.ts';
 import type { Logger } from '../logger.ts';
 import { claimLanes, listLogEntries, readLaneBatches, type LogEntry } from './stage-cursor.repository.ts';
 import {
-  claimDueStageRetries, deleteStageRetry, hasDueStageRetries, insertStageRetry, moveStageRetryToDeadLetter, rescheduleStageRetry,
+  claimDueStageRetries, createEntrySavepoint, deleteStageRetry, hasDueStageRetries, insertStageRetry, moveStageRetryToDeadLetter,
+  releaseEntrySavepoint, rescheduleStageRetry, rollbackToEntrySavepoint,
 } from './stage-retry.repository.ts';
 import type { RunResult } from './worker.ts';
 
@@ -49,6 +49,8 @@ export interface StageRunnerOptions {
   beforeCommit?: (tx: Tx, entries: LogEntry[]) => Promise<void>;
   /** Told after every run that handled messages: how many, and how long the run took (metrics). */
   onBatch?: (processed: number, seconds: number) => void;
+  /** Injected clock for tests (retry backoff and when to look for due retries); the database's now() otherwise. */
+  now?: () => Date;
 }
 
 const RETRY_BASE_MS = 1_000;
@@ -77,8 +79,9 @@ export class StageRunner {
   async runOnce(): Promise<RunResult> {
     const started = performance.now();
     let retried = 0;
-    if (Date.now() >= this.#nextRetryCheck) {
-      this.#nextRetryCheck = Date.now() + RETRY_CHECK_INTERVAL_MS;
+    const now = this.#o.now?.().getTime() ?? Date.now();
+    if (now >= this.#nextRetryCheck) {
+      this.#nextRetryCheck = now + RETRY_CHECK_INTERVAL_MS;
       retried = await this.#runDueRetries();
     }
     const batch = await this.#runBatch();
@@ -137,7 +140,7 @@ export class StageRunner {
         const error = await this.#handleOne(tx, entry, effects);
         if (error === undefined) continue;
         failed += 1;
-        await insertStageRetry(tx, stage.name, entry.id, error, stageRetryDelayMs(1));
+        await insertStageRetry(tx, stage.name, entry.id, error, stageRetryDelayMs(1), this.#o.now?.());
         log.warn('message failed its stage, will retry', { stage: stage.name, messageId: entry.id, error });
       }
     });
@@ -147,11 +150,11 @@ export class StageRunner {
 
   async #runDueRetries(): Promise<number> {
     const { db, stage, batchSize, retryLimit, log } = this.#o;
-    if (!(await hasDueStageRetries(db, stage.name))) return 0; // one cheap look before a transaction
+    if (!(await hasDueStageRetries(db, stage.name, this.#o.now?.()))) return 0; // one cheap look before a transaction
     const effects: (() => void)[] = [];
     let succeeded = 0;
     await db.transaction().execute(async (tx) => {
-      const due = await claimDueStageRetries(tx, stage.name, batchSize);
+      const due = await claimDueStageRetries(tx, stage.name, batchSize, this.#o.now?.());
       if (due.length === 0) return;
       const entries = new Map((await listLogEntries(tx, due.map((r) => r.message_id))).map((e) => [e.id, e]));
       for (const retry of due) {
@@ -164,7 +167,7 @@ export class StageRunner {
           await moveStageRetryToDeadLetter(tx, stage.name, retry.message_id, error);
           log.error('message dead-lettered by its stage', { stage: stage.name, messageId: retry.message_id, error });
         } else {
-          await rescheduleStageRetry(tx, stage.name, retry.message_id, error, stageRetryDelayMs(retry.attempts + 1));
+          await rescheduleStageRetry(tx, stage.name, retry.message_id, error, stageRetryDelayMs(retry.attempts + 1), this.#o.now?.());
         }
       }
     });
@@ -175,15 +178,15 @@ export class StageRunner {
   /** Handles one entry under a savepoint; returns the error text if it failed (and was rolled back). */
   async #handleOne(tx: Tx, entry: LogEntry, effects: (() => void)[]): Promise<string | undefined> {
     const mine: (() => void)[] = [];
-    await sql`savepoint stage_entry`.execute(tx);
+    await createEntrySavepoint(tx);
     try {
       await this.#o.stage.handle(tx, [entry], (effect) => mine.push(effect));
-      await sql`release savepoint stage_entry`.execute(tx);
+      await releaseEntrySavepoint(tx);
       effects.push(...mine);
       return undefined;
     } catch (error) {
       if (isTransientDatabaseError(error)) throw error;
-      await sql`rollback to savepoint stage_entry`.execute(tx);
+      await rollbackToEntrySavepoint(tx);
       return describeError(error);
     }
   }

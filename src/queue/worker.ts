@@ -1,4 +1,4 @@
-// The one lifecycle every background worker shares (STYLE rule 5): start(), stop(), runOnce().
+// The one lifecycle every background worker shares (docs/conventions.md, Workers' lifecycle): start(), stop(), runOnce().
 // A worker runs runOnce() again at once while it reports more work, otherwise it sleeps until
 // wake() is called (a NOTIFY or an in-process signal) or its poll interval passes, whichever comes
 // first: NOTIFY is only a hint, the poll is the floor. Wake-ups during a run are coalesced into one

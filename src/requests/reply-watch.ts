@@ -4,7 +4,7 @@
 // correlation ids (the reply signal). Who may answer: a client that may listen to the address
 // the request was sent to (for to: user:carol only Carol's clients; for a group its members; for
 // a topic its readers). Other messages with the same correlation id are skipped, not answers.
-import type { ListenRights } from '../auth/listen-rights.ts';
+import type { AddressAccess } from '../auth/access.ts';
 import type { Db } from '../db/database.ts';
 import type { Logger } from '../logger.ts';
 import { parseAddress } from '../addresses/address.ts';
@@ -22,13 +22,13 @@ interface Pending extends ReplyWait {
 
 export class ReplyWatch {
   readonly #db: Db;
-  readonly #rights: ListenRights;
+  readonly #access: AddressAccess;
   readonly #pending = new Map<string, Pending>();
   readonly worker: Worker;
 
-  constructor(db: Db, rights: ListenRights, pollMs: number, log: Logger) {
+  constructor(db: Db, access: AddressAccess, pollMs: number, log: Logger) {
     this.#db = db;
-    this.#rights = rights;
+    this.#access = access;
     this.worker = new Worker({ name: 'requests:replies', pollMs, log, runOnce: () => this.runOnce() });
   }
 
@@ -104,7 +104,7 @@ export class ReplyWatch {
 
   async #firstFromAnAnswerer(to: string, candidates: ReplyRow[]): Promise<ReplyRow | undefined> {
     for (const row of candidates) {
-      if (await this.#rights.mayListen(parseAddress(row.sender).name, to)) return row;
+      if (await this.#access.mayRead(parseAddress(row.sender).name, to)) return row;
     }
     return undefined;
   }

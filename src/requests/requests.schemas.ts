@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Limits } from '../config.ts';
-import { JsonValueSchema } from '../http/openapi.ts';
 import { checkDelivery, publishFields } from '../messages/messages.schemas.ts';
+import { OutgoingMessageSchema } from '../messages/outgoing-message.ts';
 
 export const REQUEST_TIMEOUT_DEFAULT_SECONDS = 30;
 export const REQUEST_TIMEOUT_MAX_SECONDS = 60;
@@ -25,14 +25,6 @@ export const ReplySchema = z
   .object({
     request_id: z.string().openapi({ description: 'the id of the request message' }),
     correlation_id: z.string(),
-    reply: z.object({
-      id: z.string(),
-      from: z.string(),
-      to: z.string(),
-      type: z.string().nullable(),
-      payload: JsonValueSchema,
-      headers: z.record(z.string(), z.string()),
-      sent_at: z.string(),
-    }),
+    reply: OutgoingMessageSchema,
   })
   .openapi('Reply');

@@ -8,12 +8,13 @@
 // address the caller may listen to (checked when the request is published, ReplyToForbidden);
 // only messages newer than the request answer it; and only a client that may listen to the
 // request's `to` address may answer (reply-watch.ts).
-import type { ClientRecord } from '../clients/clients.repository.ts';
+import type { ClientRecord } from '../auth/client-token.repository.ts';
 import type { WaitLimits } from '../clients/wait-limits.ts';
 import { ApiError } from '../http/problem.ts';
 import { userAddress } from '../addresses/address.ts';
 import { uuidv7 } from '../messages/message-id.ts';
 import type { MessagesService } from '../messages/messages.service.ts';
+import { toOutgoingMessage } from '../messages/outgoing-message.ts';
 import type { ReplyWatch } from './reply-watch.ts';
 import type { RequestInput } from './requests.schemas.ts';
 
@@ -54,15 +55,7 @@ export class RequestsService {
       return {
         request_id: requestId,
         correlation_id: correlationId,
-        reply: {
-          id: reply.id,
-          from: reply.sender,
-          to: reply.to_address,
-          type: reply.type,
-          payload: reply.payload,
-          headers: reply.headers ?? {},
-          sent_at: reply.created_at.toISOString(),
-        },
+        reply: toOutgoingMessage(reply, reply.created_at),
       };
     } finally {
       release();

@@ -35,7 +35,7 @@ export interface ContentRoutes {
  * Fans a batch out into client delivery queues in one statement: one row per (recipient, message).
  * A row that exists already (a batch redone after a crash) is left alone.
  * sort_key = when it becomes visible, moved earlier by priority * agingMs: a priority-0 message
- * waits at most 9 * agingMs behind higher priorities (DESIGN principle 4). A deliver_at in the past
+ * waits at most 9 * agingMs behind higher priorities (docs/conventions.md, Repositories). A deliver_at in the past
  * counts as the time of publish: taken as given it would jump ahead of every priority.
  * (greatest() skips nulls: no deliver_at is the time of publish too.)
  * A copy due beyond DELAY_HORIZON_SECONDS waits in the pending store. A copy of a topic or group

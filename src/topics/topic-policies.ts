@@ -4,21 +4,19 @@
 // stands for any run of name characters (`svc-*`, `*-bot`, `*`). An empty grant list lets no
 // client do it. Answers are cached like group membership (membership.ts): a change anywhere drops
 // the topic's entry at once (config signal topic:<name>), and the time limit covers a lost NOTIFY.
+import { LRUCache } from 'lru-cache';
 import type { Db } from '../db/database.ts';
 import type { TopicAction } from '../db/schema.ts';
-import { findTopicPolicy } from './topics.repository.ts';
+import { findTopicPolicy, type TopicPolicy } from './topics.repository.ts';
 
 export const GRANT_PATTERN = /^[A-Za-z0-9_.*-]{1,64}$/;
 export const GRANTS_MAX = 100;
+/** Topics cached at most; past it the least recently used one makes room. */
 const MAX_CACHED_TOPICS = 10_000;
-
-/** Grants per action; null: no policy, open to every authenticated client. */
-export type TopicPolicy = Record<TopicAction, string[] | null>;
 
 interface CachedPolicy {
   policy: TopicPolicy;
   matchers: Record<TopicAction, GrantsMatcher | null>;
-  expiresAt: number;
 }
 
 export interface GrantsMatcher {
@@ -63,12 +61,12 @@ export function grantsToLikePatterns(grants: string[]): string[] {
 
 export class TopicPolicies {
   readonly #db: Db;
-  readonly #cacheMs: number;
-  readonly #cache = new Map<string, CachedPolicy>();
+  /** Undefined: not cached (a cache time of 0). */
+  readonly #cache: LRUCache<string, CachedPolicy> | undefined;
 
   constructor(db: Db, cacheMs: number) {
     this.#db = db;
-    this.#cacheMs = cacheMs;
+    this.#cache = cacheMs > 0 ? new LRUCache({ max: MAX_CACHED_TOPICS, ttl: cacheMs }) : undefined;
   }
 
   async allows(topic: string, action: TopicAction, clientName: string): Promise<boolean> {
@@ -82,14 +80,13 @@ export class TopicPolicies {
 
   /** Forgets cached policies of these topics (all when undefined). */
   invalidate(topics: string[] | undefined): void {
-    if (topics === undefined) this.#cache.clear();
-    else for (const topic of topics) this.#cache.delete(topic);
+    if (topics === undefined) this.#cache?.clear();
+    else for (const topic of topics) this.#cache?.delete(topic);
   }
 
   async #load(topic: string): Promise<CachedPolicy> {
-    const now = Date.now();
-    const cached = this.#cache.get(topic);
-    if (cached && cached.expiresAt > now) return cached;
+    const cached = this.#cache?.get(topic);
+    if (cached) return cached;
     const policy = await findTopicPolicy(this.#db, topic);
     const entry: CachedPolicy = {
       policy,
@@ -97,12 +94,8 @@ export class TopicPolicies {
         publish: policy.publish && grantsMatcher(policy.publish),
         subscribe: policy.subscribe && grantsMatcher(policy.subscribe),
       },
-      expiresAt: now + this.#cacheMs,
     };
-    if (this.#cacheMs > 0) {
-      if (this.#cache.size >= MAX_CACHED_TOPICS && !this.#cache.has(topic)) this.#cache.clear();
-      this.#cache.set(topic, entry);
-    }
+    this.#cache?.set(topic, entry);
     return entry;
   }
 }

@@ -6,6 +6,7 @@ import { Ajv } from 'ajv';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
+import { LRUCache, type Perf } from 'lru-cache';
 import type { Db } from '../db/database.ts';
 import { findJsonProblem, NON_FINITE_NUMBER_MESSAGE, UNSTORABLE_TEXT_MESSAGE } from '../http/json-value.ts';
 import { ApiError, FIELD_ERRORS_MAX, type FieldError } from '../http/problem.ts';
@@ -17,6 +18,7 @@ const addFormats = addFormatsModule.default;
 
 /** Deeper schemas are refused before ajv walks them (recursively). */
 export const SCHEMA_DEPTH_MAX = 64;
+/** Topics cached at most; past it the least recently used one makes room. */
 const MAX_CACHED_TOPICS = 10_000;
 const DRAFT_2020 = /^https?:\/\/json-schema\.org\/draft\/2020-12\/schema#?$/;
 const DRAFT_07 = /^https?:\/\/json-schema\.org\/draft-07\/schema#?$/;
@@ -79,38 +81,37 @@ function pointerToDotted(pointer: string): string {
 interface CachedSchema {
   text: string | undefined;
   validate: PayloadValidator | undefined;
-  expiresAt: number;
 }
 
 export class TopicSchemas {
   readonly #db: Db;
-  readonly #cacheMs: number;
-  readonly #cache = new Map<string, CachedSchema>();
+  /** Undefined: not cached (a cache time of 0). */
+  readonly #cache: LRUCache<string, CachedSchema> | undefined;
 
-  constructor(db: Db, cacheMs: number) {
+  /** `clock`: for tests, the time the cache's entries age by (read at every look, not once a millisecond). */
+  constructor(db: Db, cacheMs: number, clock?: Perf) {
     this.#db = db;
-    this.#cacheMs = cacheMs;
+    this.#cache = cacheMs > 0
+      ? new LRUCache({ max: MAX_CACHED_TOPICS, ttl: cacheMs, ...(clock ? { perf: clock, ttlResolution: 0 } : {}) })
+      : undefined;
   }
 
   /** The topic's validator, or undefined when it has no schema. */
   async validator(topic: string): Promise<PayloadValidator | undefined> {
-    const now = Date.now();
-    const cached = this.#cache.get(topic);
-    if (cached && cached.expiresAt > now) return cached.validate;
+    const status: LRUCache.Status<string, CachedSchema> = {};
+    const cached = this.#cache?.get(topic, { allowStale: true, status }); // a stale one is read again below
+    if (cached && status.get === 'hit') return cached.validate;
     const schema = await findTopicSchema(this.#db, topic);
     const text = schema === undefined ? undefined : JSON.stringify(schema);
     // The cache time running out re-reads the schema; an unchanged one keeps its compiled code.
     const validate = text === cached?.text ? cached?.validate : schema === undefined ? undefined : compileTopicSchema(schema);
-    if (this.#cacheMs > 0) {
-      if (this.#cache.size >= MAX_CACHED_TOPICS && !this.#cache.has(topic)) this.#cache.clear();
-      this.#cache.set(topic, { text, validate, expiresAt: now + this.#cacheMs });
-    }
+    this.#cache?.set(topic, { text, validate });
     return validate;
   }
 
   /** Forgets cached schemas of these topics (all when undefined). */
   invalidate(topics: string[] | undefined): void {
-    if (topics === undefined) this.#cache.clear();
-    else for (const topic of topics) this.#cache.delete(topic);
+    if (topics === undefined) this.#cache?.clear();
+    else for (const topic of topics) this.#cache?.delete(topic);
   }
 }

@@ -1,7 +1,9 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from '../db/database.ts';
 import type { TopicAction } from '../db/schema.ts';
-import type { TopicPolicy } from './topic-policies.ts';
+
+/** Grants per action; null: no policy, open to every authenticated client. */
+export type TopicPolicy = Record<TopicAction, string[] | null>;
 
 /** The grants of each action on this topic; null for an action without a policy (open). */
 export async function findTopicPolicy(db: Db, topic: string): Promise<TopicPolicy> {

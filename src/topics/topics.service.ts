@@ -4,10 +4,11 @@
 // listeners, not only for future listen-to changes.
 import type { Db } from '../db/database.ts';
 import { TOPIC_ACTIONS } from '../db/schema.ts';
-import { grantsToLikePatterns, type TopicPolicy } from './topic-policies.ts';
+import { grantsToLikePatterns } from './topic-policies.ts';
 import { compileTopicSchema } from './topic-schemas.ts';
 import {
   deleteTopicSchema, deleteUngrantedSubscriptions, findTopicPolicy, findTopicSchema, replaceTopicPolicyAction, upsertTopicSchema,
+  type TopicPolicy,
 } from './topics.repository.ts';
 
 export class TopicsService {

@@ -4,7 +4,7 @@
 import { PgBoss } from 'pg-boss';
 import { runAnomalyDetection } from '../analytics/anomaly-detection.ts';
 import type { DetectorSettings } from '../analytics/seasonal-detector.ts';
-import type { SeriesKind } from '../analytics/series-kinds.ts';
+import type { SeriesKind } from '../db/schema.ts';
 import { retrainClassifier } from '../analytics/classifier-training.ts';
 import type { Db } from '../db/database.ts';
 import type { DatabaseConnection } from '../db/primary-picker.ts';

@@ -49,6 +49,8 @@ interface Endpoint {
   slots: number;
   /** A slot is checking whether to probe: the others stay idle meanwhile. */
   probing: boolean;
+  /** The transitions being recorded, one after another: half_open then open must not land as open then half_open. */
+  transitions: Promise<void>;
 }
 
 const NOTHING_TO_SEND = new Error('nothing to send'); // not a WebhookDeliveryError: the breaker does not count it
@@ -121,10 +123,11 @@ export class WebhookDispatcher {
 
   #add(row: WebhookEndpointRow): Endpoint {
     const breaker = createEndpointBreaker(this.#o.breaker);
-    const endpoint: Endpoint = { row, breaker, slots: 0, probing: false };
+    const endpoint: Endpoint = { row, breaker, slots: 0, probing: false, transitions: Promise.resolve() };
     const emit = (state: CircuitStateName) => () => {
       const reason = state === 'open' ? (breaker.lastFailure && 'error' in breaker.lastFailure ? breaker.lastFailure.error.message : null) : null;
-      this.#track(this.#circuit(endpoint, state, reason));
+      endpoint.transitions = endpoint.transitions.then(() => this.#circuit(endpoint, state, reason)); // #circuit never rejects
+      this.#track(endpoint.transitions);
     };
     breaker.onBreak(emit('open'));
     breaker.onHalfOpen(emit('half_open'));

@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { sqlNow } from '../db/clock.repository.ts';
 import type { Db } from '../db/database.ts';
 
 export const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
@@ -87,10 +88,10 @@ export async function recordCircuitState(db: Db, clientId: string, state: Circui
     where client_id = ${clientId}`.execute(db);
 }
 
-/** Whether the client has a delivery visible now: a half-open probe is only worth a lease when one waits. */
-export async function hasVisibleDelivery(db: Db, clientId: string): Promise<boolean> {
+/** Whether the client has a delivery visible now (or at the injected `now`): a half-open probe is only worth a lease when one waits. */
+export async function hasVisibleDelivery(db: Db, clientId: string, now?: Date): Promise<boolean> {
   const result = await sql<{ found: boolean }>`
-    select exists (select 1 from switchyard.delivery where client_id = ${clientId} and visible_at <= now()) as found`.execute(db);
+    select exists (select 1 from switchyard.delivery where client_id = ${clientId} and visible_at <= ${sqlNow(now)}) as found`.execute(db);
   return result.rows[0]?.found ?? false;
 }
 

@@ -8,7 +8,6 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import { getClient } from '../clients/clients.repository.ts';
 import { ClientIdParams } from '../clients/clients.schemas.ts';
 import type { Db } from '../db/database.ts';
-import type { AppEnv } from '../http/env.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
 import { WebhookAddressError, type AddressGuard } from './address-guard.ts';
@@ -38,8 +37,8 @@ export function webhooksRoutes(auth: Authenticator, db: Db, guard: AddressGuard)
   app.use('/clients/me/webhook/*', requireClient(auth));
 
   // Whose endpoint: the admin names a client, a client is itself.
-  const whose = async (c: Context<AppEnv>, admin: boolean): Promise<string> => {
-    if (!admin) return c.var.client.id;
+  const whose = async (c: Context, admin: boolean): Promise<string> => {
+    if (!admin) return c.get('client').id;
     const id = c.req.param('id')!;
     if (!(await getClient(db, id))) throw new ApiError('NotFound', `no client ${id}`);
     return id;

@@ -1,34 +1,5 @@
 /* prepared */
-    with input as (select * from json_to_recordset($1::json) as r(id uuid, sender_id bigint, sender text, to_address text, type text, payload jsonb, headers jsonb,
-  priority smallint, delay_seconds integer, deliver_at timestamptz, ttl_seconds integer, group_id text, dedup_id text,
-  correlation_id text, reply_to text)),
-    claimed as (
-      insert into switchyard.dedup as d (scope, dedup_id, message_id, expires_at)
-      select r.sender, r.dedup_id, r.id, clock_timestamp() + make_interval(secs => $2)
-      from input r
-      where r.dedup_id is not null
-      on conflict (scope, dedup_id) do update
-        set message_id = excluded.message_id, expires_at = excluded.expires_at
-        where d.expires_at < clock_timestamp()
-      returning d.message_id
-    ),
-    inserted as (
-  insert into switchyard.message (id, lane, sender_id, sender, to_address, conversation, type, payload, headers,
-                                  priority, deliver_at, expires_at, group_id, dedup_id, correlation_id, reply_to)
-  select r.id, switchyard.lane_of(c.conversation), r.sender_id, r.sender, r.to_address, c.conversation, r.type,
-         r.payload, r.headers, r.priority,
-         coalesce(r.deliver_at, case when r.delay_seconds > 0 then clock_timestamp() + make_interval(secs => r.delay_seconds) end),
-         case when r.ttl_seconds is not null then clock_timestamp() + make_interval(secs => r.ttl_seconds) end,
-         r.group_id, r.dedup_id, r.correlation_id, r.reply_to
-  from input r
-  cross join lateral (select switchyard.conversation_of(r.sender, r.to_address) as conversation) c
-      where r.dedup_id is null or r.id in (select message_id from claimed)
-    )
-    select r.id as requested, coalesce(c.message_id, d.message_id) as id
-    from input r
-    left join claimed c on c.message_id = r.id
-    left join switchyard.dedup d on d.scope = r.sender and d.dedup_id = r.dedup_id
-    where r.dedup_id is not null;
+    select requested, first_id from switchyard.append_messages($1::json, $2::int);
 
 -- next query
 /* prepared */
@@ -83,19 +54,15 @@
       returning d.*
     ),
     buried as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, first_received_at,
-                                          last_received_at, last_error, enqueued_at, priority, group_id)
-      select client_id, message_id, 'max_receives', receive_count, first_received_at, last_received_at,
-             $8, enqueued_at, priority, group_id
-      from exhausted
-      on conflict (client_id, message_id) do nothing
-      returning message_id
-    ),
+      select message_id from switchyard.bury_deliveries(array(
+        select row(client_id, message_id, receive_count, first_received_at, last_received_at, $8::text,
+                   enqueued_at, priority, group_id)::switchyard.burial
+        from exhausted as buried), 'max_receives')),
     retried as (
       update switchyard.delivery d
-      set visible_at = now() + make_interval(secs => coalesce($9::float8,
+      set visible_at = coalesce($9::timestamptz, now()) + make_interval(secs => coalesce($10::float8,
             least(pol.cap_ms, pol.base_ms * power(2, greatest(t.receive_count - 1, 0))) * (0.5 + random() / 2) / 1000.0)),
-          last_error = coalesce($10, d.last_error),
+          last_error = coalesce($11, d.last_error),
           lease_owner = null,
           lease_seq = null
       from target t, policy pol
@@ -127,11 +94,11 @@
 -- next query
 
     update switchyard.delivery
-    set visible_at = now(), receive_count = greatest(receive_count - 1, 0), lease_owner = null, lease_seq = null
-    where client_id = $1 and lease_owner = $2 and lease_seq > $3 and visible_at > now();
+    set visible_at = coalesce($1::timestamptz, now()), receive_count = greatest(receive_count - 1, 0), lease_owner = null, lease_seq = null
+    where client_id = $2 and lease_owner = $3 and lease_seq > $4 and visible_at > coalesce($5::timestamptz, now());
 
 -- next query
 /* prepared */
     select c.id::text as id
     from unnest($1::bigint[]) as c(id)
-    where exists (select 1 from switchyard.delivery d where d.client_id = c.id and d.visible_at <= now());
+    where exists (select 1 from switchyard.delivery d where d.client_id = c.id and d.visible_at <= coalesce($2::timestamptz, now()));

@@ -632,6 +632,70 @@ AS $function$
   select array_agg(x + y order by i) from unnest(a, b) with ordinality as t(x, y, i)
 $function$;
 
+CREATE OR REPLACE FUNCTION switchyard.append_messages(messages json, dedup_window_seconds integer)
+ RETURNS TABLE(requested uuid, first_id uuid)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
+AS $function$
+declare
+  repeats uuid[];
+  firsts uuid[];
+  scopes text[];
+  keys text[];
+begin
+  with input as (
+    -- row_number() over the function scan numbers the rows in array order: the first wins a repeat
+    select r.*, row_number() over () as ord
+    from json_to_recordset(messages) as r(id uuid, sender_id bigint, sender text, to_address text, type text,
+      payload jsonb, headers jsonb, priority smallint, delay_seconds integer, deliver_at timestamptz,
+      ttl_seconds integer, group_id text, dedup_id text, correlation_id text, reply_to text)
+  ),
+  batch_first as (
+    select distinct on (sender, dedup_id) id, sender, dedup_id
+    from input where dedup_id is not null
+    order by sender, dedup_id, ord
+  ),
+  claimed as (
+    insert into switchyard.dedup as d (scope, dedup_id, message_id, expires_at)
+    select f.sender, f.dedup_id, f.id, clock_timestamp() + make_interval(secs => dedup_window_seconds)
+    from batch_first f
+    on conflict (scope, dedup_id) do update
+      set message_id = excluded.message_id, expires_at = excluded.expires_at
+      where d.expires_at < clock_timestamp()
+    returning d.message_id
+  ),
+  inserted as (
+    insert into switchyard.message (id, lane, sender_id, sender, to_address, conversation, type, payload, headers,
+                                    priority, deliver_at, expires_at, group_id, dedup_id, correlation_id, reply_to)
+    select r.id, switchyard.lane_of(c.conversation), r.sender_id, r.sender, r.to_address, c.conversation, r.type,
+           coalesce(r.payload, 'null'::jsonb), r.headers, r.priority,
+           coalesce(r.deliver_at, case when r.delay_seconds > 0 then clock_timestamp() + make_interval(secs => r.delay_seconds) end),
+           case when r.ttl_seconds is not null then clock_timestamp() + make_interval(secs => r.ttl_seconds) end,
+           r.group_id, r.dedup_id, r.correlation_id, r.reply_to
+    from input r
+    cross join lateral (select switchyard.conversation_of(r.sender, r.to_address) as conversation) c
+    where r.dedup_id is null or r.id in (select message_id from claimed)
+  ),
+  resolved as (
+    -- a null first: a concurrent publisher committed the same key while this statement ran
+    select r.id, r.sender, r.dedup_id,
+           case when f.id in (select message_id from claimed) then f.id else d.message_id end as first
+    from input r
+    join batch_first f on f.sender = r.sender and f.dedup_id = r.dedup_id
+    left join switchyard.dedup d on d.scope = r.sender and d.dedup_id = r.dedup_id
+  )
+  select array_agg(id), array_agg(first), array_agg(sender), array_agg(dedup_id)
+  into repeats, firsts, scopes, keys
+  from resolved
+  where first is distinct from id;
+
+  -- This statement's snapshot sees what a concurrent publisher committed meanwhile.
+  return query
+  select x.requested, coalesce(x.first_id, (select d.message_id from switchyard.dedup d where d.scope = x.scope and d.dedup_id = x.key), x.requested)
+  from unnest(repeats, firsts, scopes, keys) as x(requested, first_id, scope, key);
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION switchyard.bump_routing_rules_version()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -643,9 +707,24 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION switchyard.bury_deliveries(p_rows switchyard.burial[], p_reason text)
+ RETURNS TABLE(client_id bigint, message_id uuid)
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog'
+AS $function$
+  insert into switchyard.dead_letter as dl (client_id, message_id, reason, receive_count, first_received_at,
+                                            last_received_at, last_error, enqueued_at, priority, group_id)
+  select r.client_id, r.message_id, p_reason, r.receive_count, r.first_received_at, r.last_received_at, r.last_error,
+         r.enqueued_at, r.priority, r.group_id
+  from unnest(p_rows) r
+  on conflict (client_id, message_id) do nothing
+  returning dl.client_id, dl.message_id
+$function$;
+
 CREATE OR REPLACE FUNCTION switchyard.claim_deliveries(p_client_id bigint, p_max integer, p_visibility_seconds integer, p_max_receives integer, p_owner text, p_seq_before integer, p_prefetch integer, p_auto_ack boolean, p_now timestamp with time zone)
  RETURNS TABLE(outcome text, id uuid, receive_count integer, lease_seq integer, sender text, to_address text, type text, payload jsonb, headers jsonb, priority smallint, created_ms double precision, group_id text, correlation_id text, reply_to text, via text, place integer)
  LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
 AS $function$
 #variable_conflict use_column
 declare
@@ -695,13 +774,10 @@ begin
       returning d.*
     ),
     buried as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, first_received_at,
-                                          last_received_at, last_error, enqueued_at, priority, group_id)
-      select x.client_id, x.message_id, 'max_receives', x.receive_count, x.first_received_at, x.last_received_at, x.last_error,
-             x.enqueued_at, x.priority, x.group_id
-      from exhausted x
-      on conflict (client_id, message_id) do nothing
-      returning dead_letter.message_id
+      select b.message_id from switchyard.bury_deliveries(array(
+        select row(x.client_id, x.message_id, x.receive_count, x.first_received_at, x.last_received_at, x.last_error,
+                   x.enqueued_at, x.priority, x.group_id)::switchyard.burial
+        from exhausted x), 'max_receives') b
     ),
     deliverable as (
       -- one row: the ids to hand out, in claim order (their position is the event number)
@@ -761,6 +837,7 @@ $function$;
 CREATE OR REPLACE FUNCTION switchyard.claim_lanes(p_stage text, p_max_lanes integer)
  RETURNS smallint[]
  LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
 AS $function$
 declare
   lanes smallint[];
@@ -819,6 +896,12 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION switchyard.dead_letter_matches(client_id bigint, last_error text, dead_at timestamp with time zone, want_client_id bigint, error_like text, since timestamp with time zone, until timestamp with time zone)
+ RETURNS boolean
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+RETURN (((want_client_id IS NULL) OR (client_id = want_client_id)) AND ((error_like IS NULL) OR (last_error ~~* (('%'::text || error_like) || '%'::text))) AND ((since IS NULL) OR (dead_at >= since)) AND ((until IS NULL) OR (dead_at < until)));
+
 CREATE OR REPLACE FUNCTION switchyard.delete_routing_rule(name text)
  RETURNS boolean
  LANGUAGE plpgsql
@@ -847,6 +930,7 @@ $function$;
 CREATE OR REPLACE FUNCTION switchyard.insert_deliveries(p_ids uuid[], p_to_addresses text[], p_priorities smallint[], p_deliver_ats timestamp with time zone[], p_created_ats timestamp with time zone[], p_group_ids text[], p_expires_ats timestamp with time zone[], p_aging_ms double precision, p_full_clients bigint[], p_horizon_seconds integer, p_max_named integer, p_add_entries bigint[] DEFAULT NULL::bigint[], p_add_addresses text[] DEFAULT NULL::text[], p_add_vias text[] DEFAULT NULL::text[], p_pick_clients bigint[] DEFAULT NULL::bigint[], p_pick_entries bigint[] DEFAULT NULL::bigint[], p_pick_vias text[] DEFAULT NULL::text[])
  RETURNS TABLE(kind text, client_id bigint, n integer)
  LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
 AS $function$
 declare
   content boolean := p_add_entries is not null or p_pick_clients is not null;
@@ -905,12 +989,10 @@ begin
       on conflict (client_id, message_id) do nothing
     ),
     overflowed as (
-      insert into switchyard.dead_letter (client_id, message_id, reason, receive_count, last_error, enqueued_at, priority, group_id)
-      select client_id, message_id, 'overflow', 0, 'the queue was full (overflow policy reject): this copy was not enqueued',
-             now(), priority, group_id
-      from r where overflow
-      on conflict (client_id, message_id) do nothing
-      returning client_id
+      select b.client_id from switchyard.bury_deliveries(array(
+        select row(r.client_id, r.message_id, 0, null, null, 'the queue was full (overflow policy reject): this copy was not enqueued',
+                   now(), r.priority, r.group_id)::switchyard.burial
+        from r where r.overflow), 'overflow') b
     )
     (select 'delivered'::text, d.client_id, 1 from (select distinct client_id from inserted limit $11 + 1) d)
     union all
@@ -958,7 +1040,6 @@ CREATE OR REPLACE FUNCTION switchyard.publish(to_address text, payload jsonb, se
 AS $function$
 declare
   new_id uuid := switchyard.uuidv7();
-  conv text := switchyard.conversation_of(sender, to_address);
   first_id uuid;
   max_delay constant interval := interval '365 days'; -- DELAY_MAX_SECONDS in messages.schemas.ts
   window_seconds integer := coalesce(dedup_window_seconds,
@@ -995,24 +1076,18 @@ begin
         using errcode = 'SY429', hint = 'retry after a few seconds, once the consumer has caught up';
     end if;
   end if;
-  if dedup_id is not null then
-    insert into switchyard.dedup as d (scope, dedup_id, message_id, expires_at)
-    values (sender, publish.dedup_id, new_id, clock_timestamp() + make_interval(secs => window_seconds))
-    on conflict on constraint dedup_pkey do update
-      set message_id = excluded.message_id, expires_at = excluded.expires_at
-      where d.expires_at < clock_timestamp()
-    returning d.message_id into first_id;
-    if first_id is null then
-      select d.message_id into first_id from switchyard.dedup d where d.scope = sender and d.dedup_id = publish.dedup_id;
-      return first_id;
-    end if;
+  if payload is null then -- SQL null; JSON null is a payload like any other
+    raise exception 'payload must not be null' using errcode = '23502', hint = 'for an empty payload, send the JSON value null';
   end if;
-  insert into switchyard.message (id, lane, sender, to_address, conversation, type, payload, headers,
-                                  priority, deliver_at, expires_at, group_id, dedup_id, correlation_id, reply_to)
-  values (new_id, switchyard.lane_of(conv), sender, to_address, conv, type, payload, headers, priority,
-          coalesce(deliver_at, case when delay_seconds > 0 then clock_timestamp() + make_interval(secs => delay_seconds) end),
-          case when ttl_seconds is not null then clock_timestamp() + make_interval(secs => ttl_seconds) end,
-          group_id, dedup_id, correlation_id, reply_to);
+  select a.first_id into first_id
+  from switchyard.append_messages(json_build_array(json_build_object(
+    'id', new_id, 'sender_id', null, 'sender', sender, 'to_address', to_address, 'type', type,
+    'payload', payload, 'headers', headers, 'priority', priority, 'delay_seconds', delay_seconds,
+    'deliver_at', deliver_at, 'ttl_seconds', ttl_seconds, 'group_id', group_id, 'dedup_id', dedup_id,
+    'correlation_id', correlation_id, 'reply_to', reply_to)), window_seconds) a;
+  if first_id is not null then
+    return first_id; -- the sender published this dedup_id within the window: nothing new to wake for
+  end if;
   perform pg_notify('switchyard_log', 'sql');
   return new_id;
 end
@@ -1026,10 +1101,8 @@ AS $function$
   with picked as (
     select d.client_id, d.message_id
     from switchyard.dead_letter d
-    where (purge_dead_letters.client_id is null or d.client_id = purge_dead_letters.client_id)
-      and (error_like is null or d.last_error ilike '%' || error_like || '%')
-      and (since is null or d.dead_at >= since)
-      and (until is null or d.dead_at < until)
+    where switchyard.dead_letter_matches(d.client_id, d.last_error, d.dead_at,
+                                         purge_dead_letters.client_id, error_like, since, until)
     limit batch_size
     for update skip locked
   ),
@@ -1061,6 +1134,7 @@ $function$;
 CREATE OR REPLACE FUNCTION switchyard.read_lane_batches(p_stage text, p_lanes smallint[], p_limit integer)
  RETURNS TABLE(id uuid, xid text, lane smallint, created_at timestamp with time zone, sender_id bigint, sender text, to_address text, conversation text, type text, priority smallint, deliver_at timestamp with time zone, expires_at timestamp with time zone, group_id text, dedup_id text, correlation_id text, reply_to text)
  LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
 AS $function$
 #variable_conflict use_column
 begin
@@ -1137,10 +1211,8 @@ AS $function$
   with picked as (
     select d.client_id, d.message_id
     from switchyard.dead_letter d
-    where (redrive_dead_letters.client_id is null or d.client_id = redrive_dead_letters.client_id)
-      and (error_like is null or d.last_error ilike '%' || error_like || '%')
-      and (since is null or d.dead_at >= since)
-      and (until is null or d.dead_at < until)
+    where switchyard.dead_letter_matches(d.client_id, d.last_error, d.dead_at,
+                                         redrive_dead_letters.client_id, error_like, since, until)
       and exists (select 1 from switchyard.message m where m.id = d.message_id)
       and exists (select 1 from switchyard.client c where c.id = d.client_id and c.revoked_at is null)
     order by d.dead_at
@@ -1164,6 +1236,7 @@ $function$;
 CREATE OR REPLACE FUNCTION switchyard.route_batch(p_max_lanes integer, p_limit integer, p_aging_ms double precision, p_full_clients bigint[], p_horizon_seconds integer, p_max_named integer)
  RETURNS TABLE(kind text, client_id bigint, n integer)
  LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
 AS $function$
 #variable_conflict use_column
 declare

@@ -215,6 +215,8 @@ const ENDPOINTS: Endpoint[] = [
   admin('GET', '/v1/admin/dashboard/stream'),
   admin('GET', '/v1/admin/dashboard/queues'),
   admin('GET', '/v1/admin/scaling'),
+  admin('GET', '/v1/admin/stages/routing/dead-letters'),
+  admin('POST', '/v1/admin/stages/routing/dead-letters/redrive', { body: () => ({ message_ids: ['00000000-0000-7000-8000-000000000000'] }) }),
   open('GET', '/metrics'),
   open('GET', '/healthz'),
   open('GET', '/readyz'),

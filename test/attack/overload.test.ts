@@ -19,9 +19,8 @@ beforeAll(async () => {
   database = await createTestDatabase();
   service = await startTestService(database.url, {
     SWITCHYARD_RATE_LIMIT_PER_SECOND: '0',
-    SWITCHYARD_INGEST_CONCURRENT_FLUSHES: '1',
     SWITCHYARD_INGEST_MAX_QUEUED_MESSAGES: '2',
-  });
+  }, { ingest: { concurrentFlushes: 1 } });
   alice = await registerClient(service.admin, 'alice', ['topic:load']);
 });
 
@@ -38,12 +37,12 @@ async function untilQueued(messages: number) {
   }, 5_000, `${messages} queued publishes`);
 }
 
-/** Until the router's flush is blocked by the lock. */
+/** Until the router's flush (its append_messages statement) is blocked by the lock. */
 async function untilFlushBlocked() {
   await eventually(async () => {
     const rows = await sql<{ n: number }>`
       select count(*)::int as n from pg_stat_activity
-      where wait_event_type = 'Lock' and query like '%insert into switchyard.message%'`.execute(database.db);
+      where wait_event_type = 'Lock' and query like '%switchyard.append_messages(%'`.execute(database.db);
     return rows.rows[0]!.n > 0 ? true : undefined;
   }, 5_000, 'a blocked flush');
 }

@@ -17,8 +17,8 @@ let alice: TestClient;
 beforeAll(async () => {
   database = await createTestDatabase();
   service = await startTestService(database.url, {
-    SWITCHYARD_RATE_LIMIT_PER_SECOND: '0', SWITCHYARD_INGEST_CONCURRENT_FLUSHES: '1', SWITCHYARD_INGEST_MAX_IN_FLIGHT: '3',
-  });
+    SWITCHYARD_RATE_LIMIT_PER_SECOND: '0', SWITCHYARD_INGEST_MAX_IN_FLIGHT: '3',
+  }, { ingest: { concurrentFlushes: 1 } });
   alice = await registerClient(service.admin, 'alice', ['topic:gate']);
 });
 

@@ -4,7 +4,7 @@
 // id is not taken for the reply). The waiting requests of a process share one query per poll.
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { ListenRights } from '../../src/auth/listen-rights.ts';
+import { AddressAccess } from '../../src/auth/access.ts';
 import { GroupMembership } from '../../src/groups/membership.ts';
 import { createLogger } from '../../src/logger.ts';
 import { insertMessages } from '../../src/messages/messages.repository.ts';
@@ -106,8 +106,8 @@ describe('only a client the request was sent to can answer it', () => {
 });
 
 test('one look finds the replies of every waiting request at once', async () => {
-  const rights = new ListenRights(new GroupMembership(database.db, 0), new TopicPolicies(database.db, 0));
-  const watch = new ReplyWatch(database.db, rights, 60_000, createLogger('silent'));
+  const access = new AddressAccess(new GroupMembership(database.db, 0), new TopicPolicies(database.db, 0));
+  const watch = new ReplyWatch(database.db, access, 60_000, createLogger('silent'));
   const requests = await Promise.all([1, 2, 3].map((i) => publish(bob, { to: 'user:carol', payload: i, correlation_id: `batch-${i}` })));
   const abort = new AbortController();
   const waits = requests.map((requestId, i) => watch.register({ requestId, correlationId: `batch-${i + 1}`, replyTo: 'user:bob', to: 'user:carol' }, 10_000, abort.signal));
@@ -120,8 +120,8 @@ test('one look finds the replies of every waiting request at once', async () => 
 });
 
 test('a reply from a router whose clock is behind still answers: "newer" is by the database\'s clock, not the ids', async () => {
-  const rights = new ListenRights(new GroupMembership(database.db, 0), new TopicPolicies(database.db, 0));
-  const watch = new ReplyWatch(database.db, rights, 60_000, createLogger('silent'));
+  const access = new AddressAccess(new GroupMembership(database.db, 0), new TopicPolicies(database.db, 0));
+  const watch = new ReplyWatch(database.db, access, 60_000, createLogger('silent'));
   const requestId = await publish(bob, { to: 'user:carol', payload: 'skewed?', correlation_id: 'skew-1' });
   const abort = new AbortController();
   const wait = watch.register({ requestId, correlationId: 'skew-1', replyTo: 'user:bob', to: 'user:carol' }, 10_000, abort.signal);

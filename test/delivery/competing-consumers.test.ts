@@ -39,14 +39,35 @@ test('4 competing consumers, random nacks and lease expiries: each message acked
   const deadLettered = new Set<string>();
   const defaults = { maxReceives: 3, backoffBaseMs: 0, backoffCapMs: 0 };
 
+  // Time is an injected clock. A consumer that finds nothing visible waits; the last one to find
+  // nothing moves the clock on by one lease (1 s), so the leases left to run out expire at once,
+  // and wakes the others. No consumer holds a batch then, so no lease in use expires early.
+  const CONSUMERS = 4;
+  let clock = new Date();
+  let running = CONSUMERS;
+  let waiting: (() => void)[] = [];
+  const wakeAll = () => {
+    const woken = waiting;
+    waiting = [];
+    for (const wake of woken) wake();
+  };
+  const nothingVisible = async () => {
+    if (waiting.length + 1 < running) return new Promise<void>((wake) => waiting.push(wake));
+    clock = new Date(clock.getTime() + 1_000);
+    wakeAll();
+  };
+  const leave = () => {
+    running -= 1;
+    if (waiting.length >= running) wakeAll(); // they would wait for this one for ever
+  };
   const consumer = async () => {
     for (;;) {
-      const { delivered, deadLettered: dead } = await receive(db, client, { max: 50, visibilitySeconds: 1, maxReceives: 3 });
+      const { delivered, deadLettered: dead } = await receive(db, client, { max: 50, visibilitySeconds: 1, maxReceives: 3, now: clock });
       dead.forEach((id) => deadLettered.add(id));
       if (delivered.length === 0) {
         const left = await sql<{ n: number }>`select count(*)::int as n from switchyard.delivery where client_id = ${client}`.execute(db);
-        if (left.rows[0]!.n === 0) return;
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        if (left.rows[0]!.n === 0) return leave();
+        await nothingVisible();
         continue;
       }
       const toAck = [];
@@ -57,15 +78,15 @@ test('4 competing consumers, random nacks and lease expiries: each message acked
         else if (roll < 0.9) toNack.push(receipt(row));
         // else: forget it; its lease runs out after a second and it comes back
       }
-      for (const id of await ackDeliveries(db, client, toAck)) {
+      for (const id of await ackDeliveries(db, client, toAck, clock)) {
         acks.set(id, (acks.get(id) ?? 0) + 1);
         ackOrder.push(id);
       }
-      const nacked = await nackDeliveries(db, client, toNack, { delaySeconds: 0, reason: 'random failure', defaults });
+      const nacked = await nackDeliveries(db, client, toNack, { delaySeconds: 0, reason: 'random failure', defaults, now: clock });
       nacked.filter((r) => r.outcome === 'dead_lettered').forEach((r) => deadLettered.add(r.message_id));
     }
   };
-  await Promise.all([consumer(), consumer(), consumer(), consumer()]);
+  await Promise.all(Array.from({ length: CONSUMERS }, consumer));
 
   const stored = await sql<{ message_id: string }>`select message_id from switchyard.dead_letter where client_id = ${client}`.execute(db);
   expect(new Set(stored.rows.map((r) => r.message_id))).toEqual(deadLettered);

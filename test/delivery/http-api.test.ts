@@ -16,8 +16,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   service = await startTestService(database.url, {
     SWITCHYARD_ROLES: 'router,routing,persistence,analytics,push,upkeep',
-    SWITCHYARD_QUEUE_STATS_MS: '100',
-  });
+  }, { delivery: { statsMs: 100 } });
   alice = await registerClient(service.admin, 'alice');
   bob = await registerClient(service.admin, 'bob');
 });

@@ -14,8 +14,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   service = await startTestService(database.url, {
     SWITCHYARD_ROLES: 'router,routing,push,upkeep',
-    SWITCHYARD_QUEUE_STATS_MS: '100',
-  });
+  }, { delivery: { statsMs: 100 } });
   alice = await registerClient(service.admin, 'alice');
 });
 

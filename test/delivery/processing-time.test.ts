@@ -75,7 +75,7 @@ test('percentiles are computed from every sample, and a client whose p99 passes 
   // /metrics carries the same numbers.
   const config = loadConfig({});
   const metrics = new Metrics({
-    snapshots: new OpsSnapshots(db, { cacheMs: 0, topQueues: 10, rowsBehindCap: 100 }), scaling: config.scaling, log: createLogger('silent'),
+    snapshots: new OpsSnapshots(db, { cacheMs: 0, topQueues: 10 }), scaling: config.scaling, log: createLogger('silent'),
   });
   const text = await metrics.render();
   const sample = (name: string, quantile?: string) => {

@@ -1,10 +1,12 @@
-// A fresh database per test file, cloned from the migrated template (STYLE rule 10).
+// A fresh database per test file, cloned from the migrated template (docs/conventions.md, Tests).
 import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { createDb, createPool, type Db } from '../../src/db/database.ts';
 import { databaseUrl } from '../../src/db/embedded-postgres.ts';
 import { createLogger } from '../../src/logger.ts';
+import { eventually } from './factories.ts';
 
 export interface TestDatabase {
   url: string;
@@ -38,4 +40,19 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await adminQuery(`drop database if exists ${name} with (force)`);
     },
   };
+}
+
+/** application_name of every client connection to the test database but the test's own. */
+export async function serviceConnections(database: TestDatabase): Promise<string[]> {
+  const result = await sql<{ application_name: string }>`
+    select application_name from pg_stat_activity
+    where datname = current_database() and pid <> pg_backend_pid() and application_name <> 'switchyard:test'
+      and backend_type = 'client backend'`.execute(database.db);
+  return result.rows.map((row) => row.application_name);
+}
+
+/** Fails unless every service connection is gone (a backend leaves pg_stat_activity a moment after its client said goodbye). */
+export async function expectNoServiceConnections(database: TestDatabase): Promise<void> {
+  await eventually(async () => ((await serviceConnections(database)).length === 0 ? true : undefined), 5_000, 'no connections')
+    .catch(async () => expect(await serviceConnections(database)).toEqual([]));
 }

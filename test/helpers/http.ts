@@ -1,4 +1,5 @@
 // A small HTTP client for tests: JSON in, status and JSON out, with an optional bearer token.
+// `send` is fetch by default; app.request sends to an app without a socket.
 
 export interface Reply<T = any> {
   status: number;
@@ -18,9 +19,11 @@ export interface Api {
   as(token: string | undefined): Api;
 }
 
-export function api(baseUrl: string, token: string | undefined): Api {
+export type Send = (url: string, init: RequestInit) => Response | Promise<Response>;
+
+export function api(baseUrl: string, token: string | undefined, send: Send = fetch): Api {
   const raw = async (method: string, path: string, body: string | undefined, headers: Record<string, string> = {}) => {
-    const response = await fetch(baseUrl + path, {
+    const response = await send(baseUrl + path, {
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
       ...(body === undefined ? {} : { body }),
@@ -44,6 +47,6 @@ export function api(baseUrl: string, token: string | undefined): Api {
     put: json('PUT'),
     delete: (path, headers) => raw('DELETE', path, undefined, headers),
     raw,
-    as: (other) => api(baseUrl, other),
+    as: (other) => api(baseUrl, other, send),
   };
 }

@@ -229,15 +229,17 @@ describe('snapshot-bounded batches', () => {
         await recording('analytics').handle(tx, entries, afterCommit);
       },
     };
-    const worker = runner(failing, { retryLimit: 2 });
+    let clock = new Date();
+    const worker = runner(failing, { retryLimit: 2, now: () => clock });
     await worker.runOnce();
     expect((await seen('analytics')).sort()).toEqual(ids.filter((id) => id !== poison).sort());
     const retry = await sql<{ message_id: string; attempts: number; last_error: string }>`
       select message_id, attempts, last_error from switchyard.stage_retry where stage = 'analytics'`.execute(db);
     expect(retry.rows).toEqual([{ message_id: poison, attempts: 1, last_error: 'cannot analyse this one' }]);
 
-    await sql`update switchyard.stage_retry set next_attempt_at = now()`.execute(db);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // retries are looked for every 250 ms
+    await worker.runOnce();
+    expect((await sql`select 1 from switchyard.stage_dead_letter`.execute(db)).rows).toEqual([]); // not due yet
+    clock = new Date(clock.getTime() + 1_000); // the first retry waits 0.5-1 s
     await worker.runOnce();
     const dead = await sql<{ message_id: string; attempts: number; last_error: string }>`
       select message_id, attempts, last_error from switchyard.stage_dead_letter where stage = 'analytics'`.execute(db);

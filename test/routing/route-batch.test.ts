@@ -148,8 +148,9 @@ describe('the routing batch in one statement', () => {
     const { stage, whole } = countingStage();
     const worker = runner(stage);
     const running = worker.runOnce();
-    const victim = await waitFor(async () => (await holder.query<{ pid: number }>(
-      `select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%route_batch%'`)).rows[0]?.pid);
+    // Looked for from the pool: inside the holder's transaction pg_stat_activity is one snapshot.
+    const victim = await waitFor(async () => (await sql<{ pid: number }>`
+      select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%route_batch(%'`.execute(db)).rows[0]?.pid);
     await holder.query('select pg_terminate_backend($1)', [victim]);
     await holder.query('rollback');
     await holder.end();

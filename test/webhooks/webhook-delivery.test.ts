@@ -2,7 +2,7 @@
 // standardwebhooks package: delivery and ack, batching, a receiver down and back behind the
 // circuit breaker, a slow receiver, 410 Gone, max receives into dead letters, and secret rotation.
 import { sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, test, vi } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
 import { AddressGuard } from '../../src/webhooks/address-guard.ts';
@@ -24,7 +24,17 @@ beforeAll(async () => {
   db = database.db;
 });
 
+/**
+ * The breaker (cockatiel) reads Date.now() for its cool-downs and takes no clock of its own, so the
+ * tests that wait for one fake Date alone (timers stay real) and move it instead of sleeping.
+ */
+function fakeDate(): (ms: number) => void {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  return (ms) => vi.setSystemTime(Date.now() + ms);
+}
+
 afterEach(async () => {
+  vi.useRealTimers();
   await sql`delete from switchyard.webhook_endpoint`.execute(db); // every dispatcher serves every endpoint
   for (const o of open.splice(0)) {
     await o.dispatcher.stop(5_000);
@@ -107,6 +117,7 @@ test('with batching, up to batch_size messages go in one POST', async () => {
 });
 
 test('receiver down: the breaker opens within its threshold, receive counts stay while open, and after recovery every message arrives once', async () => {
+  const passes = fakeDate();
   const { clientId, receiver, dispatcher, events, publish, round } = await setUp({ failures: 3, cooldownMs: 300 });
   const ids = await publish(8);
   const port = await receiver.stop(); // connections refused from now on
@@ -126,7 +137,7 @@ test('receiver down: the breaker opens within its threshold, receive counts stay
 
   // Back up: after the cool-down one probe half-opens the breaker, its success closes it, the rest follow.
   await receiver.start(port);
-  await new Promise((resolve) => setTimeout(resolve, 350));
+  passes(350);
   await round();
   expect(events.map((e) => e.state)).toEqual(['open', 'half_open', 'closed']);
   expect(receiver.ids().sort()).toEqual([...ids].sort()); // every one, none twice
@@ -135,15 +146,16 @@ test('receiver down: the breaker opens within its threshold, receive counts stay
 });
 
 test('a failed probe opens the breaker again, for a longer cool-down', async () => {
+  const passes = fakeDate();
   const { receiver, events, publish, round } = await setUp({ failures: 1, cooldownMs: 200 });
   await publish(2);
   receiver.answer = () => ({ status: 503, body: 'maintenance' });
   await round();
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  passes(250);
   await round(); // the probe fails
   expect(events.map((e) => e.state)).toEqual(['open', 'half_open', 'open']);
   const requests = receiver.received.length;
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  passes(250);
   await round(); // the second cool-down is longer than the first: no probe yet
   expect(receiver.received.length).toBe(requests);
 });
