@@ -1,8 +1,12 @@
 // Baselines measured in the same run, on the same database: what PostgreSQL itself does with the
 // simplest possible statements (the physical limit), and what pg-boss does with its own API.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
 import pg from 'pg';
 import { PgBoss } from 'pg-boss';
 import { uuidv7 } from '../src/messages/message-id.ts';
+import { findKnee, type Knee, type KneeStep } from './lib/knee.ts';
+import { runLoad } from './lib/processes.ts';
 import { summarizeLatencies } from './lib/stats.ts';
 
 export const PAYLOAD = { text: 'hello from the benchmark', n: 42, tags: ['a', 'b'] };
@@ -139,23 +143,59 @@ export async function pgBossFetchComplete(url: string, jobs: number): Promise<nu
 
 /** pg-boss send to handler, LISTEN/NOTIFY on, at a steady rate: latency percentiles in ms. */
 export async function pgBossLatency(url: string, rate: number, seconds: number) {
-  return withBoss(url, async (boss) => {
-    await freshQueue(boss, 'bench-latency', true);
-    const latencies: number[] = [];
-    await boss.work<{ t: number }>('bench-latency', { batchSize: 100, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-      const now = performance.now();
-      for (const job of jobs) latencies.push(now - job.data.t);
+  return withBoss(url, (boss) => pgBossLatencyOn(boss, rate, seconds), true);
+}
+
+/** pg-boss's knee (bench/lib/knee.ts): the same send-to-handler path, ramped on one pg-boss. */
+export async function pgBossKnee(url: string, rates: number[], seconds: number, onStep: (step: KneeStep) => void): Promise<Knee> {
+  return withBoss(url, (boss) => findKnee(rates, async (rate) => {
+    const r = await pgBossLatencyOn(boss, rate, seconds);
+    return { rate, p50: r.p50, p99: r.p99, lost: r.sent - r.count };
+  }, onStep), true);
+}
+
+/**
+ * A bare Hono app answering 202 with no work (bench/bare-hono.ts, its own process), loaded as the
+ * single-publish scenario is: the ceiling HTTP and Hono alone leave on this machine.
+ */
+export async function bareHono(seconds: number): Promise<{ perSecond: number; p99: number }> {
+  const child = spawn(process.execPath, [path.join(import.meta.dirname, 'bare-hono.ts')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let output = '';
+      child.stderr!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /listening on (http:\/\/\S+)/.exec(output);
+        if (match) resolve(match[1]!);
+      });
+      child.once('exit', (code) => reject(new Error(`bare-hono exited with ${code}: ${output}`)));
     });
-    const sends: Promise<unknown>[] = [];
-    const start = performance.now();
-    for (let next = start; next < start + seconds * 1000; next += 1000 / rate) {
-      const wait = next - performance.now();
-      if (wait > 1) await sleep(wait);
-      sends.push(boss.send('bench-latency', { t: performance.now() }));
-    }
-    await Promise.all(sends);
-    const deadline = Date.now() + 10_000;
-    while (latencies.length < sends.length && Date.now() < deadline) await sleep(50);
-    return summarizeLatencies(latencies);
-  }, true);
+    const result = await runLoad<{ ok: number; durationSeconds: number; latencyMs: { p99: number } }>('http', {
+      url, path: '/v1/messages', token: 'none', body: JSON.stringify({ to: 'topic:bench', payload: PAYLOAD }), connections: 50, durationSeconds: seconds,
+    });
+    return { perSecond: result.ok / result.durationSeconds, p99: result.latencyMs.p99 };
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+async function pgBossLatencyOn(boss: PgBoss, rate: number, seconds: number) {
+  await freshQueue(boss, 'bench-latency', true);
+  const latencies: number[] = [];
+  await boss.work<{ t: number }>('bench-latency', { batchSize: 100, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+    const now = performance.now();
+    for (const job of jobs) latencies.push(now - job.data.t);
+  });
+  const sends: Promise<unknown>[] = [];
+  const start = performance.now();
+  for (let next = start; next < start + seconds * 1000; next += 1000 / rate) {
+    const wait = next - performance.now();
+    if (wait > 1) await sleep(wait);
+    sends.push(boss.send('bench-latency', { t: performance.now() }));
+  }
+  await Promise.all(sends);
+  const deadline = Date.now() + 10_000;
+  while (latencies.length < sends.length && Date.now() < deadline) await sleep(50);
+  await boss.offWork('bench-latency');
+  return { ...summarizeLatencies(latencies), sent: sends.length };
 }

@@ -135,6 +135,85 @@ async function streamLatency() {
   return { sent, failed, received, latencyMs: summarizeLatencies(latencies) };
 }
 
+/**
+ * Broadcast: opens `count` SSE streams (tokens `${prefix}${i}`), then publishes `messages` messages
+ * to `to`, one every `intervalMs`; for each message, the time from its publish to the last
+ * stream's receipt. Counts every (stream, message) missing or received twice.
+ */
+async function broadcast() {
+  const received = Array.from({ length: args.count }, () => new Uint8Array(args.messages));
+  const lastReceipt = new Float64Array(args.messages);
+  const sentAt = new Float64Array(args.messages);
+  const controllers: AbortController[] = [];
+  const readers: Promise<void>[] = [];
+  let failed = 0;
+  for (let i = 0; i < args.count; i += args.concurrency) {
+    await Promise.all(Array.from({ length: Math.min(args.concurrency, args.count - i) }, async (_, j) => {
+      const stream = i + j;
+      const controller = new AbortController();
+      try {
+        const response = await fetch(`${args.url}/v1/inbox/stream`, { headers: auth(`${args.prefix}${stream}`), signal: controller.signal });
+        if (response.status !== 200) throw new Error(String(response.status));
+        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+        await reader.read(); // the retry: line: the stream is up
+        controllers.push(controller);
+        readers.push((async () => {
+          const decoder = new TextDecoder();
+          let buffer = '';
+          try {
+            for (;;) {
+              const { done, value } = await reader.read();
+              if (done) return;
+              buffer += decoder.decode(value, { stream: true });
+              let end: number;
+              while ((end = buffer.indexOf('\n\n')) >= 0) {
+                const event = buffer.slice(0, end);
+                buffer = buffer.slice(end + 2);
+                const data = /^data: (.*)$/m.exec(event)?.[1];
+                if (!data || !event.startsWith('event: message')) continue;
+                const n = (JSON.parse(data) as { payload: { n: number } }).payload.n;
+                received[stream]![n]! += 1;
+                lastReceipt[n] = performance.now();
+              }
+            }
+          } catch {
+            // closed at the end
+          }
+        })());
+      } catch {
+        failed += 1;
+      }
+    }));
+    if ((i / args.concurrency) % 10 === 0) process.stdout.write(`progress ${JSON.stringify({ open: controllers.length, failed })}\n`);
+  }
+  process.stdout.write(`progress ${JSON.stringify({ ready: true, open: controllers.length, failed })}\n`);
+  await sleep(1_000);
+  for (let n = 0; n < args.messages; n++) {
+    sentAt[n] = performance.now();
+    const reply = await fetch(`${args.publishUrl}/v1/messages`, {
+      method: 'POST', headers: auth(args.publisherToken), body: JSON.stringify({ to: args.to, payload: { n } }),
+    });
+    if (reply.status !== 202) failed += 1;
+    await reply.arrayBuffer();
+    await sleep(Math.max(0, sentAt[n]! + args.intervalMs - performance.now()));
+  }
+  const complete = () => received.every((counts, stream) => stream >= controllers.length || counts.every((c) => c > 0));
+  const deadline = Date.now() + 10_000;
+  while (!complete() && Date.now() < deadline) await sleep(50);
+  for (const controller of controllers) controller.abort();
+  await Promise.all(readers);
+  let missing = 0;
+  let duplicates = 0;
+  for (const counts of received.slice(0, controllers.length)) {
+    for (const c of counts) {
+      if (c === 0) missing += 1;
+      if (c > 1) duplicates += c - 1;
+    }
+  }
+  const latencies = Array.from(sentAt, (t, n) => lastReceipt[n]! - t).filter((ms) => ms > 0);
+  return { open: controllers.length, failed, missing, duplicates, lastReceiptMs: summarizeLatencies(latencies) };
+}
+
 /** Opens `count` SSE streams (tokens `${prefix}${i}`), reports when all are open, holds them, closes. */
 async function idleSse() {
   const controllers: AbortController[] = [];
@@ -269,7 +348,7 @@ async function receiveAckClient() {
 
 const kinds: Record<string, () => Promise<unknown>> = {
   http, 'receive-ack': receiveAck, 'stream-latency': streamLatency, 'idle-sse': idleSse, 'idle-ws': idleWs, 'receive-ack-client': receiveAckClient,
-  'open-loop': openLoop,
+  'open-loop': openLoop, broadcast,
 };
 const run = kinds[kind ?? ''];
 if (!run) {

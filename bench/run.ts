@@ -14,6 +14,7 @@ import { migrateToLatest, withMigrationDb } from '../src/db/migrate.ts';
 import { createLogger } from '../src/logger.ts';
 import * as baselines from './baselines.ts';
 import * as scenarios from './scenarios.ts';
+import type { KneeStep } from './lib/knee.ts';
 import { killChildren } from './lib/processes.ts';
 import { formatNumber, formatSpread, spread, type Spread } from './lib/stats.ts';
 
@@ -29,8 +30,20 @@ const tiny = options.tiny;
 const runs = Number(options.runs ?? (tiny ? 1 : 3));
 const only = options.only?.split(',');
 const scale: scenarios.Scale = tiny
-  ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100, classifyBacklog: 500 }
-  : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000, classifyBacklog: 10_000 };
+  ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100, classifyBacklog: 500,
+      broadcastStreams: 50, broadcastMessages: 2, kneeRates: [50, 100], kneeSeconds: 1 }
+  : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000, classifyBacklog: 10_000,
+      broadcastStreams: 10_000, broadcastMessages: 20, kneeRates: [250, 500, 750, 1_000, 1_500, 2_000, 3_000, 4_000, 6_000, 8_000], kneeSeconds: 3 };
+/**
+ * The fixed rate of the latency rows: the scale's rate (1,000/s), or half of pg-boss's knee when
+ * that is lower (issue 18: a rate below both knees), once pg-boss's knee has been measured.
+ */
+const pgBossKnees: number[] = [];
+const liveRate = () => {
+  const sorted = [...pgBossKnees].sort((a, b) => a - b);
+  const knee = sorted[Math.floor(sorted.length / 2)];
+  return knee === undefined || knee === 0 ? scale.sseRate : Math.min(scale.sseRate, knee / 2);
+};
 
 const RESULTS_FILE = path.resolve(import.meta.dirname, 'RESULTS.md');
 const START = '<!-- generated results: start -->';
@@ -43,6 +56,10 @@ const POSTGRES_SETTINGS = {
   shared_buffers: '1GB', max_wal_size: '8GB', checkpoint_timeout: '30min', max_connections: '300',
   effective_cache_size: '8GB', work_mem: '16MB', maintenance_work_mem: '256MB',
 };
+
+function kneeStep(step: KneeStep): string {
+  return `${step.rate}/s: p50 ${step.p50.toFixed(1)} ms, p99 ${step.p99.toFixed(1)} ms, lost ${step.lost}`;
+}
 
 function progress(line: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}\n`);
@@ -110,7 +127,16 @@ const MEASURES: Measure[] = [
   { key: 'pgboss-send', title: 'pg-boss send, 8 senders', run: async (db) => ({ perSecond: await baselines.pgBossSend(db.url, scale.seconds) }) },
   { key: 'pgboss-insert', title: 'pg-boss insert, 1000 per call', run: async (db) => ({ perSecond: await baselines.pgBossInsert(db.url, scale.seconds) }) },
   { key: 'pgboss-fetch', title: 'pg-boss fetch + complete, 100 per batch, 4 workers', run: async (db) => ({ perSecond: await baselines.pgBossFetchComplete(db.url, tiny ? 2_000 : 100_000) }) },
-  { key: 'pgboss-latency', title: 'pg-boss send to handler, LISTEN/NOTIFY on', run: async (db) => ({ ...(await baselines.pgBossLatency(db.url, scale.sseRate, scale.seconds)) }) },
+  { key: 'bare-hono', title: 'bare Hono answering 202 with no work, 50 connections', run: async () => ({ ...(await baselines.bareHono(scale.seconds)) }) },
+  { key: 'pgboss-knee', title: 'pg-boss send to handler: knee (highest rate with p99 <= 50 ms)', run: async (db) => {
+    const { knee } = await baselines.pgBossKnee(db.url, scale.kneeRates, scale.kneeSeconds, (step) => progress(`  pgboss-knee: ${kneeStep(step)}`));
+    pgBossKnees.push(knee);
+    return { knee };
+  } },
+  { key: 'pgboss-latency', title: 'pg-boss send to handler, LISTEN/NOTIFY on', run: async (db) => {
+    const r = await baselines.pgBossLatency(db.url, liveRate(), scale.seconds);
+    return { p50: r.p50, p99: r.p99, max: r.max, rate: liveRate() };
+  } },
   { key: 'ingest-single', title: 'ingest, 1 message per POST, 50 connections', run: async (db) => ({ ...(await scenarios.ingest(db, scale, 1)) }) },
   { key: 'ingest-batch', title: 'ingest, 100 messages per POST, 16 connections', run: async (db) => ({ ...(await scenarios.ingest(db, scale, 100)) }) },
   { key: 'overload', title: 'overload: single publishes offered at 1.5x the sustained rate, 256 connections', run: async (db) => ({ ...(await scenarios.overload(db, scale)) }) },
@@ -121,11 +147,20 @@ const MEASURES: Measure[] = [
   { key: 'receive-ack', title: 'receive + ack over HTTP, 100 per call, 4 consumers', run: async (db) => ({ ...(await scenarios.receiveAck(db, scale)) }) },
   { key: 'receive-ack-ws', title: 'receive + ack over WebSocket with @switchyard/client, prefetch 100, 4 consumers', run: async (db) => ({ ...(await scenarios.receiveAck(db, scale, 'client')) }) },
   ...(['sse', 'ws'] as const).map((transport): Measure => ({
-    key: `${transport}-latency`, title: `publish to ${transport === 'ws' ? 'WebSocket' : 'SSE'} receipt at ${formatNumber(scale.sseRate)}/s`, run: async (db) => {
-      const r = await scenarios.streamLatency(db, scale, transport);
-      return { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, lost: r.sent - r.received, failed: r.failed };
+    key: `${transport}-knee`, title: `publish to ${transport === 'ws' ? 'WebSocket' : 'SSE'} receipt: knee (highest rate with p99 <= 50 ms)`, run: async (db) => {
+      const { knee } = await scenarios.streamKnee(db, scale, transport, (step) => progress(`  ${transport}-knee: ${kneeStep(step)}`));
+      return { knee };
     },
   })),
+  ...(['sse', 'ws'] as const).map((transport): Measure => ({
+    key: `${transport}-latency`, title: `publish to ${transport === 'ws' ? 'WebSocket' : 'SSE'} receipt at a fixed rate`, run: async (db) => {
+      const r = await scenarios.streamLatency(db, scale, transport, liveRate());
+      return { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, lost: r.sent - r.received, failed: r.failed, rate: liveRate() };
+    },
+  })),
+  { key: 'broadcast', title: `broadcast to ${formatNumber(scale.broadcastStreams)} SSE streams in one push process`, run: async (db) => ({
+    ...(await scenarios.broadcast(db, scale, (line) => progress(`  broadcast: ${line}`))),
+  }) },
   ...(['sse', 'ws'] as const).map((transport): Measure => ({
     key: `idle-${transport}`, title: `${formatNumber(scale.idleStreams)} idle ${transport === 'ws' ? 'WebSockets' : 'SSE streams'} in one process`,
     run: async (db) => ({ ...(await scenarios.idleStreams(db, scale, transport, (line) => progress(`  idle-${transport}: ${line}`))) }),
@@ -178,29 +213,33 @@ function render(r: Map<string, Record<string, Spread>>, postgresVersion: string)
     '',
     '| scenario | target | result | vs baselines | |',
     '|---|---|---|---|---|',
-    `| ingest, 1 message per POST, 50 connections | >= 20,000 msg/s, p99 <= 20 ms | ${value('ingest-single', 'perSecond')} msg/s, p99 ${value('ingest-single', 'p99', 1, ' ms')} | ${ratio('ingest-single', 'perSecond', 'raw-insert')}, ${ratio('ingest-single', 'perSecond', 'pgboss-send')} | ${verdict(m('ingest-single', 'perSecond') === undefined ? undefined : m('ingest-single', 'perSecond')! >= 20_000 && m('ingest-single', 'p99')! <= 20)} |`,
+    `| ingest, 1 message per POST, 50 connections | >= 0.3x bare Hono, p99 <= 20 ms (>= 15,000 msg/s on the reference host) | ${value('ingest-single', 'perSecond')} msg/s, p99 ${value('ingest-single', 'p99', 1, ' ms')} | ${ratio('ingest-single', 'perSecond', 'bare-hono')}, ${ratio('ingest-single', 'perSecond', 'pgboss-send')} | ${verdict(m('ingest-single', 'perSecond') === undefined || m('bare-hono', 'perSecond') === undefined ? undefined : m('ingest-single', 'perSecond')! >= 0.3 * m('bare-hono', 'perSecond')! && m('ingest-single', 'p99')! <= 20)} |`,
     `| ingest, 100 messages per POST | >= 60,000 msg/s | ${value('ingest-batch', 'perSecond')} msg/s, p99 ${value('ingest-batch', 'p99', 1, ' ms')} | ${ratio('ingest-batch', 'perSecond', 'raw-insert')}, ${ratio('ingest-batch', 'perSecond', 'pgboss-insert')} | ${verdict(m('ingest-batch', 'perSecond') === undefined ? undefined : m('ingest-batch', 'perSecond')! >= 60_000)} |`,
     `| overload: single publishes at 1.5x the sustained ${value('overload', 'sustainedPerSecond')}/s, 256 connections, 10 s client timeout | no client timeouts, nothing lost | offered ${value('overload', 'offeredPerSecond')}/s: accepted ${value('overload', 'acceptedPerSecond')}/s (p99 ${value('overload', 'p99', 1, ' ms')}), refused ${value('overload', 'refusedPerSecond')}/s; timeouts ${value('overload', 'timeouts')}, failed ${value('overload', 'failed')}; RSS ${value('overload', 'rssMb', 0, ' MB')}; lost ${value('overload', 'lost')}, committed after a timeout ${value('overload', 'lateCommits')}; routing drained ${value('overload', 'drainSeconds', 1, ' s')} after the load | | ${verdict(m('overload', 'timeouts') === undefined ? undefined : m('overload', 'timeouts') === 0 && m('overload', 'lost') === 0)} |`,
     `| routing from a backlog, 1 recipient each | >= 40,000 msg/s | ${value('routing', 'perSecond')} msg/s | ${ratio('routing', 'perSecond', 'raw-insert')} | ${verdict(m('routing', 'perSecond') === undefined ? undefined : m('routing', 'perSecond')! >= 40_000)} |`,
     `| fan-out, 1 message to ${formatNumber(scale.fanoutSubscribers)} subscribers | >= 60,000 rows/s | ${value('fanout', 'perSecond')} rows/s | ${ratio('fanout', 'perSecond', 'raw-insert')} | ${verdict(m('fanout', 'perSecond') === undefined ? undefined : m('fanout', 'perSecond')! >= 60_000)} |`,
     `| fan-out with filters: half of ${formatNumber(scale.fanoutSubscribers)} subscribers filtered, a quarter matching | >= 60,000 rows/s | ${value('fanout-filtered', 'perSecond')} rows/s | ${ratio('fanout-filtered', 'perSecond', 'fanout')} | ${verdict(m('fanout-filtered', 'perSecond') === undefined ? undefined : m('fanout-filtered', 'perSecond')! >= 60_000)} |`,
     `| routing from a backlog with ${scenarios.BENCH_RULES} routing rules | >= 75% of rule-free routing | ${value('routing-rules', 'perSecond')} msg/s | ${ratio('routing-rules', 'perSecond', 'routing')} | ${verdict(m('routing-rules', 'perSecond') === undefined || m('routing', 'perSecond') === undefined ? undefined : m('routing-rules', 'perSecond')! >= 0.75 * m('routing', 'perSecond')!)} |`,
-    `| receive + ack over HTTP, 100 per call, 4 consumers | >= 30,000 msg/s | ${value('receive-ack', 'perSecond')} msg/s | ${ratio('receive-ack', 'perSecond', 'skip-locked')}, ${ratio('receive-ack', 'perSecond', 'pgboss-fetch')} | ${verdict(m('receive-ack', 'perSecond') === undefined ? undefined : m('receive-ack', 'perSecond')! >= 30_000)} |`,
-    `| publish to SSE receipt at ${formatNumber(scale.sseRate)}/s | p50 <= 5 ms, p99 <= 15 ms | p50 ${value('sse-latency', 'p50', 1, ' ms')}, p99 ${value('sse-latency', 'p99', 1, ' ms')} | pg-boss p50 ${value('pgboss-latency', 'p50', 1, ' ms')}, p99 ${value('pgboss-latency', 'p99', 1, ' ms')} | ${verdict(m('sse-latency', 'p50') === undefined ? undefined : m('sse-latency', 'p50')! <= 5 && m('sse-latency', 'p99')! <= 15)} |`,
-    `| publish to WebSocket receipt at ${formatNumber(scale.sseRate)}/s, same run | as SSE | p50 ${value('ws-latency', 'p50', 1, ' ms')}, p99 ${value('ws-latency', 'p99', 1, ' ms')} | SSE p50 ${value('sse-latency', 'p50', 1, ' ms')}, p99 ${value('sse-latency', 'p99', 1, ' ms')} | ${verdict(m('ws-latency', 'p50') === undefined ? undefined : m('ws-latency', 'p50')! <= 5 && m('ws-latency', 'p99')! <= 15)} |`,
+    `| receive + ack over HTTP, 100 per call, 4 consumers | >= 2x pg-boss fetch + complete, >= 0.4x SKIP LOCKED | ${value('receive-ack', 'perSecond')} msg/s | ${ratio('receive-ack', 'perSecond', 'skip-locked')}, ${ratio('receive-ack', 'perSecond', 'pgboss-fetch')} | ${verdict(m('receive-ack', 'perSecond') === undefined || m('pgboss-fetch', 'perSecond') === undefined || m('skip-locked', 'perSecond') === undefined ? undefined : m('receive-ack', 'perSecond')! >= 2 * m('pgboss-fetch', 'perSecond')! && m('receive-ack', 'perSecond')! >= 0.4 * m('skip-locked', 'perSecond')!)} |`,
+    ...(['sse', 'ws'] as const).map((t) => `| live-path knee, one ${t === 'ws' ? 'WebSocket' : 'SSE stream'}: highest rate with publish-to-receipt p99 <= 50 ms | >= 3x pg-boss's knee | ${value(`${t}-knee`, 'knee')} msg/s | pg-boss ${value('pgboss-knee', 'knee')} msg/s: ${ratio(`${t}-knee`, 'knee', 'pgboss-knee', 'knee')} | ${verdict(m(`${t}-knee`, 'knee') === undefined || m('pgboss-knee', 'knee') === undefined ? undefined : m(`${t}-knee`, 'knee')! >= 3 * m('pgboss-knee', 'knee')!)} |`),
+    `| broadcast: ${formatNumber(scale.broadcastStreams)} SSE streams on one topic in one push process, 1 message every 2 s x ${scale.broadcastMessages} | last receipt p99 <= 500 ms, every stream every message once | last receipt p50 ${value('broadcast', 'p50', 0, ' ms')}, p99 ${value('broadcast', 'p99', 0, ' ms')}, max ${value('broadcast', 'max', 0, ' ms')}; ${value('broadcast', 'open')} open, missing ${value('broadcast', 'missing')}, twice ${value('broadcast', 'duplicates')} | | ${verdict(m('broadcast', 'p99') === undefined ? undefined : m('broadcast', 'p99')! <= 500 && m('broadcast', 'missing') === 0 && m('broadcast', 'duplicates') === 0 && m('broadcast', 'open')! >= scale.broadcastStreams)} |`,
+    `| publish to SSE receipt at ${value('sse-latency', 'rate')}/s (1,000/s or half pg-boss's knee) | p50 <= 5 ms, p99 <= 15 ms, both below pg-boss | p50 ${value('sse-latency', 'p50', 1, ' ms')}, p99 ${value('sse-latency', 'p99', 1, ' ms')} | pg-boss p50 ${value('pgboss-latency', 'p50', 1, ' ms')}, p99 ${value('pgboss-latency', 'p99', 1, ' ms')} | ${verdict(m('sse-latency', 'p50') === undefined || m('pgboss-latency', 'p50') === undefined ? undefined : m('sse-latency', 'p50')! <= 5 && m('sse-latency', 'p99')! <= 15 && m('sse-latency', 'p50')! < m('pgboss-latency', 'p50')! && m('sse-latency', 'p99')! < m('pgboss-latency', 'p99')!)} |`,
+    `| publish to WebSocket receipt at ${value('ws-latency', 'rate')}/s, same run | as SSE | p50 ${value('ws-latency', 'p50', 1, ' ms')}, p99 ${value('ws-latency', 'p99', 1, ' ms')} | SSE p50 ${value('sse-latency', 'p50', 1, ' ms')}, p99 ${value('sse-latency', 'p99', 1, ' ms')} | ${verdict(m('ws-latency', 'p50') === undefined ? undefined : m('ws-latency', 'p50')! <= 5 && m('ws-latency', 'p99')! <= 15)} |`,
     `| receive + ack over WebSocket, @switchyard/client batching | >= receive + ack over HTTP | ${value('receive-ack-ws', 'perSecond')} msg/s | ${ratio('receive-ack-ws', 'perSecond', 'receive-ack')} | ${verdict(m('receive-ack-ws', 'perSecond') === undefined || m('receive-ack', 'perSecond') === undefined ? undefined : m('receive-ack-ws', 'perSecond')! >= m('receive-ack', 'perSecond')!)} |`,
-    ...(['sse', 'ws'] as const).map((t) => `| ${formatNumber(scale.idleStreams)} idle ${t === 'ws' ? 'WebSockets' : 'SSE streams'} in one process | <= 30 KB each | ${value(`idle-${t}`, 'kbPerStream', 1, ' KB')} per ${t === 'ws' ? 'socket' : 'stream'} (${value(`idle-${t}`, 'open')} open, RSS ${value(`idle-${t}`, 'rssMb', 0, ' MB')}) | | ${verdict(m(`idle-${t}`, 'kbPerStream') === undefined ? undefined : m(`idle-${t}`, 'kbPerStream')! <= 30 && m(`idle-${t}`, 'open')! >= scale.idleStreams)} |`),
+    ...(['sse', 'ws'] as const).map((t) => `| ${formatNumber(scale.idleStreams)} idle ${t === 'ws' ? 'WebSockets' : 'SSE streams'} in one process | <= 25 KB each | ${value(`idle-${t}`, 'kbPerStream', 1, ' KB')} per ${t === 'ws' ? 'socket' : 'stream'} (${value(`idle-${t}`, 'open')} open, RSS ${value(`idle-${t}`, 'rssMb', 0, ' MB')}) | | ${verdict(m(`idle-${t}`, 'kbPerStream') === undefined ? undefined : m(`idle-${t}`, 'kbPerStream')! <= 25 && m(`idle-${t}`, 'open')! >= scale.idleStreams)} |`),
     `| content classification from a backlog, 1 analytics worker | (measured) | ${value('classify', 'perSecond')} msg/s labelled (${value('classify', 'sampledOut')} of ${formatNumber(scale.classifyBacklog)} sampled out) | | |`,
     '',
     '| baseline, same database, same run | result |',
     '|---|---|',
     ...['raw-insert', 'skip-locked', 'pgboss-send', 'pgboss-insert', 'pgboss-fetch'].map((key) =>
       `| ${MEASURES.find((x) => x.key === key)!.title} | ${value(key, 'perSecond')} /s |`),
-    `| ${MEASURES.find((x) => x.key === 'pgboss-latency')!.title}, ${formatNumber(scale.sseRate)}/s | p50 ${value('pgboss-latency', 'p50', 1, ' ms')}, p99 ${value('pgboss-latency', 'p99', 1, ' ms')} |`,
+    `| ${MEASURES.find((x) => x.key === 'bare-hono')!.title} | ${value('bare-hono', 'perSecond')} /s, p99 ${value('bare-hono', 'p99', 1, ' ms')} |`,
+    `| ${MEASURES.find((x) => x.key === 'pgboss-knee')!.title} | ${value('pgboss-knee', 'knee')} /s |`,
+    `| ${MEASURES.find((x) => x.key === 'pgboss-latency')!.title}, ${value('pgboss-latency', 'rate')}/s | p50 ${value('pgboss-latency', 'p50', 1, ' ms')}, p99 ${value('pgboss-latency', 'p99', 1, ' ms')} |`,
     '',
     `Checks in the same runs: messages lost at ingest ${value('ingest-single', 'lost')} and ${value('ingest-batch', 'lost')} ` +
       `(accepted minus stored), failed requests ${value('ingest-single', 'failed')} and ${value('ingest-batch', 'failed')}; ` +
-      `SSE messages not received ${value('sse-latency', 'lost')}, WebSocket ${value('ws-latency', 'lost')}; ` +
+      `SSE messages not received ${value('sse-latency', 'lost')}, WebSocket ${value('ws-latency', 'lost')}; broadcast copies missing ${value('broadcast', 'missing')}; ` +
       `deliveries left after receive + ack ${value('receive-ack', 'left')}, over WebSocket ${value('receive-ack-ws', 'left')}; ` +
       `health check while the idle streams were open ${value('idle-sse', 'healthMs', 1, ' ms')}, WebSockets ${value('idle-ws', 'healthMs', 1, ' ms')}.`,
   ];

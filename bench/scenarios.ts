@@ -2,6 +2,7 @@
 // a fresh service process with the roles it needs; load comes from another process.
 import pg from 'pg';
 import { PAYLOAD } from './baselines.ts';
+import { findKnee, type Knee, type KneeStep } from './lib/knee.ts';
 import { BENCH_ADMIN_TOKEN, runLoad, startService, type RunningService } from './lib/processes.ts';
 
 export interface Scale {
@@ -13,6 +14,12 @@ export interface Scale {
   idleStreams: number;
   sseRate: number;
   classifyBacklog: number;
+  /** Broadcast: streams open in one push process, messages published (one every 2 s). */
+  broadcastStreams: number;
+  broadcastMessages: number;
+  /** Rates the live-path knee ramp tries, in order, and how long each step lasts. */
+  kneeRates: number[];
+  kneeSeconds: number;
 }
 
 export interface FreshDatabase {
@@ -225,17 +232,64 @@ export async function receiveAck(db: FreshDatabase, scale: Scale, via: 'http' | 
   }
 }
 
+interface StreamLatency { sent: number; failed: number; received: number; latencyMs: { p50: number; p99: number; max: number } }
+
 /** Publish to stream receipt (SSE or WebSocket) at a steady rate, whole pipeline in one process. Latency in ms. */
-export async function streamLatency(db: FreshDatabase, scale: Scale, transport: 'sse' | 'ws') {
+export async function streamLatency(db: FreshDatabase, scale: Scale, transport: 'sse' | 'ws', rate = scale.sseRate): Promise<StreamLatency> {
   const service = await startService(db.url, 'router,routing,persistence,analytics,push');
   try {
     const publisherToken = await register(service, 'publisher');
     const subscriberToken = await register(service, 'subscriber', ['topic:latency']);
-    return await runLoad<{ sent: number; failed: number; received: number; latencyMs: { p50: number; p99: number; max: number } }>('stream-latency', {
-      url: service.url, publisherToken, subscriberToken, to: 'topic:latency', rate: scale.sseRate, durationSeconds: scale.seconds, warmupSeconds: 2, transport,
+    return await runLoad<StreamLatency>('stream-latency', {
+      url: service.url, publisherToken, subscriberToken, to: 'topic:latency', rate, durationSeconds: scale.seconds, warmupSeconds: 2, transport,
     });
   } finally {
     await service.stop();
+  }
+}
+
+/** The live path's knee (bench/lib/knee.ts) for one stream, over SSE or WebSocket: one service, a ramp of rates. */
+export async function streamKnee(db: FreshDatabase, scale: Scale, transport: 'sse' | 'ws', onStep: (step: KneeStep) => void): Promise<Knee> {
+  const service = await startService(db.url, 'router,routing,persistence,analytics,push');
+  try {
+    const publisherToken = await register(service, 'publisher');
+    const subscriberToken = await register(service, 'subscriber', ['topic:knee']);
+    return await findKnee(scale.kneeRates, async (rate) => {
+      const r = await runLoad<StreamLatency>('stream-latency', {
+        url: service.url, publisherToken, subscriberToken, to: 'topic:knee', rate, durationSeconds: scale.kneeSeconds, warmupSeconds: 1, transport,
+      });
+      return { rate, p50: r.latencyMs.p50, p99: r.latencyMs.p99, lost: r.sent - r.received + r.failed };
+    }, onStep);
+  } finally {
+    await service.stop();
+  }
+}
+
+/**
+ * Broadcast to many live connections: every client listens to one topic with an SSE stream open
+ * in one push process (routing and the router in another); one message every 2 s; the time from
+ * publish to the last stream's receipt.
+ */
+export async function broadcast(db: FreshDatabase, scale: Scale, progress: (line: string) => void) {
+  await insertClients(db, scale.broadcastStreams, 'topic:broadcast');
+  const push = await startService(db.url, 'push', { SWITCHYARD_POOL_MAX: '20' });
+  const core = await startService(db.url, 'router,routing,persistence,analytics');
+  try {
+    const publisherToken = await register(core, 'publisher');
+    const result = await runLoad<{ open: number; failed: number; missing: number; duplicates: number; lastReceiptMs: { p50: number; p99: number; max: number } }>('broadcast', {
+      url: push.url, publishUrl: core.url, publisherToken, prefix: 'tok-', count: scale.broadcastStreams, concurrency: 200, to: 'topic:broadcast',
+      messages: scale.broadcastMessages, intervalMs: 2_000,
+    }, (line) => {
+      const status = JSON.parse(line) as { ready?: boolean; open: number };
+      progress(`${status.open} streams open${status.ready ? ', publishing' : ''}`);
+    });
+    return {
+      open: result.open, failed: result.failed, missing: result.missing, duplicates: result.duplicates,
+      p50: result.lastReceiptMs.p50, p99: result.lastReceiptMs.p99, max: result.lastReceiptMs.max,
+    };
+  } finally {
+    await core.stop();
+    await push.stop();
   }
 }
 

@@ -8,8 +8,9 @@ import type { Db } from '../db/database.ts';
 import { toOutgoingMessage } from '../messages/outgoing-message.ts';
 import type { Metrics } from '../ops/metrics.ts';
 import type { Waiters } from '../queue/waiters.ts';
+import { ClaimBatcher } from './claim-batcher.ts';
 import {
-  ackDeliveries, claimDeliveries, extendLeases, nackDeliveries, releaseStreamLeases, releaseUnseenStreamLeases,
+  ackDeliveries, extendLeases, nackDeliveries, releaseStreamLeases, releaseUnseenStreamLeases,
   type ClaimedRow, type ClaimOptions, type Receipt,
 } from './inbox.repository.ts';
 import { RECEIPT_PATTERN, RECEIVE_MAX, type InboxMessage } from './inbox.schemas.ts';
@@ -58,6 +59,7 @@ export class InboxService {
   readonly #defaults: QueuePolicyDefaults;
   readonly #onChange: (clientId: string) => void;
   readonly #metrics: Metrics | undefined;
+  readonly #claims: ClaimBatcher;
 
   /** onChange: a delivery of the client may have become visible or left a stream's prefetch. */
   readonly #now: () => Date | undefined;
@@ -75,6 +77,7 @@ export class InboxService {
     this.#defaults = defaults;
     this.#onChange = onChange;
     this.#metrics = metrics;
+    this.#claims = new ClaimBatcher(db);
   }
 
   /** Long poll: returns as soon as anything is visible, or an empty list after waitSeconds. */
@@ -196,7 +199,7 @@ export class InboxService {
 
   async #claim(options: Omit<ClaimOptions, 'maxReceives'>): Promise<{ delivered: ClaimedRow[]; skipped: number }> {
     const started = performance.now();
-    const rows = await claimDeliveries(this.#db, { ...options, maxReceives: this.#defaults.maxReceives, now: this.#now() });
+    const rows = await this.#claims.claim({ ...options, maxReceives: this.#defaults.maxReceives, now: this.#now() });
     const now = Date.now();
     const delivered: ClaimedRow[] = [];
     let expired = 0;

@@ -54,88 +54,26 @@ export const STAGE_SESSION_SETTINGS = { enable_bitmapscan: 'off' };
 
 /**
  * Locks up to `maxLanes` cursors of the stage that have something to do: an open window, or a
- * committed row the cursor has not passed. Lanes served longest ago come first.
+ * committed row the cursor has not passed. Lanes served longest ago come first. The statement is
+ * the SQL function switchyard.claim_lanes (migration 0021), which the one-round-trip routing
+ * batch (switchyard.route_batch) calls too.
  */
 export async function claimLanes(tx: Tx, stage: string, maxLanes: number): Promise<number[]> {
-  const result = await sql<{ lane: number }>`${PREPARED}
-    select c.lane
-    from switchyard.stage_cursor c
-    where c.stage = ${stage}
-      and (c.target is not null
-           or exists (select 1 from switchyard.message m
-                      where m.lane = c.lane and m.xid >= pg_snapshot_xmax(c.prev))
-           or exists (select 1 from switchyard.message m
-                      where m.lane = c.lane and m.xid = any (array(select pg_snapshot_xip(c.prev)))))
-    order by c.updated_at
-    limit ${maxLanes}
-    for update of c skip locked`.execute(tx);
-  return result.rows.map((row) => row.lane);
+  const result = await sql<{ lanes: number[] }>`${PREPARED}
+    select switchyard.claim_lanes(${stage}, ${maxLanes}) as lanes`.execute(tx);
+  return result.rows[0]!.lanes;
 }
 
 /**
  * Reads the next batch (up to `limit` rows, in (xid, id) order) of each claimed lane and advances
- * the lanes' cursors past it, in one statement. The caller holds the cursor locks (claimLanes) and
- * commits the stage's work in the same transaction.
+ * the lanes' cursors past it, in one statement (switchyard.read_lane_batches, migration 0021). The
+ * caller holds the cursor locks (claimLanes, an earlier statement) and commits the stage's work in
+ * the same transaction.
  */
 export async function readLaneBatches(tx: Tx, stage: string, lanes: number[], limit: number): Promise<LogEntry[]> {
   if (lanes.length === 0) return [];
   const result = await sql<LogEntry>`${PREPARED}
-    with cursor as materialized (
-      select c.lane, c.prev, c.pos_xid, c.pos_id,
-             -- a new window's target is this statement's own snapshot (rule 2)
-             coalesce(c.target, pg_current_snapshot()) as snap,
-             -- where the xmax(prev).. branch starts: the position, once it has passed xmax(prev)
-             case when c.pos_xid >= pg_snapshot_xmax(c.prev) then c.pos_xid else pg_snapshot_xmax(c.prev) end as lo_xid,
-             case when c.pos_xid >= pg_snapshot_xmax(c.prev) then c.pos_id
-                  else '00000000-0000-0000-0000-000000000000'::uuid end as lo_id
-      from switchyard.stage_cursor c
-      where c.stage = ${stage} and c.lane = any (${lanes}::smallint[])
-    ),
-    batch as (
-      select b.*
-      from cursor c
-      cross join lateral (
-        select * from (
-          (select ${ENTRY_COLUMNS}
-           from switchyard.message m
-           where m.lane = c.lane
-             and m.xid = any (array(select pg_snapshot_xip(c.prev)))
-             and (c.pos_xid is null or (m.xid, m.id) > (c.pos_xid, c.pos_id))
-             and pg_visible_in_snapshot(m.xid, c.snap)
-           order by m.xid, m.id
-           limit ${limit})
-          union all
-          (select ${ENTRY_COLUMNS}
-           from switchyard.message m
-           where m.lane = c.lane
-             and (m.xid, m.id) > (c.lo_xid, c.lo_id)
-             and m.xid < pg_snapshot_xmax(c.snap)
-             and pg_visible_in_snapshot(m.xid, c.snap)
-           order by m.xid, m.id
-           limit ${limit})
-        ) both_branches
-        order by both_branches.xid::xid8, both_branches.id
-        limit ${limit}
-      ) b
-    ),
-    last as (
-      select distinct on (lane) lane, xid::xid8 as xid, id, count(*) over (partition by lane) as n
-      from batch
-      order by lane, xid::xid8 desc, id desc
-    ),
-    advance as (
-      -- a short batch closes the window (prev := target); a full one keeps it open at its last row
-      update switchyard.stage_cursor s
-      set prev = case when coalesce(l.n, 0) < ${limit} then c.snap else s.prev end,
-          target = case when coalesce(l.n, 0) < ${limit} then null else c.snap end,
-          pos_xid = case when coalesce(l.n, 0) < ${limit} then null else l.xid end,
-          pos_id = case when coalesce(l.n, 0) < ${limit} then null else l.id end,
-          updated_at = now()
-      from cursor c
-      left join last l on l.lane = c.lane
-      where s.stage = ${stage} and s.lane = c.lane
-    )
-    select * from batch order by lane, xid::xid8, id`.execute(tx);
+    select * from switchyard.read_lane_batches(${stage}, ${lanes}::smallint[], ${limit})`.execute(tx);
   return result.rows;
 }
 

@@ -21,6 +21,21 @@ export interface Stage {
    * message log in this transaction. Effects that must wait for the commit go to afterCommit.
    */
   handle(tx: Tx, entries: LogEntry[], afterCommit: AfterCommit): Promise<void>;
+  /**
+   * Optional: the whole batch (claim, read, work, advance) as one autocommitted statement, which
+   * saves the round trips of a transaction driven from here. Undefined when this batch needs the
+   * general path (handle). A stage offering it keeps the cursor rules in SQL (migration 0021).
+   */
+  runInOneStatement?(db: Db, lanesPerClaim: number, batchSize: number): Promise<OneStatementBatch | undefined>;
+}
+
+export interface OneStatementBatch {
+  lanes: number;
+  processed: number;
+  /** A lane filled the batch: there is more to read at once. */
+  fullLane: boolean;
+  /** Effects of the committed batch (waking receivers). */
+  effects: (() => void)[];
 }
 
 export interface StageRunnerOptions {
@@ -77,6 +92,20 @@ export class StageRunner {
 
   async #runBatch(): Promise<RunResult> {
     const { db, stage, lanesPerClaim, batchSize } = this.#o;
+    // The test seam needs a transaction to run in, so it takes the general path.
+    if (stage.runInOneStatement && !this.#o.beforeCommit) {
+      let whole: OneStatementBatch | undefined;
+      try {
+        whole = await stage.runInOneStatement(db, lanesPerClaim, batchSize);
+      } catch (error) {
+        if (isTransientDatabaseError(error)) throw error;
+        return this.#isolateFailures(error);
+      }
+      if (whole !== undefined) {
+        runEffects(whole.effects, this.#o.log);
+        return { processed: whole.processed, more: whole.lanes === lanesPerClaim || whole.fullLane };
+      }
+    }
     const effects: (() => void)[] = [];
     let lanes: number[] = [];
     let entries: LogEntry[] = [];

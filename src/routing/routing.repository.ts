@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
-import { PREPARED, type Tx } from '../db/database.ts';
-import { buryDeliveries } from '../db/dead-letter.repository.ts';
+import { PREPARED, type Db, type Tx } from '../db/database.ts';
 import type { LogEntry } from '../queue/stage-cursor.repository.ts';
 
 /** Past this many recipients in one batch, waking "everyone" is cheaper than naming them. */
@@ -47,74 +46,60 @@ export interface ContentRoutes {
  * candidate recipient of a message is collected and one row per (client, message) is kept: the
  * message's own subscribers first (via null), then the rule first by name, so a recipient gets a
  * message once however many rules bring it. Filtered subscriptions are never joined here: the
- * stage has chosen their rows.
+ * stage has chosen their rows. The statement is switchyard.insert_deliveries (migration 0021), which
+ * the one-round-trip batch (routeBatch) runs too.
  */
 export async function insertDeliveries(
   tx: Tx, entries: LogEntry[], agingMs: number, routes?: ContentRoutes, fullClients: string[] = [],
 ): Promise<Routed> {
-  const messages = sql`
-      select *
-      from unnest(${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.to_address)}::text[],
-                  ${entries.map((e) => e.priority)}::smallint[], ${entries.map((e) => e.deliver_at)}::timestamptz[],
-                  ${entries.map((e) => e.created_at)}::timestamptz[], ${entries.map((e) => e.group_id)}::text[],
-                  ${entries.map((e) => e.expires_at)}::timestamptz[])
-           with ordinality as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at, entry)`;
-  const copy = (clientId: ReturnType<typeof sql>) => sql`
-             greatest(m.deliver_at, m.created_at) - make_interval(secs => m.priority * ${agingMs / 1000}::float8) as sort_key,
-             greatest(m.deliver_at, now()) as visible_at, m.priority, m.group_id, m.expires_at,
-             ${clientId} = any(${fullClients}::bigint[]) and m.to_address not like 'user:%' as overflow,
-             m.deliver_at > now() + make_interval(secs => ${DELAY_HORIZON_SECONDS}) as pending`;
-  // Without rules a (client, message) pair comes from one subscription only (filtered or not, one
-  // per address): no duplicates to drop, so no sort.
-  const union = routes !== undefined && routes.addresses.length > 0;
-  const recipients = routes === undefined
-    ? sql`
-      select s.client_id, m.id as message_id, null::text as via, ${copy(sql`s.client_id`)}
-      from m
-      join switchyard.subscription s on s.address = m.to_address and s.filter is null`
-    : sql`
-      select ${union ? sql`distinct on (p.client_id, m.id)` : sql``} p.client_id, m.id as message_id, p.via, ${copy(sql`p.client_id`)}
-      from (
-        select s.client_id, m.entry, null::text as via
-        from m join switchyard.subscription s on s.address = m.to_address and s.filter is null
-        union all
-        select s.client_id, r.entry, r.via
-        from unnest(${routes.addresses.map((r) => r.entry + 1)}::bigint[], ${routes.addresses.map((r) => r.address)}::text[],
-                    ${routes.addresses.map((r) => r.via)}::text[]) as r(entry, address, via)
-        join switchyard.subscription s on s.address = r.address and s.filter is null
-        union all
-        select x.client_id, x.entry, x.via
-        from unnest(${routes.recipients.map((r) => r.clientId)}::bigint[], ${routes.recipients.map((r) => r.entry + 1)}::bigint[],
-                    ${routes.recipients.map((r) => r.via)}::text[]) as x(client_id, entry, via)
-      ) p
-      join m on m.entry = p.entry
-      ${union ? sql`order by p.client_id, m.id, p.via nulls first` : sql``}`;
-  const result = await sql<{ kind: 'delivered' | 'overflow'; client_id: string; n: number }>`${PREPARED}
-    with m as (${messages}),
-    r as (${recipients}),
-    inserted as (
-      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via)
-      select client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via
-      from r where not overflow and pending is not true
-      on conflict (client_id, message_id) do nothing
-      returning client_id
-    ),
-    postponed as (
-      insert into switchyard.delivery_pending (client_id, message_id, due_at, sort_key, priority, group_id, expires_at, via)
-      select client_id, message_id, visible_at, sort_key, priority, group_id, expires_at, via
-      from r where not overflow and pending
-      on conflict (client_id, message_id) do nothing
-    ),
-    overflowed as (${buryDeliveries(sql`(
-      select client_id, message_id, 0 as receive_count, null::timestamptz as first_received_at,
-             null::timestamptz as last_received_at, now() as enqueued_at, priority, group_id
-      from r where overflow)`, 'overflow', sql`'the queue was full (overflow policy reject): this copy was not enqueued'`, sql`client_id`)})
-    (select 'delivered' as kind, client_id, 1 as n from (select distinct client_id from inserted limit ${MAX_NAMED_RECIPIENTS + 1}) d)
-    union all
-    (select 'overflow', client_id, count(*)::int from overflowed group by client_id)`.execute(tx);
-  const delivered = result.rows.filter((row) => row.kind === 'delivered').map((row) => row.client_id);
-  const overflowed = new Map(result.rows.filter((row) => row.kind === 'overflow').map((row) => [row.client_id, row.n]));
+  const content = routes === undefined ? sql`` : sql`,
+      ${routes.addresses.map((r) => r.entry + 1)}::bigint[], ${routes.addresses.map((r) => r.address)}::text[],
+      ${routes.addresses.map((r) => r.via)}::text[], ${routes.recipients.map((r) => r.clientId)}::bigint[],
+      ${routes.recipients.map((r) => r.entry + 1)}::bigint[], ${routes.recipients.map((r) => r.via)}::text[]`;
+  const result = await sql<FanOutRow>`${PREPARED}
+    select * from switchyard.insert_deliveries(
+      ${entries.map((e) => e.id)}::uuid[], ${entries.map((e) => e.to_address)}::text[],
+      ${entries.map((e) => e.priority)}::smallint[], ${entries.map((e) => e.deliver_at)}::timestamptz[],
+      ${entries.map((e) => e.created_at)}::timestamptz[], ${entries.map((e) => e.group_id)}::text[],
+      ${entries.map((e) => e.expires_at)}::timestamptz[], ${agingMs}::float8, ${fullClients}::bigint[],
+      ${DELAY_HORIZON_SECONDS}, ${MAX_NAMED_RECIPIENTS}${content})`.execute(tx);
+  return routed(result.rows);
+}
+
+/** A row of switchyard.insert_deliveries or switchyard.route_batch. */
+interface FanOutRow {
+  kind: 'delivered' | 'overflow' | 'lanes' | 'entries' | 'full_lane' | 'content';
+  client_id: string | null;
+  n: number;
+}
+
+function routed(rows: FanOutRow[]): Routed {
+  const delivered = rows.filter((row) => row.kind === 'delivered').map((row) => row.client_id!);
+  const overflowed = new Map(rows.filter((row) => row.kind === 'overflow').map((row) => [row.client_id!, row.n]));
   return { recipients: delivered.length > MAX_NAMED_RECIPIENTS ? undefined : delivered, overflowed };
+}
+
+export interface RoutedBatch extends Routed {
+  /** Lanes claimed and messages routed. */
+  lanes: number;
+  entries: number;
+  /** A lane filled the batch: there is more to read at once. */
+  fullLane: boolean;
+}
+
+/**
+ * One routing batch in one round trip (switchyard.route_batch, migration 0021, says why the
+ * cursor rules still hold): claim lanes, read and advance them, fan out, committed as one
+ * statement. Undefined when content routing is in use (a routing rule or a filtered subscription
+ * exists): the stage's policy evaluator runs in the service, so the caller takes the general path.
+ */
+export async function routeBatch(db: Db, maxLanes: number, limit: number, agingMs: number, fullClients: string[]): Promise<RoutedBatch | undefined> {
+  const result = await sql<FanOutRow>`${PREPARED}
+    select * from switchyard.route_batch(${maxLanes}, ${limit}, ${agingMs}::float8, ${fullClients}::bigint[],
+      ${DELAY_HORIZON_SECONDS}, ${MAX_NAMED_RECIPIENTS})`.execute(db);
+  const count = (kind: FanOutRow['kind']) => result.rows.find((row) => row.kind === kind)?.n ?? 0;
+  if (result.rows.some((row) => row.kind === 'content')) return undefined;
+  return { ...routed(result.rows), lanes: count('lanes'), entries: count('entries'), fullLane: count('full_lane') > 0 };
 }
 
 export interface FilteredSubscription {

@@ -19,7 +19,7 @@ import type { LogEntry } from '../queue/stage-cursor.repository.ts';
 import type { Stage } from '../queue/stage-runner.ts';
 import { matchesPolicy, policyReadsContent, type FilterableMessage, type FilterPolicy } from './filter-policy.ts';
 import type { RoutingRule, RoutingRules } from './routing-rules.ts';
-import { insertDeliveries, listFilteredSubscriptions, listMessageContents, type ContentRoutes } from './routing.repository.ts';
+import { insertDeliveries, listFilteredSubscriptions, listMessageContents, routeBatch, type ContentRoutes } from './routing.repository.ts';
 
 export const ROUTING_STAGE = 'routing';
 
@@ -48,6 +48,14 @@ export function createRoutingStage(options: RoutingStageOptions): Stage {
       const { recipients, overflowed } = await insertDeliveries(tx, entries, options.priorityAgingMs, routes, options.fullClients?.() ?? []);
       if (recipients === undefined || recipients.length > 0) afterCommit(() => options.onDelivered(recipients));
       if (overflowed.size > 0 && options.onOverflow) afterCommit(() => options.onOverflow!(overflowed));
+    },
+    async runInOneStatement(db, lanesPerClaim, batchSize) {
+      const batch = await routeBatch(db, lanesPerClaim, batchSize, options.priorityAgingMs, options.fullClients?.() ?? []);
+      if (batch === undefined) return undefined;
+      const effects: (() => void)[] = [];
+      if (batch.recipients === undefined || batch.recipients.length > 0) effects.push(() => options.onDelivered(batch.recipients));
+      if (batch.overflowed.size > 0 && options.onOverflow) effects.push(() => options.onOverflow!(batch.overflowed));
+      return { lanes: batch.lanes, processed: batch.entries, fullLane: batch.fullLane, effects };
     },
   };
 }

@@ -707,6 +707,157 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION switchyard.bury_deliveries(p_rows switchyard.burial[], p_reason text)
+ RETURNS TABLE(client_id bigint, message_id uuid)
+ LANGUAGE sql
+ SET search_path TO 'pg_catalog'
+AS $function$
+  insert into switchyard.dead_letter as dl (client_id, message_id, reason, receive_count, first_received_at,
+                                            last_received_at, last_error, enqueued_at, priority, group_id)
+  select r.client_id, r.message_id, p_reason, r.receive_count, r.first_received_at, r.last_received_at, r.last_error,
+         r.enqueued_at, r.priority, r.group_id
+  from unnest(p_rows) r
+  on conflict (client_id, message_id) do nothing
+  returning dl.client_id, dl.message_id
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.claim_deliveries(p_client_id bigint, p_max integer, p_visibility_seconds integer, p_max_receives integer, p_owner text, p_seq_before integer, p_prefetch integer, p_auto_ack boolean, p_now timestamp with time zone)
+ RETURNS TABLE(outcome text, id uuid, receive_count integer, lease_seq integer, sender text, to_address text, type text, payload jsonb, headers jsonb, priority smallint, created_ms double precision, group_id text, correlation_id text, reply_to text, via text, place integer)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+#variable_conflict use_column
+declare
+  now_ timestamptz := coalesce(p_now, now());
+begin
+  return query
+    with policy as (
+      select coalesce(p.max_receives, p_max_receives) as max_receives, p.delivery_rate as rate,
+             coalesce(p.delivery_burst, greatest(1, ceil(p.delivery_rate)))::float8 as burst
+      from (select 1) as one
+      left join switchyard.queue_policy p on p.client_id = p_client_id
+    ),
+    bucket as (
+      -- only clients with a delivery rate have a bucket; it refills continuously up to its burst
+      select least(pol.burst, b.tokens + pol.rate * extract(epoch from now_ - b.updated_at)) as tokens
+      from switchyard.delivery_bucket b cross join policy pol
+      where b.client_id = p_client_id and pol.rate is not null
+      for update of b
+    ),
+    candidates as (
+      select d.client_id, d.message_id, d.sort_key, d.receive_count, d.expires_at
+      from switchyard.delivery d
+      where d.client_id = p_client_id and d.visible_at <= now_
+        and (d.group_id is null or not exists (
+              select 1 from switchyard.delivery e
+              where e.client_id = d.client_id and e.group_id = d.group_id and e.message_id < d.message_id))
+      order by d.sort_key
+      limit greatest(0, least(p_max,
+        case when p_owner is null then p_max
+             else p_prefetch - (select count(*)::int from switchyard.delivery f
+                                where f.client_id = p_client_id and f.lease_owner = p_owner and f.visible_at > now_) end,
+        coalesce(floor((select tokens from bucket))::int, p_max)))
+      for update of d skip locked
+    ),
+    expired as (
+      delete from switchyard.delivery d
+      where d.client_id = p_client_id
+        and d.message_id = any(array(select c.message_id from candidates c where c.expires_at <= now_))
+      returning d.message_id
+    ),
+    exhausted as (
+      delete from switchyard.delivery d
+      where d.client_id = p_client_id
+        and d.message_id = any(array(
+              select c.message_id from candidates c, policy pol
+              where (c.expires_at is null or c.expires_at > now_) and c.receive_count >= pol.max_receives))
+      returning d.*
+    ),
+    buried as (
+      select b.message_id from switchyard.bury_deliveries(array(
+        select row(x.client_id, x.message_id, x.receive_count, x.first_received_at, x.last_received_at, x.last_error,
+                   x.enqueued_at, x.priority, x.group_id)::switchyard.burial
+        from exhausted x), 'max_receives') b
+    ),
+    deliverable as (
+      -- one row: the ids to hand out, in claim order (their position is the event number)
+      select array_agg(c.message_id order by c.sort_key, c.message_id) as ids
+      from candidates c, policy pol
+      where (c.expires_at is null or c.expires_at > now_) and c.receive_count < pol.max_receives
+    ),
+    leased as (
+      update switchyard.delivery d
+      set visible_at = now_ + make_interval(secs => p_visibility_seconds),
+          receive_count = d.receive_count + 1,
+          first_received_at = coalesce(d.first_received_at, now_),
+          last_received_at = now_,
+          lease_owner = p_owner,
+          lease_seq = case when p_owner is null then null else p_seq_before + array_position(n.ids, d.message_id) end
+      from deliverable n
+      where not p_auto_ack and d.client_id = p_client_id and d.message_id = any(n.ids)
+      returning d.message_id, d.receive_count, d.lease_seq, array_position(n.ids, d.message_id) as place, d.via
+    ),
+    acked as (
+      delete from switchyard.delivery d
+      using deliverable n
+      where p_auto_ack and d.client_id = p_client_id and d.message_id = any(n.ids)
+      returning d.message_id, d.receive_count + 1 as receive_count, p_seq_before + array_position(n.ids, d.message_id) as lease_seq,
+                array_position(n.ids, d.message_id) as place, d.client_id, coalesce(d.first_received_at, now_) as first_received_at, d.via
+    ),
+    auto_receipts as (
+      insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
+      select a.message_id, a.client_id, a.receive_count, a.first_received_at, now_ from acked a
+    ),
+    done as (
+      select l.message_id, l.receive_count, l.lease_seq, l.place, l.via from leased l
+      union all
+      select a.message_id, a.receive_count, a.lease_seq, a.place, a.via from acked a
+    ),
+    spend as (
+      update switchyard.delivery_bucket b
+      set tokens = (select tokens from bucket) - (select count(*) from done), updated_at = now_
+      where b.client_id = p_client_id and exists (select 1 from bucket)
+    )
+    select 'delivered'::text, done.message_id, done.receive_count, done.lease_seq, m.sender, m.to_address,
+           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, m.group_id,
+           m.correlation_id, m.reply_to, done.via, done.place
+    from done join switchyard.message m on m.id = done.message_id
+    union all
+    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority,
+           floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
+    from expired join switchyard.message m on m.id = expired.message_id
+    union all
+    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority,
+           floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
+    from buried join switchyard.message m on m.id = buried.message_id
+    order by 1, 16, 2;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.claim_lanes(p_stage text, p_max_lanes integer)
+ RETURNS smallint[]
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  lanes smallint[];
+begin
+  select coalesce(array_agg(claimed.lane), '{}') into lanes from (
+    select c.lane
+    from switchyard.stage_cursor c
+    where c.stage = p_stage
+      and (c.target is not null
+           or exists (select 1 from switchyard.message m
+                      where m.lane = c.lane and m.xid >= pg_snapshot_xmax(c.prev))
+           or exists (select 1 from switchyard.message m
+                      where m.lane = c.lane and m.xid = any (array(select pg_snapshot_xip(c.prev)))))
+    order by c.updated_at
+    limit p_max_lanes
+    for update of c skip locked) claimed;
+  return lanes;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION switchyard.conversation_of(sender text, to_address text)
  RETURNS text
  LANGUAGE sql
@@ -774,6 +925,82 @@ CREATE OR REPLACE FUNCTION switchyard.idempotency_holder_gone(holder text)
 AS $function$
   select holder is not null and not exists (
     select 1 from pg_stat_activity where application_name = 'switchyard:listen:' || holder)
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.insert_deliveries(p_ids uuid[], p_to_addresses text[], p_priorities smallint[], p_deliver_ats timestamp with time zone[], p_created_ats timestamp with time zone[], p_group_ids text[], p_expires_ats timestamp with time zone[], p_aging_ms double precision, p_full_clients bigint[], p_horizon_seconds integer, p_max_named integer, p_add_entries bigint[] DEFAULT NULL::bigint[], p_add_addresses text[] DEFAULT NULL::text[], p_add_vias text[] DEFAULT NULL::text[], p_pick_clients bigint[] DEFAULT NULL::bigint[], p_pick_entries bigint[] DEFAULT NULL::bigint[], p_pick_vias text[] DEFAULT NULL::text[])
+ RETURNS TABLE(kind text, client_id bigint, n integer)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+declare
+  content boolean := p_add_entries is not null or p_pick_clients is not null;
+  -- rules add addresses: a (client, message) pair may come twice, so keep the first
+  keep_first boolean := coalesce(cardinality(p_add_entries), 0) > 0;
+  copy constant text := $copy$
+             greatest(m.deliver_at, m.created_at) - make_interval(secs => m.priority * $8 / 1000) as sort_key,
+             greatest(m.deliver_at, now()) as visible_at, m.priority, m.group_id, m.expires_at,
+             %1$s = any($9) and m.to_address not like 'user:%%' as overflow,
+             m.deliver_at > now() + make_interval(secs => $10) as pending$copy$;
+  recipients text;
+begin
+  if not content then
+    recipients := format($plain$
+      select s.client_id, m.id as message_id, null::text as via, %s
+      from m
+      join switchyard.subscription s on s.address = m.to_address and s.filter is null$plain$, format(copy, 's.client_id'));
+  else
+    recipients := format($content$
+      select %s p.client_id, m.id as message_id, p.via, %s
+      from (
+        select s.client_id, m.entry, null::text as via
+        from m join switchyard.subscription s on s.address = m.to_address and s.filter is null
+        union all
+        select s.client_id, r.entry, r.via
+        from unnest($12, $13, $14) as r(entry, address, via)
+        join switchyard.subscription s on s.address = r.address and s.filter is null
+        union all
+        select x.client_id, x.entry, x.via
+        from unnest($15, $16, $17) as x(client_id, entry, via)
+      ) p
+      join m on m.entry = p.entry
+      %s$content$,
+      case when keep_first then 'distinct on (p.client_id, m.id)' else '' end,
+      format(copy, 'p.client_id'),
+      case when keep_first then 'order by p.client_id, m.id, p.via nulls first' else '' end);
+  end if;
+  return query execute format($statement$
+    with m as (
+      select *
+      from unnest($1, $2, $3, $4, $5, $6, $7)
+           with ordinality as m(id, to_address, priority, deliver_at, created_at, group_id, expires_at, entry)
+    ),
+    r as (%s),
+    inserted as (
+      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via)
+      select client_id, message_id, sort_key, visible_at, priority, group_id, expires_at, via
+      from r where not overflow and pending is not true
+      on conflict (client_id, message_id) do nothing
+      returning client_id
+    ),
+    postponed as (
+      insert into switchyard.delivery_pending (client_id, message_id, due_at, sort_key, priority, group_id, expires_at, via)
+      select client_id, message_id, visible_at, sort_key, priority, group_id, expires_at, via
+      from r where not overflow and pending
+      on conflict (client_id, message_id) do nothing
+    ),
+    overflowed as (
+      select b.client_id from switchyard.bury_deliveries(array(
+        select row(r.client_id, r.message_id, 0, null, null, 'the queue was full (overflow policy reject): this copy was not enqueued',
+                   now(), r.priority, r.group_id)::switchyard.burial
+        from r where r.overflow), 'overflow') b
+    )
+    (select 'delivered'::text, d.client_id, 1 from (select distinct client_id from inserted limit $11 + 1) d)
+    union all
+    (select 'overflow'::text, o.client_id, count(*)::int from overflowed o group by o.client_id)$statement$, recipients)
+  using p_ids, p_to_addresses, p_priorities, p_deliver_ats, p_created_ats, p_group_ids, p_expires_ats,
+        p_aging_ms, p_full_clients, p_horizon_seconds, p_max_named,
+        p_add_entries, p_add_addresses, p_add_vias, p_pick_clients, p_pick_entries, p_pick_vias;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION switchyard.is_valid_address(address text)
@@ -904,6 +1131,78 @@ begin
 end
 $function$;
 
+CREATE OR REPLACE FUNCTION switchyard.read_lane_batches(p_stage text, p_lanes smallint[], p_limit integer)
+ RETURNS TABLE(id uuid, xid text, lane smallint, created_at timestamp with time zone, sender_id bigint, sender text, to_address text, conversation text, type text, priority smallint, deliver_at timestamp with time zone, expires_at timestamp with time zone, group_id text, dedup_id text, correlation_id text, reply_to text)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+#variable_conflict use_column
+begin
+  return query
+    with cursor as materialized (
+      select c.lane, c.prev, c.pos_xid, c.pos_id,
+             -- a new window's target is this statement's own snapshot (rule 2)
+             coalesce(c.target, pg_current_snapshot()) as snap,
+             -- where the xmax(prev).. branch starts: the position, once it has passed xmax(prev)
+             case when c.pos_xid >= pg_snapshot_xmax(c.prev) then c.pos_xid else pg_snapshot_xmax(c.prev) end as lo_xid,
+             case when c.pos_xid >= pg_snapshot_xmax(c.prev) then c.pos_id
+                  else '00000000-0000-0000-0000-000000000000'::uuid end as lo_id
+      from switchyard.stage_cursor c
+      where c.stage = p_stage and c.lane = any (p_lanes)
+    ),
+    batch as (
+      select b.*
+      from cursor c
+      cross join lateral (
+        select * from (
+          (select m.id, m.xid, m.lane, m.created_at, m.sender_id, m.sender, m.to_address, m.conversation, m.type,
+                  m.priority, m.deliver_at, m.expires_at, m.group_id, m.dedup_id, m.correlation_id, m.reply_to
+           from switchyard.message m
+           where m.lane = c.lane
+             and m.xid = any (array(select pg_snapshot_xip(c.prev)))
+             and (c.pos_xid is null or (m.xid, m.id) > (c.pos_xid, c.pos_id))
+             and pg_visible_in_snapshot(m.xid, c.snap)
+           order by m.xid, m.id
+           limit p_limit)
+          union all
+          (select m.id, m.xid, m.lane, m.created_at, m.sender_id, m.sender, m.to_address, m.conversation, m.type,
+                  m.priority, m.deliver_at, m.expires_at, m.group_id, m.dedup_id, m.correlation_id, m.reply_to
+           from switchyard.message m
+           where m.lane = c.lane
+             and (m.xid, m.id) > (c.lo_xid, c.lo_id)
+             and m.xid < pg_snapshot_xmax(c.snap)
+             and pg_visible_in_snapshot(m.xid, c.snap)
+           order by m.xid, m.id
+           limit p_limit)
+        ) both_branches
+        order by both_branches.xid, both_branches.id
+        limit p_limit
+      ) b
+    ),
+    last as (
+      select distinct on (batch.lane) batch.lane, batch.xid, batch.id, count(*) over (partition by batch.lane) as n
+      from batch
+      order by batch.lane, batch.xid desc, batch.id desc
+    ),
+    advance as (
+      -- a short batch closes the window (prev := target); a full one keeps it open at its last row
+      update switchyard.stage_cursor s
+      set prev = case when coalesce(l.n, 0) < p_limit then c.snap else s.prev end,
+          target = case when coalesce(l.n, 0) < p_limit then null else c.snap end,
+          pos_xid = case when coalesce(l.n, 0) < p_limit then null else l.xid end,
+          pos_id = case when coalesce(l.n, 0) < p_limit then null else l.id end,
+          updated_at = now()
+      from cursor c
+      left join last l on l.lane = c.lane
+      where s.stage = p_stage and s.lane = c.lane
+    )
+    select batch.id, batch.xid::text, batch.lane, batch.created_at, batch.sender_id, batch.sender, batch.to_address,
+           batch.conversation, batch.type, batch.priority, batch.deliver_at, batch.expires_at, batch.group_id,
+           batch.dedup_id, batch.correlation_id, batch.reply_to
+    from batch order by batch.lane, batch.xid, batch.id;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION switchyard.redrive_dead_letters(client_id bigint DEFAULT NULL::bigint, error_like text DEFAULT NULL::text, since timestamp with time zone DEFAULT NULL::timestamp with time zone, until timestamp with time zone DEFAULT NULL::timestamp with time zone, batch_size integer DEFAULT 1000)
  RETURNS integer
  LANGUAGE sql
@@ -932,6 +1231,44 @@ AS $function$
     returning 1
   )
   select count(*)::integer from requeued
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.route_batch(p_max_lanes integer, p_limit integer, p_aging_ms double precision, p_full_clients bigint[], p_horizon_seconds integer, p_max_named integer)
+ RETURNS TABLE(kind text, client_id bigint, n integer)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+AS $function$
+#variable_conflict use_column
+declare
+  lanes smallint[];
+  ids uuid[]; to_addresses text[]; priorities smallint[]; deliver_ats timestamptz[]; created_ats timestamptz[];
+  group_ids text[]; expires_ats timestamptz[]; entries int; full_lane boolean;
+begin
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception 'route_batch needs READ COMMITTED: the cursor rules rely on a snapshot per statement'
+      using errcode = '25001';
+  end if;
+  if exists (select 1 from switchyard.routing_rule) or exists (select 1 from switchyard.subscription s where s.filter is not null) then
+    return query select 'content'::text, null::bigint, 0;
+    return;
+  end if;
+  lanes := switchyard.claim_lanes('routing', p_max_lanes);
+  return query select 'lanes'::text, null::bigint, cardinality(lanes);
+  if cardinality(lanes) = 0 then
+    return;
+  end if;
+  select array_agg(b.id), array_agg(b.to_address), array_agg(b.priority), array_agg(b.deliver_at), array_agg(b.created_at),
+         array_agg(b.group_id), array_agg(b.expires_at), count(*), coalesce(max(b.per_lane) >= p_limit, false)
+    into ids, to_addresses, priorities, deliver_ats, created_ats, group_ids, expires_ats, entries, full_lane
+  from (select r.*, count(*) over (partition by r.lane) as per_lane
+        from switchyard.read_lane_batches('routing', lanes, p_limit) r) b;
+  return query select 'entries'::text, null::bigint, entries;
+  return query select 'full_lane'::text, null::bigint, case when full_lane then 1 else 0 end;
+  if entries > 0 then
+    return query select * from switchyard.insert_deliveries(ids, to_addresses, priorities, deliver_ats, created_ats,
+      group_ids, expires_ats, p_aging_ms, p_full_clients, p_horizon_seconds, p_max_named);
+  end if;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION switchyard.stage_lag(row_cap integer DEFAULT 0)

@@ -51,7 +51,7 @@ test('a receive runs as one named prepared statement on its connection, reused o
   expect(others).toEqual([]);
   expect(prepared!.name).toMatch(/^sy_[0-9a-f]{20}$/);
   expect(prepared!.statement.startsWith('/* prepared */')).toBe(true);
-  expect(prepared!.statement).toContain('switchyard.delivery');
+  expect(prepared!.statement).toContain('switchyard.claim_deliveries(');
   expect(prepared!.executions).toBe('1');
 
   expect((await receive()).filter((row) => row.outcome === 'delivered')).toHaveLength(1);

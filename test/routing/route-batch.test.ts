@@ -1,0 +1,194 @@
+// The routing batch in one round trip (switchyard.route_batch): the lane claim, the snapshot-
+// bounded read, the fan-out and the cursor advance run as one autocommitted statement. The same
+// promises as the general path: whatever order producers commit in, with rollbacks, two workers
+// and a worker killed mid-batch, every committed message reaches every subscriber exactly once.
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import type { Db } from '../../src/db/database.ts';
+import { createLogger } from '../../src/logger.ts';
+import { StageRunner, type Stage } from '../../src/queue/stage-runner.ts';
+import { createRoutingStage } from '../../src/routing/routing.stage.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+
+const log = createLogger('silent');
+let database: TestDatabase;
+let db: Db;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  db = database.db;
+  // Every row the fan-out proposes, before the conflict check: a batch routed twice shows here even
+  // though ON CONFLICT DO NOTHING would hide it in switchyard.delivery.
+  await sql`create table public.proposed (client_id bigint not null, message_id uuid not null)`.execute(db);
+  await sql`create function public.record_proposed() returns trigger language plpgsql as $$
+    begin insert into public.proposed values (new.client_id, new.message_id); return new; end $$`.execute(db);
+  await sql`create trigger record_proposed before insert on switchyard.delivery for each row execute function public.record_proposed()`.execute(db);
+});
+
+afterAll(async () => {
+  await database?.drop();
+});
+
+beforeEach(async () => {
+  await sql`truncate switchyard.message, switchyard.delivery, public.proposed`.execute(db);
+  await sql`delete from switchyard.client`.execute(db);
+  await sql`update switchyard.stage_cursor set prev = pg_current_snapshot(), target = null, pos_xid = null, pos_id = null`.execute(db);
+});
+
+/** The routing stage, counting the batches its one-statement path took (undefined: general path). */
+function countingStage(): { stage: Stage; whole: () => number } {
+  const inner = createRoutingStage({ priorityAgingMs: 0, onDelivered: () => undefined });
+  let whole = 0;
+  return {
+    whole: () => whole,
+    stage: {
+      ...inner,
+      async runInOneStatement(d, lanes, size) {
+        const batch = await inner.runInOneStatement!(d, lanes, size);
+        if (batch !== undefined) whole += 1;
+        return batch;
+      },
+    },
+  };
+}
+
+const runner = (stage: Stage) => new StageRunner({ db, stage, log, batchSize: 50, lanesPerClaim: 4, retryLimit: 3 });
+
+async function drain(...runners: StageRunner[]): Promise<void> {
+  let idle = 0;
+  while (idle < 3) {
+    const results = await Promise.all(runners.map((r) => r.runOnce()));
+    idle = results.every((r) => r.processed === 0 && !r.more) ? idle + 1 : 0;
+  }
+}
+
+async function connect(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: database.url });
+  await client.connect();
+  return client;
+}
+
+async function publish(client: pg.Client, to: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) ids.push((await client.query<{ id: string }>('select switchyard.publish($1, $2::jsonb) as id', [to, JSON.stringify({ i })])).rows[0]!.id);
+  return ids;
+}
+
+/** Every (client, message) the subscriptions call for, each proposed exactly once. */
+async function expectExactlyOnce(committed: string[]): Promise<void> {
+  const twice = await sql<{ n: number }>`
+    select count(*)::int as n from (select 1 from public.proposed group by client_id, message_id having count(*) > 1) d`.execute(db);
+  expect(twice.rows[0]!.n).toBe(0);
+  const missing = await sql<{ n: number }>`
+    select count(*)::int as n from switchyard.message m join switchyard.subscription s on s.address = m.to_address
+    where not exists (select 1 from switchyard.delivery d where d.client_id = s.client_id and d.message_id = m.id)`.execute(db);
+  expect(missing.rows[0]!.n).toBe(0);
+  const routed = await sql<{ id: string }>`select distinct message_id as id from public.proposed`.execute(db);
+  expect(new Set(routed.rows.map((r) => r.id))).toEqual(new Set(committed));
+}
+
+describe('the routing batch in one statement', () => {
+  test('8 producers committing out of order, some rolling back, two workers: every committed message fanned out exactly once', async () => {
+    await sql`insert into switchyard.client (name, token_hash) values ('c1', '\\x01'), ('c2', '\\x02')`.execute(db);
+    await sql`
+      insert into switchyard.subscription (address, client_id)
+      select 'topic:t' || n, c.id from generate_series(0, 29) n, switchyard.client c where c.name = 'c1' or n % 2 = 0`.execute(db);
+    const committed: string[] = [];
+    const rolledBack: string[] = [];
+    let producing = true;
+    const producers = Array.from({ length: 8 }, async (_, p) => {
+      const client = await connect();
+      try {
+        for (let round = 0; round < 60; round++) {
+          await client.query('begin');
+          const ids = await publish(client, `topic:t${(p * 7 + round) % 30}`, 1 + (round % 5));
+          await new Promise((resolve) => setTimeout(resolve, Math.random() * 25)); // held open a while
+          if (Math.random() < 0.2) {
+            await client.query('rollback');
+            rolledBack.push(...ids);
+          } else {
+            await client.query('commit');
+            committed.push(...ids);
+          }
+        }
+      } finally {
+        await client.end();
+      }
+    });
+    const stages = [countingStage(), countingStage()];
+    const workers = stages.map((s) => runner(s.stage));
+    const consuming = workers.map(async (worker) => {
+      while (producing) {
+        const result = await worker.runOnce();
+        if (!result.more) await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+    });
+    await Promise.all(producers);
+    producing = false;
+    await Promise.all(consuming);
+    await drain(...workers);
+
+    expect(rolledBack.length).toBeGreaterThan(0);
+    expect(stages.every((s) => s.whole() > 0)).toBe(true); // both workers took the one-statement path
+    await expectExactlyOnce(committed);
+  });
+
+  test('a worker killed while its statement is inside the fan-out redoes the batch: nothing lost, nothing fanned out twice', async () => {
+    await sql`insert into switchyard.client (name, token_hash) values ('c1', '\\x01'), ('c2', '\\x02')`.execute(db);
+    await sql`insert into switchyard.subscription (address, client_id) select 'topic:x', id from switchyard.client`.execute(db);
+    const producer = await connect();
+    const ids = await publish(producer, 'topic:x', 30);
+    await producer.end();
+
+    // Hold the delivery table so the statement stops at its insert, after claiming and advancing.
+    const holder = await connect();
+    await holder.query('begin');
+    await holder.query('lock table switchyard.delivery in share mode');
+    const { stage, whole } = countingStage();
+    const worker = runner(stage);
+    const running = worker.runOnce();
+    // Looked for from the pool: inside the holder's transaction pg_stat_activity is one snapshot.
+    const victim = await waitFor(async () => (await sql<{ pid: number }>`
+      select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%route_batch(%'`.execute(db)).rows[0]?.pid);
+    await holder.query('select pg_terminate_backend($1)', [victim]);
+    await holder.query('rollback');
+    await holder.end();
+    // The pool may re-send the statement on a fresh connection (db/dead-connection-retry.ts) or
+    // the run may fail: either way the killed statement was rolled back whole.
+    await running.catch(() => undefined);
+
+    await drain(worker);
+    expect(whole()).toBeGreaterThan(0);
+    await expectExactlyOnce(ids);
+  });
+
+  test('with a filtered subscription or a routing rule it does nothing, and the stage routes through its policy evaluator', async () => {
+    await sql`insert into switchyard.client (name, token_hash) values ('plain', '\\x01'), ('picky', '\\x02')`.execute(db);
+    await sql`insert into switchyard.subscription (address, client_id, filter)
+      select 'topic:f', id, case when name = 'picky' then '{"payload": {"i": [1]}}'::jsonb end from switchyard.client`.execute(db);
+    const producer = await connect();
+    const ids = await publish(producer, 'topic:f', 3);
+    await producer.end();
+    const { stage, whole } = countingStage();
+    await drain(runner(stage));
+    expect(whole()).toBe(0);
+    const rows = await sql<{ name: string; n: number }>`
+      select c.name, count(*)::int as n from switchyard.delivery d join switchyard.client c on c.id = d.client_id group by c.name order by c.name`.execute(db);
+    expect(rows.rows).toEqual([{ name: 'picky', n: 1 }, { name: 'plain', n: ids.length }]);
+  });
+
+  test('refuses to run under an isolation level other than READ COMMITTED, where one snapshot would serve every statement', async () => {
+    await expect(db.transaction().setIsolationLevel('repeatable read').execute((tx) =>
+      sql`select * from switchyard.route_batch(4, 50, 0, '{}', 900, 500)`.execute(tx))).rejects.toThrow(/READ COMMITTED/);
+  });
+});
+
+async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 400; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('timed out');
+}
