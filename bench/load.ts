@@ -152,7 +152,7 @@ async function broadcast() {
       const stream = i + j;
       const controller = new AbortController();
       try {
-        const response = await fetch(`${args.url}/v1/inbox/stream`, { headers: auth(`${args.prefix}${stream}`), signal: controller.signal });
+        const response = await fetch(`${args.url}/v1/inbox/stream?ack=auto`, { headers: auth(`${args.prefix}${stream}`), signal: controller.signal });
         if (response.status !== 200) throw new Error(String(response.status));
         const reader = (response.body as ReadableStream<Uint8Array>).getReader();
         await reader.read(); // the retry: line: the stream is up

@@ -33,7 +33,7 @@ const scale: scenarios.Scale = tiny
   ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100, classifyBacklog: 500,
       broadcastStreams: 50, broadcastMessages: 2, kneeRates: [50, 100], kneeSeconds: 1 }
   : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000, classifyBacklog: 10_000,
-      broadcastStreams: 10_000, broadcastMessages: 20, kneeRates: [250, 500, 750, 1_000, 1_500, 2_000, 3_000, 4_000, 6_000, 8_000], kneeSeconds: 3 };
+      broadcastStreams: 10_000, broadcastMessages: 20, kneeRates: [50, 100, 250, 500, 750, 1_000, 1_500, 2_000, 3_000, 4_000, 6_000, 8_000], kneeSeconds: 3 };
 /**
  * The fixed rate of the latency rows: the scale's rate (1,000/s), or half of pg-boss's knee when
  * that is lower (issue 18: a rate below both knees), once pg-boss's knee has been measured.
