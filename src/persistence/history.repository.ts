@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { PREPARED, type Db, type Tx } from '../db/database.ts';
+import type { OutgoingMessageRow } from '../messages/outgoing-message.ts';
 
 /** Copies messages from the log into history, reading them there by id (no payload round trip). */
 export async function insertHistoryFromLog(tx: Tx, messageIds: string[]): Promise<void> {
@@ -13,13 +14,7 @@ export async function insertHistoryFromLog(tx: Tx, messageIds: string[]): Promis
     on conflict (message_id) do nothing`.execute(tx);
 }
 
-export interface HistoryRow {
-  id: string;
-  sender: string;
-  to_address: string;
-  type: string | null;
-  payload: unknown;
-  headers: Record<string, string> | null;
+export interface HistoryRow extends OutgoingMessageRow {
   created_at: Date;
   correlation_id: string | null;
   reply_to: string | null;

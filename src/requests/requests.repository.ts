@@ -1,15 +1,10 @@
 import { sql } from 'kysely';
 import type { Db } from '../db/database.ts';
+import type { OutgoingMessageRow } from '../messages/outgoing-message.ts';
 
-export interface ReplyRow {
+export interface ReplyRow extends OutgoingMessageRow {
   /** The request this row may answer. */
   request_id: string;
-  id: string;
-  sender: string;
-  to_address: string;
-  type: string | null;
-  payload: unknown;
-  headers: Record<string, string> | null;
   created_at: Date;
   /** created_at in microseconds since the epoch: a Date keeps only milliseconds, a cursor needs all. */
   created_us: string;
