@@ -17,6 +17,7 @@ export interface Scale {
   /** Broadcast: streams open in one push process, messages published (one every 2 s). */
   broadcastStreams: number;
   broadcastMessages: number;
+  broadcastIntervalMs: number;
   /** Rates the live-path knee ramp tries, in order, and how long each step lasts. */
   kneeRates: number[];
   kneeSeconds: number;
@@ -278,7 +279,7 @@ export async function broadcast(db: FreshDatabase, scale: Scale, progress: (line
     const publisherToken = await register(core, 'publisher');
     const result = await runLoad<{ open: number; failed: number; missing: number; duplicates: number; lastReceiptMs: { p50: number; p99: number; max: number } }>('broadcast', {
       url: push.url, publishUrl: core.url, publisherToken, prefix: 'tok-', count: scale.broadcastStreams, concurrency: 200, to: 'topic:broadcast',
-      messages: scale.broadcastMessages, intervalMs: 2_000,
+      messages: scale.broadcastMessages, intervalMs: scale.broadcastIntervalMs,
     }, (line) => {
       const status = JSON.parse(line) as { ready?: boolean; open: number };
       progress(`${status.open} streams open${status.ready ? ', publishing' : ''}`);
