@@ -40,7 +40,17 @@ interface Filtered {
   filter: FilterPolicy;
 }
 
+/**
+ * Once the one-statement batch has said that content routing is in use (a rule or a filtered
+ * subscription exists), the stage goes straight to the general path for this long instead of
+ * asking again per batch, which cost a wasted round trip on every batch. The general path is right
+ * in every case, so the window only delays the return to the fast path after the last rule or
+ * filter is removed.
+ */
+export const CONTENT_RECHECK_MS = 5_000;
+
 export function createRoutingStage(options: RoutingStageOptions): Stage {
+  let generalPathUntil = 0;
   return {
     name: ROUTING_STAGE,
     async handle(tx, entries, afterCommit) {
@@ -50,8 +60,12 @@ export function createRoutingStage(options: RoutingStageOptions): Stage {
       if (overflowed.size > 0 && options.onOverflow) afterCommit(() => options.onOverflow!(overflowed));
     },
     async runInOneStatement(db, lanesPerClaim, batchSize) {
+      if (performance.now() < generalPathUntil) return undefined;
       const batch = await routeBatch(db, lanesPerClaim, batchSize, options.priorityAgingMs, options.fullClients?.() ?? []);
-      if (batch === undefined) return undefined;
+      if (batch === undefined) {
+        generalPathUntil = performance.now() + CONTENT_RECHECK_MS;
+        return undefined;
+      }
       const effects: (() => void)[] = [];
       if (batch.recipients === undefined || batch.recipients.length > 0) effects.push(() => options.onDelivered(batch.recipients));
       if (batch.overflowed.size > 0 && options.onOverflow) effects.push(() => options.onOverflow!(batch.overflowed));

@@ -2,10 +2,11 @@
 // bounded read, the fan-out and the cursor advance run as one autocommitted statement. The same
 // promises as the general path: whatever order producers commit in, with rollbacks, two workers
 // and a worker killed mid-batch, every committed message reaches every subscriber exactly once.
-import { sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
+import type { Database } from '../../src/db/schema.ts';
 import { createLogger } from '../../src/logger.ts';
 import { StageRunner, type Stage } from '../../src/queue/stage-runner.ts';
 import { createRoutingStage } from '../../src/routing/routing.stage.ts';
@@ -163,16 +164,24 @@ describe('the routing batch in one statement', () => {
     await expectExactlyOnce(ids);
   });
 
-  test('with a filtered subscription or a routing rule it does nothing, and the stage routes through its policy evaluator', async () => {
+  test('with a filtered subscription or a routing rule it does nothing, and the stage routes through its policy evaluator without asking again', async () => {
     await sql`insert into switchyard.client (name, token_hash) values ('plain', '\\x01'), ('picky', '\\x02')`.execute(db);
     await sql`insert into switchyard.subscription (address, client_id, filter)
       select 'topic:f', id, case when name = 'picky' then '{"payload": {"i": [1]}}'::jsonb end from switchyard.client`.execute(db);
     const producer = await connect();
     const ids = await publish(producer, 'topic:f', 3);
     await producer.end();
+    const statements: string[] = [];
+    const logged = new Kysely<Database>({
+      dialect: new PostgresDialect({ pool: database.pool }),
+      log: (event) => void (event.level === 'query' && statements.push(event.query.sql)),
+    });
     const { stage, whole } = countingStage();
-    await drain(runner(stage));
+    const worker = new StageRunner({ db: logged, stage, log, batchSize: 50, lanesPerClaim: 4, retryLimit: 3 });
+    await drain(worker);
     expect(whole()).toBe(0);
+    // Told once that content routing is in use, the stage does not ask again on the next batches.
+    expect(statements.filter((text) => text.includes('route_batch('))).toHaveLength(1);
     const rows = await sql<{ name: string; n: number }>`
       select c.name, count(*)::int as n from switchyard.delivery d join switchyard.client c on c.id = d.client_id group by c.name order by c.name`.execute(db);
     expect(rows.rows).toEqual([{ name: 'picky', n: 1 }, { name: 'plain', n: ids.length }]);
