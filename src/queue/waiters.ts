@@ -41,11 +41,10 @@ export class Waiters {
   }
 
   wake(keys: Iterable<string> | undefined): void {
-    if (keys === undefined) {
-      for (const waiters of [...this.#byKey.values()]) for (const finish of [...waiters]) finish('woken');
-      return;
-    }
-    for (const key of keys) for (const finish of [...(this.#byKey.get(key) ?? [])]) finish('woken');
+    const woken: ((outcome: WaitOutcome) => void)[] = [];
+    if (keys === undefined) for (const waiters of this.#byKey.values()) woken.push(...waiters);
+    else for (const key of keys) woken.push(...(this.#byKey.get(key) ?? []));
+    finishInSlices(woken);
   }
 
   /** Keys somebody is waiting on. */
@@ -58,4 +57,19 @@ export class Waiters {
     for (const waiters of this.#byKey.values()) n += waiters.size;
     return n;
   }
+}
+
+/**
+ * Wakes at most WAKE_SLICE waiters per event-loop turn. A broadcast wakes thousands of streams at
+ * once; woken all in one turn, every one of them reaches its claim before the first claim is sent
+ * (a claim's query goes out from a later microtask), so the database idles while JavaScript wakes
+ * them, then JavaScript idles while the database claims. In slices, the first claims are in the
+ * database while the next slice wakes, and their rows are written while later ones claim.
+ */
+export const WAKE_SLICE = 500;
+
+function finishInSlices(woken: ((outcome: WaitOutcome) => void)[], from = 0): void {
+  const end = Math.min(woken.length, from + WAKE_SLICE);
+  for (let i = from; i < end; i++) woken[i]!('woken');
+  if (end < woken.length) setImmediate(() => finishInSlices(woken, end));
 }

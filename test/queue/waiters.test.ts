@@ -1,0 +1,39 @@
+// Waiters wake in slices (queue/waiters.ts): a broadcast's thousands of streams are woken a few
+// hundred per event-loop turn, so the first claims reach the database while the rest wake. Every
+// waiter must still be woken exactly once, and only the keys named.
+import { expect, test } from 'vitest';
+import { WAKE_SLICE, Waiters } from '../../src/queue/waiters.ts';
+
+test('a wake-all reaches every waiter, a slice per turn, each once', async () => {
+  const waiters = new Waiters();
+  const count = WAKE_SLICE * 2 + 7;
+  const registrations = Array.from({ length: count }, (_, i) => waiters.register(`client-${i}`, 60_000));
+  let settled = 0;
+  for (const r of registrations) void r.done.then(() => (settled += 1));
+  waiters.wake(undefined);
+  await Promise.resolve();
+  expect(settled).toBe(WAKE_SLICE); // the first slice at once, the rest on later turns
+  const outcomes = await Promise.all(registrations.map((r) => r.done));
+  expect(outcomes).toEqual(Array.from({ length: count }, () => 'woken'));
+  expect(waiters.size).toBe(0);
+});
+
+test('a wake of some keys leaves the others waiting', async () => {
+  const waiters = new Waiters();
+  const woken = Array.from({ length: WAKE_SLICE + 1 }, () => waiters.register('busy', 60_000));
+  const other = waiters.register('quiet', 60_000);
+  waiters.wake(['busy']);
+  expect(await Promise.all(woken.map((r) => r.done))).toEqual(woken.map(() => 'woken'));
+  expect(waiters.keys()).toEqual(['quiet']);
+  other.cancel();
+  expect(await other.done).toBe('aborted');
+});
+
+test('a waiter that stops waiting before its slice comes is not woken', async () => {
+  const waiters = new Waiters();
+  const registrations = Array.from({ length: WAKE_SLICE + 1 }, (_, i) => waiters.register(`c-${i}`, 60_000));
+  waiters.wake(undefined);
+  registrations.at(-1)!.cancel(); // still waiting: its slice runs on the next turn
+  expect(await registrations.at(-1)!.done).toBe('aborted');
+  expect(await registrations[0]!.done).toBe('woken');
+});
