@@ -16,7 +16,7 @@ import { ApiError } from '../http/problem.ts';
 import { ADMIN_SESSION_COOKIE } from './admin-session.ts';
 import type { Authenticator, Principal } from './authenticator.ts';
 import type { ClientRecord } from './client-token.repository.ts';
-import { looksLikeToken } from './tokens.ts';
+import { hashToken, looksLikeToken } from './tokens.ts';
 
 export const TOKEN_COOKIE = 'switchyard_token';
 
@@ -112,10 +112,12 @@ export function requireClient(auth: Authenticator, options: RequireClientOptions
     c.set('rateLimitHeaders', rateLimitHeaders); // for answers written straight to the socket (SSE)
     c.set('client', found.client);
     // Long-lived requests (the SSE stream) ask again from time to time: a revoked or rotated
-    // token must stop working there too. The closure keeps the token out of the context.
+    // token must stop working there too. The closure keeps the token out of the context, and
+    // holds its hash, so asking again is a cache lookup, not a SHA-256 each time.
     const clientId = found.client.id;
+    const tokenHash = hashToken(token);
     c.set('reauthenticate', async () => {
-      const again = await auth.authenticate(token);
+      const again = await auth.authenticateHash(tokenHash);
       return again?.kind === 'client' && again.client.id === clientId;
     });
     await next();

@@ -49,7 +49,14 @@ export class Authenticator {
    * database is refused with AuthFailuresThrottled while that address has used up its failures.
    */
   async authenticate(token: string, source?: string): Promise<Principal | undefined> {
-    const hash = hashToken(token);
+    return this.authenticateHash(hashToken(token), source);
+  }
+
+  /**
+   * authenticate() for a token hashed already: what a long-lived request asks again and again (a
+   * stream re-checks its token at every wake-up; a broadcast wakes thousands of streams at once).
+   */
+  async authenticateHash(hash: Buffer, source?: string): Promise<Principal | undefined> {
     if (sameHash(hash, this.#adminTokenHash)) return { kind: 'admin' };
     const key = hash.toString('base64');
     const cached = this.#cache?.get(key);
