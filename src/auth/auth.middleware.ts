@@ -16,7 +16,7 @@ import { ApiError } from '../http/problem.ts';
 import { ADMIN_SESSION_COOKIE } from './admin-session.ts';
 import type { Authenticator, Principal } from './authenticator.ts';
 import type { ClientRecord } from './client-token.repository.ts';
-import { hashToken, looksLikeToken } from './tokens.ts';
+import { looksLikeToken, tokenKey } from './tokens.ts';
 
 export const TOKEN_COOKIE = 'switchyard_token';
 
@@ -115,9 +115,9 @@ export function requireClient(auth: Authenticator, options: RequireClientOptions
     // token must stop working there too. The closure keeps the token out of the context, and
     // holds its hash, so asking again is a cache lookup, not a SHA-256 each time.
     const clientId = found.client.id;
-    const tokenHash = hashToken(token);
+    const key = tokenKey(token);
     c.set('reauthenticate', async () => {
-      const again = await auth.authenticateHash(tokenHash);
+      const again = await auth.authenticateClientKey(key);
       return again?.kind === 'client' && again.client.id === clientId;
     });
     await next();

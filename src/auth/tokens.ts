@@ -12,6 +12,11 @@ export function hashToken(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest();
 }
 
+/** The token's hash as a string: the authenticator's cache key, and what a stream keeps to re-check its token. */
+export function tokenKey(token: string): string {
+  return hashToken(token).toString('base64');
+}
+
 export function sameHash(a: Buffer, b: Buffer): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
