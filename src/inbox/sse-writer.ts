@@ -25,6 +25,7 @@ export class SseWriter {
       connection: 'keep-alive',
       'x-accel-buffering': 'no', // proxies must not buffer the stream
     });
+    flattenResponseHead(this.#res);
     this.#res.write(`retry: ${retryMs}\n\n`);
   }
 
@@ -75,4 +76,17 @@ export class SseWriter {
       this.#res.once('close', onDrain);
     });
   }
+}
+
+/**
+ * Node keeps a response's head (status line and headers) as the string it built, one piece per
+ * name, value and separator: a concatenated string of about 27 parts, held for the response's
+ * whole life. An idle stream lives long, so that tree cost 1.7 KB of heap per stream (a heap
+ * snapshot of 3,000 idle streams). Searching a concatenated string makes V8 flatten it in place
+ * into one plain string, which frees the parts. The head is `_header`, a field Node does not
+ * document; where it is missing or already plain this does nothing.
+ */
+function flattenResponseHead(res: ServerResponse): void {
+  const head = (res as ServerResponse & { _header?: unknown })._header;
+  if (typeof head === 'string') head.indexOf('\n');
 }
