@@ -3,7 +3,9 @@
 -- PostgreSQL per client, so 10,000 streams kept the database busy for over a second. This function
 -- applies the same rules to every request together: each CTE below is one pass over all requests
 -- instead of one per request. The rules, and the reasons for each statement's shape, are those of
--- claim_deliveries; only what differs is explained here.
+-- claim_deliveries; only what differs is explained here. claim_deliveries keeps its own body, held
+-- equal to this one by test/delivery/claim-for-clients.test.ts: as one request of this function, a
+-- single receive of 100 rows ran about a fifth slower.
 --
 -- Each client may appear once per call (two requests of one client in one statement would both lock
 -- the same rows: a statement does not skip its own locks). The caller sends a client's second
