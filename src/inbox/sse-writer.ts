@@ -81,9 +81,9 @@ export class SseWriter {
 /**
  * Node keeps a response's head (status line and headers) as the string it built, one piece per
  * name, value and separator: a concatenated string of about 27 parts, held for the response's
- * whole life. An idle stream lives long, so that tree cost 1.7 KB of heap per stream (a heap
- * snapshot of 3,000 idle streams). Searching a concatenated string makes V8 flatten it in place
- * into one plain string, which frees the parts. The head is `_header`, a field Node does not
+ * whole life. Searching a concatenated string makes V8 flatten it in place into one plain string,
+ * which frees the parts: 0.7 KB less heap per idle stream (12.8 -> 12.1 KB, heap snapshots of
+ * 3,000 idle streams). The head is `_header`, a field Node does not
  * document; where it is missing or already plain this does nothing.
  */
 function flattenResponseHead(res: ServerResponse): void {
