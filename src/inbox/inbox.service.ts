@@ -176,8 +176,16 @@ export class InboxService {
           autoAck: o.autoAck,
         });
         for (const row of delivered) {
+          if (signal.aborted) break;
           seq = row.lease_seq ?? seq + 1;
           await out.send(`${owner}:${seq}`, toInboxMessage(row));
+        }
+        if (signal.aborted) {
+          // The connection closed while this claim was out (a resume's own release can wake the
+          // stream it replaces before that stream has seen its close): what it did not send was
+          // never seen, so it goes back now, uncounted, not after the visibility timeout.
+          if (!o.autoAck && (await releaseUnseenStreamLeases(this.#db, clientId, owner, seq, this.#now())) > 0) this.#onChange(clientId);
+          break;
         }
         if (delivered.length > 0) lastWrite = Date.now();
         // A full batch may have more behind it, and expired or dead-lettered rows made room: look
