@@ -58,26 +58,40 @@ export async function claimDeliveries(db: Db, o: ClaimOptions): Promise<ClaimedR
 }
 
 /**
+ * The requests' options as eight parallel typed arrays, in the order both claim functions take
+ * them: client, max, visibility, max receives, stream owner, event number so far, prefetch,
+ * auto-ack.
+ */
+function requestColumns(requests: ClaimOptions[]): RawBuilder<unknown> {
+  const column = <T>(pick: (o: ClaimOptions) => T) => requests.map(pick);
+  return sql`${column((o) => o.clientId)}::bigint[], ${column((o) => o.max)}::int[], ${column((o) => o.visibilitySeconds)}::int[],
+    ${column((o) => o.maxReceives)}::int[], ${column((o) => o.lease?.owner ?? null)}::text[],
+    ${column((o) => o.lease?.seqBefore ?? 0)}::int[], ${column((o) => o.lease?.prefetch ?? 0)}::int[],
+    ${column((o) => o.autoAck ?? false)}::boolean[]`;
+}
+
+/** Rows tagged with their request's position k (1-based), grouped per request, in request order. */
+function byRequest(count: number, rows: (ClaimedRow & { k: number | string })[]): ClaimedRow[][] {
+  const answers: ClaimedRow[][] = Array.from({ length: count }, () => []);
+  for (const { k, ...row } of rows) answers[Number(k) - 1]!.push(row);
+  return answers;
+}
+
+/**
  * Many receives in one statement, one call of switchyard.claim_deliveries per request, in order:
- * the streams one wake-up reaches (a broadcast wakes thousands at once) claim together instead of
- * one round trip each. Answers each request's rows, in request order.
+ * each call sees what the earlier ones leased, so one client may ask more than once. Answers each
+ * request's rows, in request order.
  */
 export async function claimDeliveriesMany(db: Db, requests: ClaimOptions[]): Promise<ClaimedRow[][]> {
   if (requests.length === 0) return [];
-  const column = <T>(pick: (o: ClaimOptions) => T) => requests.map(pick);
   const result = await sql<ClaimedRow & { k: string }>`${PREPARED}
     select r.k, c.*
-    from unnest(${column((o) => o.clientId)}::bigint[], ${column((o) => o.max)}::int[], ${column((o) => o.visibilitySeconds)}::int[],
-                ${column((o) => o.maxReceives)}::int[], ${column((o) => o.lease?.owner ?? null)}::text[],
-                ${column((o) => o.lease?.seqBefore ?? 0)}::int[], ${column((o) => o.lease?.prefetch ?? 0)}::int[],
-                ${column((o) => o.autoAck ?? false)}::boolean[], ${column((o) => o.now ?? null)}::timestamptz[])
+    from unnest(${requestColumns(requests)}, ${requests.map((o) => o.now ?? null)}::timestamptz[])
          with ordinality as r(client_id, max, visibility_seconds, max_receives, owner, seq_before, prefetch, auto_ack, now, k)
     cross join lateral switchyard.claim_deliveries(r.client_id, r.max, r.visibility_seconds, r.max_receives, r.owner,
                                                    r.seq_before, r.prefetch, r.auto_ack, r.now) c
     order by r.k, c.outcome, c.place, c.id`.execute(db);
-  const answers: ClaimedRow[][] = requests.map(() => []);
-  for (const { k, ...row } of result.rows) answers[Number(k) - 1]!.push(row);
-  return answers;
+  return byRequest(requests.length, result.rows);
 }
 
 /**
@@ -89,16 +103,9 @@ export async function claimDeliveriesMany(db: Db, requests: ClaimOptions[]): Pro
  */
 export async function claimDeliveriesForClients(db: Db, requests: ClaimOptions[]): Promise<ClaimedRow[][]> {
   if (requests.length === 0) return [];
-  const column = <T>(pick: (o: ClaimOptions) => T) => requests.map(pick);
   const result = await sql<ClaimedRow & { k: number }>`${PREPARED}
-    select * from switchyard.claim_deliveries_for_clients(
-      ${column((o) => o.clientId)}::bigint[], ${column((o) => o.max)}::int[], ${column((o) => o.visibilitySeconds)}::int[],
-      ${column((o) => o.maxReceives)}::int[], ${column((o) => o.lease?.owner ?? null)}::text[],
-      ${column((o) => o.lease?.seqBefore ?? 0)}::int[], ${column((o) => o.lease?.prefetch ?? 0)}::int[],
-      ${column((o) => o.autoAck ?? false)}::boolean[], ${requests[0]!.now ?? null}::timestamptz)`.execute(db);
-  const answers: ClaimedRow[][] = requests.map(() => []);
-  for (const { k, ...row } of result.rows) answers[k - 1]!.push(row);
-  return answers;
+    select * from switchyard.claim_deliveries_for_clients(${requestColumns(requests)}, ${requests[0]!.now ?? null}::timestamptz)`.execute(db);
+  return byRequest(requests.length, result.rows);
 }
 
 export interface Receipt {
