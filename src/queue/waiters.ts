@@ -42,8 +42,9 @@ export class Waiters {
 
   wake(keys: Iterable<string> | undefined): void {
     const woken: ((outcome: WaitOutcome) => void)[] = [];
-    if (keys === undefined) for (const waiters of this.#byKey.values()) woken.push(...waiters);
-    else for (const key of keys) woken.push(...(this.#byKey.get(key) ?? []));
+    const sets = keys === undefined ? this.#byKey.values() : [...keys].map((key) => this.#byKey.get(key) ?? []);
+    // a loop, not push(...set): spreading tens of thousands of waiters as arguments overflows the stack
+    for (const waiters of sets) for (const finish of waiters) woken.push(finish);
     finishInSlices(woken);
   }
 

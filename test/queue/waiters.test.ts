@@ -37,3 +37,12 @@ test('a waiter that stops waiting before its slice comes is not woken', async ()
   expect(await registrations.at(-1)!.done).toBe('aborted');
   expect(await registrations[0]!.done).toBe('woken');
 });
+
+test('one key with 200,000 waiters wakes them all (no argument spread to overflow the stack)', async () => {
+  const waiters = new Waiters();
+  const registrations = Array.from({ length: 200_000 }, () => waiters.register('crowded', 60_000));
+  waiters.wake(['crowded']);
+  const outcomes = await Promise.all(registrations.map((r) => r.done));
+  expect(outcomes.every((o) => o === 'woken')).toBe(true);
+  expect(waiters.size).toBe(0);
+});
