@@ -74,30 +74,56 @@ async function openStream(transport: 'sse' | 'ws', token: string, onMessage: (me
     socket.send(JSON.stringify({ type: 'hello', ack: 'auto' }));
     return async () => socket.close();
   }
-  const controller = new AbortController();
-  const response = await fetch(`${args.url}/v1/inbox/stream?ack=auto`, { headers: auth(token), signal: controller.signal });
-  const reading = (async () => {
-    const decoder = new TextDecoder();
-    let buffer = '';
-    try {
-      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let end: number;
-        while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const event = buffer.slice(0, end);
-          buffer = buffer.slice(end + 2);
-          const data = /^data: (.*)$/m.exec(event)?.[1];
-          if (data && event.startsWith('event: message')) onMessage(JSON.parse(data) as { payload: { t: number } });
-        }
+  return readSse(`${args.url}/v1/inbox/stream?ack=auto`, token, (event, data) => {
+    if (event === 'message') onMessage(JSON.parse(data) as { payload: { t: number } });
+  });
+}
+
+/**
+ * Reads one SSE stream with node:http, the way a lean server-side consumer would: calls onEvent
+ * with each event's type and data (data lines joined by newlines); resolves to its closer once the
+ * first bytes (the retry line) have arrived. fetch's web streams cost this process about as much
+ * CPU per event as the server spends sending it, on the same two cores.
+ */
+function readSse(url: string, token: string, onEvent: (event: string, data: string) => void): Promise<() => Promise<void>> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { headers: auth(token), agent: false }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        return reject(new Error(`stream: ${response.statusCode}`));
       }
-    } catch {
-      // closed at the end
-    }
-  })();
-  return async () => {
-    controller.abort();
-    await reading;
-  };
+      response.setEncoding('utf8');
+      const closed = new Promise<void>((done) => response.once('close', done));
+      let buffer = '';
+      let event = '';
+      let data: string[] = [];
+      let up = false;
+      response.on('data', (chunk: string) => {
+        buffer += chunk;
+        let end: number;
+        while ((end = buffer.indexOf('\n')) >= 0) {
+          const line = buffer.charCodeAt(end - 1) === 13 ? buffer.slice(0, end - 1) : buffer.slice(0, end);
+          buffer = buffer.slice(end + 1);
+          if (line === '') {
+            if (data.length > 0) onEvent(event || 'message', data.join('\n'));
+            event = '';
+            data = [];
+          } else if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
+          else if (line.startsWith('event:')) event = line.slice(line[6] === ' ' ? 7 : 6);
+        }
+        if (!up) {
+          up = true;
+          resolve(() => {
+            request.destroy();
+            return closed;
+          });
+        }
+      });
+      response.once('error', () => undefined); // destroyed at the end
+    });
+    request.once('error', reject);
+    request.end();
+  });
 }
 
 /** Publishes at a steady rate to a topic one stream (SSE or WebSocket) listens to; latency = publish sent to message received. */
@@ -144,49 +170,26 @@ async function broadcast() {
   const received = Array.from({ length: args.count }, () => new Uint8Array(args.messages));
   const lastReceipt = new Float64Array(args.messages);
   const sentAt = new Float64Array(args.messages);
-  const controllers: AbortController[] = [];
-  const readers: Promise<void>[] = [];
+  const closers: (() => Promise<void>)[] = [];
   let failed = 0;
   for (let i = 0; i < args.count; i += args.concurrency) {
     await Promise.all(Array.from({ length: Math.min(args.concurrency, args.count - i) }, async (_, j) => {
       const stream = i + j;
-      const controller = new AbortController();
       try {
-        const response = await fetch(`${args.url}/v1/inbox/stream?ack=auto`, { headers: auth(`${args.prefix}${stream}`), signal: controller.signal });
-        if (response.status !== 200) throw new Error(String(response.status));
-        const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-        await reader.read(); // the retry: line: the stream is up
-        controllers.push(controller);
-        readers.push((async () => {
-          const decoder = new TextDecoder();
-          let buffer = '';
-          try {
-            for (;;) {
-              const { done, value } = await reader.read();
-              if (done) return;
-              buffer += decoder.decode(value, { stream: true });
-              let end: number;
-              while ((end = buffer.indexOf('\n\n')) >= 0) {
-                const event = buffer.slice(0, end);
-                buffer = buffer.slice(end + 2);
-                const data = /^data: (.*)$/m.exec(event)?.[1];
-                if (!data || !event.startsWith('event: message')) continue;
-                const n = (JSON.parse(data) as { payload: { n: number } }).payload.n;
-                received[stream]![n]! += 1;
-                lastReceipt[n] = performance.now();
-              }
-            }
-          } catch {
-            // closed at the end
-          }
-        })());
+        const close = await readSse(`${args.url}/v1/inbox/stream?ack=auto`, `${args.prefix}${stream}`, (event, data) => {
+          if (event !== 'message') return;
+          const n = (JSON.parse(data) as { payload: { n: number } }).payload.n;
+          received[stream]![n]! += 1;
+          lastReceipt[n] = performance.now();
+        });
+        closers.push(close);
       } catch {
         failed += 1;
       }
     }));
-    if ((i / args.concurrency) % 10 === 0) process.stdout.write(`progress ${JSON.stringify({ open: controllers.length, failed })}\n`);
+    if ((i / args.concurrency) % 10 === 0) process.stdout.write(`progress ${JSON.stringify({ open: closers.length, failed })}\n`);
   }
-  process.stdout.write(`progress ${JSON.stringify({ ready: true, open: controllers.length, failed })}\n`);
+  process.stdout.write(`progress ${JSON.stringify({ ready: true, open: closers.length, failed })}\n`);
   await sleep(1_000);
   for (let n = 0; n < args.messages; n++) {
     sentAt[n] = performance.now();
@@ -197,21 +200,20 @@ async function broadcast() {
     await reply.arrayBuffer();
     await sleep(Math.max(0, sentAt[n]! + args.intervalMs - performance.now()));
   }
-  const complete = () => received.every((counts, stream) => stream >= controllers.length || counts.every((c) => c > 0));
+  const complete = () => received.every((counts, stream) => stream >= closers.length || counts.every((c) => c > 0));
   const deadline = Date.now() + 10_000;
   while (!complete() && Date.now() < deadline) await sleep(50);
-  for (const controller of controllers) controller.abort();
-  await Promise.all(readers);
+  await Promise.all(closers.map((close) => close()));
   let missing = 0;
   let duplicates = 0;
-  for (const counts of received.slice(0, controllers.length)) {
+  for (const counts of received.slice(0, closers.length)) {
     for (const c of counts) {
       if (c === 0) missing += 1;
       if (c > 1) duplicates += c - 1;
     }
   }
   const latencies = Array.from(sentAt, (t, n) => lastReceipt[n]! - t).filter((ms) => ms > 0);
-  return { open: controllers.length, failed, missing, duplicates, lastReceiptMs: summarizeLatencies(latencies) };
+  return { open: closers.length, failed, missing, duplicates, lastReceiptMs: summarizeLatencies(latencies) };
 }
 
 /** Opens `count` SSE streams (tokens `${prefix}${i}`), reports when all are open, holds them, closes. */
