@@ -126,6 +126,21 @@ function readSse(url: string, token: string, onEvent: (event: string, data: stri
   });
 }
 
+/** Keep-alive connections the steady-rate publisher may use at once (as many as the single-publish row's load). */
+const PUBLISH_CONNECTIONS = 50;
+
+/** One POST with node:http over a keep-alive agent; resolves to the status once the answer is read. */
+function post(url: URL, agent: HttpAgent, token: string, body: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const request = httpRequest(url, { method: 'POST', agent, headers: { ...auth(token), 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode ?? 0));
+    });
+    request.once('error', reject);
+    request.end(body);
+  });
+}
+
 /** Publishes at a steady rate to a topic one stream (SSE or WebSocket) listens to; latency = publish sent to message received. */
 async function streamLatency() {
   const intervalMs = 1000 / args.rate;
@@ -141,20 +156,22 @@ async function streamLatency() {
   let sent = 0;
   let failed = 0;
   const inFlight = new Set<Promise<void>>();
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: PUBLISH_CONNECTIONS });
+  const publishUrl = new URL(`${args.url}/v1/messages`);
   for (let next = start; next < end; next += intervalMs) {
     const wait = next - performance.now();
     if (wait > 1) await sleep(wait);
     const t = performance.now();
-    const p: Promise<void> = fetch(`${args.url}/v1/messages`, {
-      method: 'POST', headers: auth(args.publisherToken), body: JSON.stringify({ to: args.to, payload: { t } }),
-    }).then((r) => {
-      if (r.status !== 202) failed += 1;
-      return r.arrayBuffer();
-    }).then(() => void inFlight.delete(p), () => { failed += 1; inFlight.delete(p); });
+    const p: Promise<void> = post(publishUrl, agent, args.publisherToken, JSON.stringify({ to: args.to, payload: { t } }))
+      .then((status) => {
+        if (status !== 202) failed += 1;
+      }, () => void (failed += 1))
+      .finally(() => inFlight.delete(p));
     inFlight.add(p);
     sent += 1;
   }
   await Promise.all(inFlight);
+  agent.destroy();
   const deadline = Date.now() + 5_000;
   while (received < sent && Date.now() < deadline) await sleep(20);
   await close();
