@@ -636,6 +636,7 @@ CREATE OR REPLACE FUNCTION switchyard.append_messages(messages json, dedup_windo
  RETURNS TABLE(requested uuid, first_id uuid)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 declare
   repeats uuid[];
@@ -725,6 +726,7 @@ CREATE OR REPLACE FUNCTION switchyard.claim_deliveries(p_client_id bigint, p_max
  RETURNS TABLE(outcome text, id uuid, receive_count integer, lease_seq integer, sender text, to_address text, type text, payload jsonb, headers jsonb, priority smallint, created_ms double precision, group_id text, correlation_id text, reply_to text, via text, place integer)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 #variable_conflict use_column
 declare
@@ -838,6 +840,7 @@ CREATE OR REPLACE FUNCTION switchyard.claim_deliveries_for_clients(p_client_ids 
  RETURNS TABLE(k integer, outcome text, id uuid, receive_count integer, lease_seq integer, sender text, to_address text, type text, payload jsonb, headers jsonb, priority smallint, created_ms double precision, group_id text, correlation_id text, reply_to text, via text, place integer)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 #variable_conflict use_column
 declare
@@ -974,6 +977,7 @@ CREATE OR REPLACE FUNCTION switchyard.claim_lanes(p_stage text, p_max_lanes inte
  RETURNS smallint[]
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 declare
   lanes smallint[];
@@ -1067,6 +1071,7 @@ CREATE OR REPLACE FUNCTION switchyard.insert_deliveries(p_ids uuid[], p_to_addre
  RETURNS TABLE(kind text, client_id bigint, n integer)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 #variable_conflict use_column
 declare
@@ -1309,6 +1314,7 @@ CREATE OR REPLACE FUNCTION switchyard.read_lane_batches(p_stage text, p_lanes sm
  RETURNS TABLE(id uuid, xid text, lane smallint, created_at timestamp with time zone, sender_id bigint, sender text, to_address text, conversation text, type text, priority smallint, deliver_at timestamp with time zone, expires_at timestamp with time zone, group_id text, dedup_id text, correlation_id text, reply_to text)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 #variable_conflict use_column
 begin
@@ -1411,6 +1417,7 @@ CREATE OR REPLACE FUNCTION switchyard.route_batch(p_max_lanes integer, p_limit i
  RETURNS TABLE(kind text, client_id bigint, n integer)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
+ SET plan_cache_mode TO 'force_generic_plan'
 AS $function$
 #variable_conflict use_column
 declare
