@@ -61,9 +61,27 @@ export class StageWorkerPool {
     while (this.#slots.length < this.#o.minWorkers) this.#add();
   }
 
-  /** Wakes every worker (a NOTIFY said the log grew). */
+  /**
+   * The log grew (a NOTIFY, or a local signal). Workers in a run take it as "run again once done",
+   * and that run reads the new rows; starting an idle worker beside them would mostly cost an empty
+   * lane claim, since the busy lanes are locked (at 3,000 msg/s on one topic, more than half of all
+   * routing batches found nothing, each a lane claim of about 130 us of PostgreSQL). With no worker
+   * in a run, one waiting worker starts; a run that finds more than it may take wakes the next
+   * (adapt), so a backlog still spreads over the pool.
+   */
   wake(): void {
-    for (const slot of this.#slots) slot.worker.wake();
+    let running = false;
+    for (const slot of this.#slots) {
+      if (!slot.worker.running) continue;
+      slot.worker.wake();
+      running = true;
+    }
+    if (!running) this.#wakeOneWaiting();
+  }
+
+  #wakeOneWaiting(except?: Slot): void {
+    const slot = this.#slots.find((s) => s !== except && s.worker.waiting) ?? (except ? undefined : this.#slots[0]);
+    slot?.worker.wake();
   }
 
   /** One run of the stage, outside the loop (tests). */
@@ -100,6 +118,7 @@ export class StageWorkerPool {
     if (result.processed > 0 || result.more) slot.lastBusyAt = now;
     const settled = now - this.#lastChangeAt >= this.#o.cooldownMs;
     if (result.more) {
+      this.#wakeOneWaiting(slot);
       this.#busyRuns += 1;
       if (this.#busyRuns >= this.#o.growAfterBusyRuns && settled && this.#slots.length < this.#o.maxWorkers) {
         this.#busyRuns = 0;

@@ -55,7 +55,9 @@ export class Worker {
   #abort = new AbortController();
   #stopping = false;
   #woken = false;
+  #inRun = false;
   #wakeSleeper: (() => void) | undefined;
+  #sleepWakeable = false;
   readonly #outageLog: Logger;
 
   constructor(options: WorkerOptions) {
@@ -66,6 +68,16 @@ export class Worker {
 
   runOnce(): Promise<RunResult> {
     return this.#options.runOnce(this.#abort.signal);
+  }
+
+  /** In a run: a wake-up now makes it run again as soon as this run ends. */
+  get running(): boolean {
+    return this.#inRun;
+  }
+
+  /** Asleep until the next poll, and a wake-up starts a run at once (not backing off after a failure). */
+  get waiting(): boolean {
+    return this.#wakeSleeper !== undefined && this.#sleepWakeable;
   }
 
   start(): void {
@@ -109,11 +121,13 @@ export class Worker {
       }
       this.#woken = false;
       let result: RunResult;
+      this.#inRun = true;
       try {
         result = await this.#options.runOnce(this.#abort.signal);
         failures = 0;
         caughtUp = !result.more;
       } catch (error) {
+        this.#inRun = false;
         failures += 1;
         const unreachable = isDatabaseUnreachable(error);
         const backoff = Math.min(unreachable ? UNREACHABLE_BACKOFF_CAP_MS : maxBackoffMs, minBackoffMs * 2 ** (failures - 1));
@@ -124,6 +138,7 @@ export class Worker {
         await this.#sleep(backoff, unreachable);
         continue;
       }
+      this.#inRun = false;
       if (result.more || this.#woken) continue;
       await this.#sleep(pollMs, true);
     }
@@ -138,6 +153,7 @@ export class Worker {
         resolve();
       };
       const timer = setTimeout(done, ms);
+      this.#sleepWakeable = wakeable;
       this.#wakeSleeper = wakeable ? done : () => this.#stopping && done();
     });
   }

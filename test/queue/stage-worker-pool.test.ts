@@ -59,3 +59,85 @@ test('never grows while runs find the work done, and never drops below the minim
   expect(pool.size).toBe(2);
   expect(runner.maxConcurrent).toBeLessThanOrEqual(2);
 });
+
+/** A runner that counts runs and how many overlap; runs wait for `gate` while it is set. */
+function countingRunner() {
+  const state = { runs: 0, concurrent: 0, maxConcurrent: 0, gate: undefined as Promise<void> | undefined };
+  return {
+    state,
+    stageName: 'counting',
+    async runOnce(): Promise<RunResult> {
+      state.runs += 1;
+      state.concurrent += 1;
+      state.maxConcurrent = Math.max(state.maxConcurrent, state.concurrent);
+      await state.gate;
+      state.concurrent -= 1;
+      return { processed: 0, more: false };
+    },
+  };
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 50));
+
+test('with every worker waiting, a wake-up starts one of them, not all', async () => {
+  const runner = countingRunner();
+  pool = new StageWorkerPool({ runner, minWorkers: 3, maxWorkers: 3, pollMs: 60_000, log: createLogger('silent') });
+  pool.start();
+  await settle();
+  expect(runner.state.runs).toBe(3); // each worker looks once as it starts
+  pool.wake();
+  await settle();
+  expect(runner.state.runs).toBe(4);
+  pool.wake();
+  pool.wake();
+  await settle();
+  expect(runner.state.runs).toBeGreaterThanOrEqual(5);
+  expect(runner.state.runs).toBeLessThanOrEqual(6);
+});
+
+test('a wake-up during a run makes that worker run again and starts no idle one beside it', async () => {
+  const runner = countingRunner();
+  pool = new StageWorkerPool({ runner, minWorkers: 2, maxWorkers: 2, pollMs: 60_000, log: createLogger('silent') });
+  pool.start();
+  await settle();
+  let open!: () => void;
+  runner.state.gate = new Promise<void>((resolve) => (open = resolve));
+  runner.state.maxConcurrent = 0;
+  pool.wake(); // one worker starts a run and waits at the gate
+  await settle();
+  pool.wake(); // the log grew again while it runs
+  await settle();
+  expect(runner.state.concurrent).toBe(1);
+  const runsBefore = runner.state.runs;
+  runner.state.gate = undefined;
+  open();
+  await settle();
+  expect(runner.state.runs).toBe(runsBefore + 1); // the woken worker ran again, and only it
+  expect(runner.state.maxConcurrent).toBe(1);
+});
+
+test('a run that finds more than it may take wakes a waiting sibling', async () => {
+  let left = 0;
+  let concurrent = 0;
+  let maxConcurrent = 0;
+  const runner = {
+    stageName: 'backlog',
+    async runOnce(): Promise<RunResult> {
+      concurrent += 1;
+      maxConcurrent = Math.max(maxConcurrent, concurrent);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      concurrent -= 1;
+      if (left === 0) return { processed: 0, more: false };
+      left -= 1;
+      return { processed: 1, more: left > 0 };
+    },
+  };
+  pool = new StageWorkerPool({ runner, minWorkers: 2, maxWorkers: 2, pollMs: 60_000, log: createLogger('silent'), growAfterBusyRuns: 100 });
+  pool.start();
+  await settle();
+  maxConcurrent = 0;
+  left = 3; // a backlog arrives: one wake-up, one worker starts, and its first run says there is more
+  pool.wake();
+  await eventually(async () => (left === 0 ? true : undefined), 5_000, 'the backlog to drain');
+  expect(maxConcurrent).toBe(2);
+});
