@@ -120,6 +120,9 @@ function readSse(url: string, token: string, onEvent: (event: string, data: stri
         }
       });
       response.once('error', () => undefined); // destroyed at the end
+      response.once('close', () => {
+        if (!up) reject(new Error('stream: closed before its first event'));
+      });
     });
     request.once('error', reject);
     request.end();
