@@ -79,9 +79,9 @@ export class StageWorkerPool {
     if (!running) this.#wakeOneWaiting();
   }
 
+  /** A worker backing off or pausing after a batch is not waiting: it runs when its pause ends. */
   #wakeOneWaiting(except?: Slot): void {
-    const slot = this.#slots.find((s) => s !== except && s.worker.waiting) ?? (except ? undefined : this.#slots[0]);
-    slot?.worker.wake();
+    this.#slots.find((s) => s !== except && s.worker.waiting)?.worker.wake();
   }
 
   /** One run of the stage, outside the loop (tests). */
