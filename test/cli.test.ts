@@ -256,7 +256,7 @@ describe('admin commands', () => {
 
   test('stage-dlq lists the messages a stage gave up on and redrives them to its retries', async () => {
     const db = database.db;
-    const [id] = await insertMessages(db, [newMessage('topic:stage-dlq')], 300);
+    const { ids: [id] } = await insertMessages(db, [newMessage('topic:stage-dlq')], 300);
     await sql`
       insert into switchyard.stage_dead_letter (stage, message_id, attempts, first_failed_at, last_error)
       values ('persistence', ${id}, 3, now(), 'history is read-only')`.execute(db);

@@ -1,6 +1,7 @@
 // The router's flush: one INSERT for many publishes; it counts only the rows it wrote (a repeated
 // dedup_id is answered with the first message's id and is not a new message), fences each
 // sender's reads, and wakes the stages and the requests waiting for the committed correlation ids.
+import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { flushMessages, type IngestFlushOptions } from '../src/messages/ingest-flush.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
@@ -38,11 +39,15 @@ test('a flush counts the rows it wrote, not those that repeated a dedup_id, and 
   expect(await flushMessages([first, repeat, reply], options)).toEqual([first.id, first.id, reply.id]);
   expect(seen.written).toEqual([2]);
   expect(seen.fenced).toEqual(['user:ann', 'user:ann', 'user:cy']);
-  expect(seen.signals).toEqual([['log', undefined], ['reply', ['question-7']]]);
+  // The stages' wake-up names the lanes the flush wrote (queue/lane-hints.ts), as the log has them.
+  const lanes = await sql<{ lane: string }>`select distinct lane::text as lane from switchyard.message where id = any (${[first.id, reply.id]}::uuid[])`.execute(database.db);
+  expect(seen.signals.map(([channel, keys]) => [channel, keys && [...keys].sort()])).toEqual([['log', lanes.rows.map((row) => row.lane).sort()], ['reply', ['question-7']]]);
 
   // A later flush that only repeats: nothing written, nobody waits for a reply.
   const again = newMessage('topic:t', { sender: 'user:ann', dedup_id: 'order-1' });
   expect(await flushMessages([again], options)).toEqual([first.id]);
   expect(seen.written).toEqual([2, 0]);
-  expect(seen.signals.slice(2)).toEqual([['log', undefined]]);
+  // It still names its lane: a hint may point at a lane with nothing new, never miss one.
+  const lane = await sql<{ lane: string }>`select lane::text as lane from switchyard.message where id = ${first.id}::uuid`.execute(database.db);
+  expect(seen.signals.slice(2)).toEqual([['log', [lane.rows[0]!.lane]]]);
 });

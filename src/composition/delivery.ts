@@ -25,8 +25,8 @@ export function wireDelivery(w: Wiring, waiters: Waiters, recorder: DeliveryReco
       onOutcome: (clientId, outcome, n) => metrics.countWebhookOutcome(clientId, outcome, n),
       onCircuit: async (event) => {
         metrics.countCircuitTransition(event.client_id, event.state);
-        await insertMessages(db, [circuitMessage(event)], config.delivery.dedupWindowSeconds);
-        signals.signal('log');
+        const { lanes } = await insertMessages(db, [circuitMessage(event)], config.delivery.dedupWindowSeconds);
+        signals.signal('log', lanes.map(String));
       },
     });
     metrics.trackCircuits(() => webhooks.circuits());

@@ -18,7 +18,7 @@ export function wireStages({ config, log, has, pools, signals, metrics, workers 
     const runner = new StageRunner({
       db: pools.stageDb, stage, log: log.child({ stage: stage.name }),
       batchSize: config.stages.batchSize, lanesPerClaim: config.stages.lanesPerClaim, retryLimit: config.stages.retryLimit,
-      onBatch: metrics.stageObserver(stage.name),
+      onBatch: metrics.stageObserver(stage.name), fullLaneCheckMs: config.stages.pollMs,
     });
     const pool = new StageWorkerPool({
       runner, minWorkers: config.stages.workers, maxWorkers: config.stages.maxWorkers, pollMs: config.stages.pollMs, wakeDelayMs, log,
@@ -46,6 +46,7 @@ export function wireStages({ config, log, has, pools, signals, metrics, workers 
     onConfigChange(signals, { classifier: () => classification.invalidateTopics() });
     addStage(createAnalyticsStage({ classification, onLabelled: () => labelPublisher.wake() }), config.stages.batchWaitMs);
   }
-  signals.on('log', () => stageWorkers.forEach((worker) => worker.wake()));
+  // The keys are the lanes the new rows are in, when the sender said (ingest-flush.ts).
+  signals.on('log', (lanes) => stageWorkers.forEach((worker) => worker.wake(lanes)));
   workers.push(...stageWorkers);
 }

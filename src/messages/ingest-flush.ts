@@ -14,7 +14,7 @@ export interface IngestFlushOptions {
   reads: Pick<Reads, 'noteWrite'>;
   /** Told after each flush commits: how long it took and how many rows were new. */
   onFlushed: (seconds: number, written: number) => void;
-  /** Wakes the stages ('log') and requests waiting for these correlation ids ('reply'). */
+  /** Wakes the stages ('log', keys: the lanes written) and requests waiting for these correlation ids ('reply'). */
   signal: (channel: 'log' | 'reply', keys?: string[]) => void;
 }
 
@@ -38,10 +38,10 @@ export function createIngestCommit(limits: Config['ingest'], o: IngestFlushOptio
 /** Writes one flush; the ids are in the rows' order, an earlier message's id where a row repeated a dedup_id. */
 export async function flushMessages(rows: NewMessage[], o: IngestFlushOptions): Promise<string[]> {
   const started = performance.now();
-  const ids = await insertMessages(o.db, rows, o.dedupWindowSeconds);
+  const { ids, lanes } = await insertMessages(o.db, rows, o.dedupWindowSeconds);
   for (const row of rows) o.reads.noteWrite(row.sender);
   o.onFlushed((performance.now() - started) / 1000, countWritten(rows, ids));
-  o.signal('log');
+  o.signal('log', lanes.map(String)); // the stages claim only these lanes next (queue/lane-hints.ts)
   const correlationIds = rows.flatMap((row) => (row.correlation_id === null ? [] : [row.correlation_id]));
   if (correlationIds.length > 0) o.signal('reply', correlationIds);
   return ids;

@@ -20,6 +20,7 @@
 //     the snapshot it stores, so its own rows would count as done.
 import { sql } from 'kysely';
 import { PREPARED, type Tx } from '../db/database.ts';
+import type { LaneSelection } from './lane-hints.ts';
 
 /** One message of the log as stages see it: everything but payload and headers. */
 export interface LogEntry {
@@ -54,13 +55,14 @@ export const STAGE_SESSION_SETTINGS = { enable_bitmapscan: 'off' };
 
 /**
  * Locks up to `maxLanes` cursors of the stage that have something to do: an open window, or a
- * committed row the cursor has not passed. Lanes served longest ago come first. The statement is
- * the SQL function switchyard.claim_lanes (migration 0021), which the one-round-trip routing
- * batch (switchyard.route_batch) calls too.
+ * committed row the cursor has not passed. Lanes served longest ago come first. `lanes` narrows
+ * the search for committed rows to those lanes (open windows are always taken); undefined looks
+ * at every lane. The statement is the SQL function switchyard.claim_lanes (migrations 0021 and
+ * 0026), which the one-round-trip routing batch (switchyard.route_batch) calls too.
  */
-export async function claimLanes(tx: Tx, stage: string, maxLanes: number): Promise<number[]> {
+export async function claimLanes(tx: Tx, stage: string, maxLanes: number, lanes?: LaneSelection): Promise<number[]> {
   const result = await sql<{ lanes: number[] }>`${PREPARED}
-    select switchyard.claim_lanes(${stage}, ${maxLanes}) as lanes`.execute(tx);
+    select switchyard.claim_lanes(${stage}, ${maxLanes}, ${lanes ?? null}::smallint[]) as lanes`.execute(tx);
   return result.rows[0]!.lanes;
 }
 

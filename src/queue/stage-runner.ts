@@ -5,6 +5,7 @@
 import type { Db, Tx } from '../db/database.ts';
 import { describeError, isTransientDatabaseError } from '../db/errors.ts';
 import type { Logger } from '../logger.ts';
+import { LaneHints, type LaneSelection } from './lane-hints.ts';
 import { claimLanes, listLogEntries, readLaneBatches, type LogEntry } from './stage-cursor.repository.ts';
 import {
   claimDueStageRetries, createEntrySavepoint, deleteStageRetry, hasDueStageRetries, insertStageRetry, moveStageRetryToDeadLetter,
@@ -25,8 +26,9 @@ export interface Stage {
    * Optional: the whole batch (claim, read, work, advance) as one autocommitted statement, which
    * saves the round trips of a transaction driven from here. Undefined when this batch needs the
    * general path (handle). A stage offering it keeps the cursor rules in SQL (migration 0021).
+   * `lanes` narrows the lane claim (lane-hints.ts); undefined claims from every lane.
    */
-  runInOneStatement?(db: Db, lanesPerClaim: number, batchSize: number): Promise<OneStatementBatch | undefined>;
+  runInOneStatement?(db: Db, lanesPerClaim: number, batchSize: number, lanes: LaneSelection): Promise<OneStatementBatch | undefined>;
 }
 
 export interface OneStatementBatch {
@@ -49,9 +51,14 @@ export interface StageRunnerOptions {
   beforeCommit?: (tx: Tx, entries: LogEntry[]) => Promise<void>;
   /** Told after every run that handled messages: how many, and how long the run took (metrics). */
   onBatch?: (processed: number, seconds: number) => void;
-  /** Injected clock for tests (retry backoff and when to look for due retries); the database's now() otherwise. */
+  /** Injected clock for tests: retry backoff and when to look for due retries (the database's now() otherwise), when to look at every lane. */
   now?: () => Date;
+  /** Look at every lane at least this often, whatever the hints say (the stage's poll interval). */
+  fullLaneCheckMs?: number;
 }
+
+/** Without a poll interval to follow, every lane is looked at at least once a second. */
+const FULL_LANE_CHECK_MS_DEFAULT = 1_000;
 
 const RETRY_BASE_MS = 1_000;
 /** Retries wait at least half a second, so looking for due ones more often than this is waste. */
@@ -66,14 +73,21 @@ export function stageRetryDelayMs(attempt: number): number {
 
 export class StageRunner {
   readonly #o: StageRunnerOptions;
+  readonly #hints: LaneHints;
   #nextRetryCheck = 0;
 
   constructor(options: StageRunnerOptions) {
     this.#o = options;
+    this.#hints = new LaneHints(options.fullLaneCheckMs ?? FULL_LANE_CHECK_MS_DEFAULT, () => options.now?.().getTime() ?? Date.now());
   }
 
   get stageName(): string {
     return this.#o.stage.name;
+  }
+
+  /** The log grew in these lanes (the 'log' signal's keys; undefined: anywhere): the next claim looks there. */
+  noteNewRows(lanes: readonly string[] | undefined): void {
+    this.#hints.note(lanes);
   }
 
   async runOnce(): Promise<RunResult> {
@@ -92,11 +106,12 @@ export class StageRunner {
 
   async #runBatch(): Promise<RunResult> {
     const { db, stage, lanesPerClaim, batchSize } = this.#o;
+    const hinted = this.#hints.take();
     // The test seam needs a transaction to run in, so it takes the general path.
     if (stage.runInOneStatement && !this.#o.beforeCommit) {
       let whole: OneStatementBatch | undefined;
       try {
-        whole = await stage.runInOneStatement(db, lanesPerClaim, batchSize);
+        whole = await stage.runInOneStatement(db, lanesPerClaim, batchSize, hinted);
       } catch (error) {
         if (isTransientDatabaseError(error)) throw error;
         return this.#isolateFailures(error);
@@ -111,7 +126,7 @@ export class StageRunner {
     let entries: LogEntry[] = [];
     try {
       await db.transaction().execute(async (tx) => {
-        lanes = await claimLanes(tx, stage.name, lanesPerClaim);
+        lanes = await claimLanes(tx, stage.name, lanesPerClaim, hinted);
         entries = await readLaneBatches(tx, stage.name, lanes, batchSize);
         if (entries.length > 0) await stage.handle(tx, entries, (effect) => effects.push(effect));
         await this.#o.beforeCommit?.(tx, entries);

@@ -15,7 +15,12 @@ export const SCALE_COOLDOWN_MS_DEFAULT = 1_000;
 export const IDLE_MS_DEFAULT = 10_000;
 
 export interface StageWorkerPoolOptions {
-  runner: { readonly stageName: string; runOnce(): Promise<RunResult> };
+  runner: {
+    readonly stageName: string;
+    runOnce(): Promise<RunResult>;
+    /** Told where the log grew before the workers are woken (StageRunner narrows its next lane claim). */
+    noteNewRows?(lanes: readonly string[] | undefined): void;
+  };
   minWorkers: number;
   maxWorkers: number;
   pollMs: number;
@@ -67,9 +72,11 @@ export class StageWorkerPool {
    * lane claim, since the busy lanes are locked (at 3,000 msg/s on one topic, more than half of all
    * routing batches found nothing, each a lane claim of about 130 us of PostgreSQL). With no worker
    * in a run, one waiting worker starts; a run that finds more than it may take wakes the next
-   * (adapt), so a backlog still spreads over the pool.
+   * (adapt), so a backlog still spreads over the pool. `lanes` are the signal's keys: the lanes
+   * the new rows are in, undefined when it did not say.
    */
-  wake(): void {
+  wake(lanes?: readonly string[]): void {
+    this.#o.runner.noteNewRows?.(lanes);
     let running = false;
     for (const slot of this.#slots) {
       if (!slot.worker.running) continue;

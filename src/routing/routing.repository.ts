@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import { PREPARED, type Db, type Tx } from '../db/database.ts';
+import type { LaneSelection } from '../queue/lane-hints.ts';
 import type { LogEntry } from '../queue/stage-cursor.repository.ts';
 
 /** Past this many recipients in one batch, waking "everyone" is cheaper than naming them. */
@@ -92,11 +93,14 @@ export interface RoutedBatch extends Routed {
  * cursor rules still hold): claim lanes, read and advance them, fan out, committed as one
  * statement. Undefined when content routing is in use (a routing rule or a filtered subscription
  * exists): the stage's policy evaluator runs in the service, so the caller takes the general path.
+ * `lanes` narrows the claim as claimLanes's does (migration 0026).
  */
-export async function routeBatch(db: Db, maxLanes: number, limit: number, agingMs: number, fullClients: string[]): Promise<RoutedBatch | undefined> {
+export async function routeBatch(
+  db: Db, maxLanes: number, limit: number, agingMs: number, fullClients: string[], lanes?: LaneSelection,
+): Promise<RoutedBatch | undefined> {
   const result = await sql<FanOutRow>`${PREPARED}
     select * from switchyard.route_batch(${maxLanes}, ${limit}, ${agingMs}::float8, ${fullClients}::bigint[],
-      ${DELAY_HORIZON_SECONDS}, ${MAX_NAMED_RECIPIENTS})`.execute(db);
+      ${DELAY_HORIZON_SECONDS}, ${MAX_NAMED_RECIPIENTS}, ${lanes ?? null}::smallint[])`.execute(db);
   const count = (kind: FanOutRow['kind']) => result.rows.find((row) => row.kind === kind)?.n ?? 0;
   if (result.rows.some((row) => row.kind === 'content')) return undefined;
   return { ...routed(result.rows), lanes: count('lanes'), entries: count('entries'), fullLane: count('full_lane') > 0 };

@@ -59,9 +59,9 @@ export function createRoutingStage(options: RoutingStageOptions): Stage {
       if (recipients === undefined || recipients.length > 0) afterCommit(() => options.onDelivered(recipients));
       if (overflowed.size > 0 && options.onOverflow) afterCommit(() => options.onOverflow!(overflowed));
     },
-    async runInOneStatement(db, lanesPerClaim, batchSize) {
+    async runInOneStatement(db, lanesPerClaim, batchSize, lanes) {
       if (performance.now() < generalPathUntil) return undefined;
-      const batch = await routeBatch(db, lanesPerClaim, batchSize, options.priorityAgingMs, options.fullClients?.() ?? []);
+      const batch = await routeBatch(db, lanesPerClaim, batchSize, options.priorityAgingMs, options.fullClients?.() ?? [], lanes);
       if (batch === undefined) {
         generalPathUntil = performance.now() + CONTENT_RECHECK_MS;
         return undefined;

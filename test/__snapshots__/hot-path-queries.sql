@@ -1,9 +1,12 @@
 /* prepared */
-    select requested, first_id from switchyard.append_messages($1::json, $2::int);
+    select a.requested, a.first_id, l.lanes
+    from (select array(select distinct switchyard.lane_of(switchyard.conversation_of(p.sender, p.to_address))
+                       from unnest($1::text[], $2::text[]) as p(sender, to_address))::int[] as lanes) l
+    left join switchyard.append_messages($3::json, $4::int) a on true;
 
 -- next query
 /* prepared */
-    select switchyard.claim_lanes($1, $2) as lanes;
+    select switchyard.claim_lanes($1, $2, $3::smallint[]) as lanes;
 
 -- next query
 /* prepared */

@@ -973,7 +973,7 @@ begin
 end
 $function$;
 
-CREATE OR REPLACE FUNCTION switchyard.claim_lanes(p_stage text, p_max_lanes integer)
+CREATE OR REPLACE FUNCTION switchyard.claim_lanes(p_stage text, p_max_lanes integer, p_lanes smallint[] DEFAULT NULL::smallint[])
  RETURNS smallint[]
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
@@ -987,10 +987,11 @@ begin
     from switchyard.stage_cursor c
     where c.stage = p_stage
       and (c.target is not null
-           or exists (select 1 from switchyard.message m
-                      where m.lane = c.lane and m.xid >= pg_snapshot_xmax(c.prev))
-           or exists (select 1 from switchyard.message m
-                      where m.lane = c.lane and m.xid = any (array(select pg_snapshot_xip(c.prev)))))
+           or ((p_lanes is null or c.lane = any (p_lanes))
+               and (exists (select 1 from switchyard.message m
+                            where m.lane = c.lane and m.xid >= pg_snapshot_xmax(c.prev))
+                    or exists (select 1 from switchyard.message m
+                               where m.lane = c.lane and m.xid = any (array(select pg_snapshot_xip(c.prev)))))))
     order by c.updated_at
     limit p_max_lanes
     for update of c skip locked) claimed;
@@ -1413,7 +1414,7 @@ AS $function$
   select count(*)::integer from requeued
 $function$;
 
-CREATE OR REPLACE FUNCTION switchyard.route_batch(p_max_lanes integer, p_limit integer, p_aging_ms double precision, p_full_clients bigint[], p_horizon_seconds integer, p_max_named integer)
+CREATE OR REPLACE FUNCTION switchyard.route_batch(p_max_lanes integer, p_limit integer, p_aging_ms double precision, p_full_clients bigint[], p_horizon_seconds integer, p_max_named integer, p_lanes smallint[] DEFAULT NULL::smallint[])
  RETURNS TABLE(kind text, client_id bigint, n integer)
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
@@ -1433,7 +1434,7 @@ begin
     return query select 'content'::text, null::bigint, 0;
     return;
   end if;
-  lanes := switchyard.claim_lanes('routing', p_max_lanes);
+  lanes := switchyard.claim_lanes('routing', p_max_lanes, p_lanes);
   return query select 'lanes'::text, null::bigint, cardinality(lanes);
   if cardinality(lanes) = 0 then
     return;

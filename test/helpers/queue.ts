@@ -31,7 +31,7 @@ export function newMessage(to: string, overrides: Partial<NewMessage> = {}): New
 /** Publishes the messages and routes them into the queues; returns their ids. */
 export async function publishAndRoute(db: Db, messages: NewMessage[]): Promise<string[]> {
   const ids: string[] = [];
-  for (let i = 0; i < messages.length; i += 1000) ids.push(...(await insertMessages(db, messages.slice(i, i + 1000), 300)));
+  for (let i = 0; i < messages.length; i += 1000) ids.push(...(await insertMessages(db, messages.slice(i, i + 1000), 300)).ids);
   await route(db);
   return ids;
 }

@@ -43,7 +43,7 @@ describe('a flush that fails on data', () => {
   test("fails only the caller whose value PostgreSQL refuses: the other callers' messages are committed", async () => {
     const commit = new GroupCommit<NewMessage, string>({
       maxBatch: 1000, maxConcurrent: 1, isolate: isDataError,
-      flush: (rows) => insertMessages(database.db, rows, 300),
+      flush: async (rows) => (await insertMessages(database.db, rows, 300)).ids,
     });
     const callers = Array.from({ length: 9 }, (_, i) => [newMessage('topic:isolated', { payload: i })]);
     // Year 0000 and a +16:00 offset: JavaScript parses both, PostgreSQL refuses both.

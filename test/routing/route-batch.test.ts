@@ -45,8 +45,8 @@ function countingStage(): { stage: Stage; whole: () => number } {
     whole: () => whole,
     stage: {
       ...inner,
-      async runInOneStatement(d, lanes, size) {
-        const batch = await inner.runInOneStatement!(d, lanes, size);
+      async runInOneStatement(d, lanesPerClaim, size, lanes) {
+        const batch = await inner.runInOneStatement!(d, lanesPerClaim, size, lanes);
         if (batch !== undefined) whole += 1;
         return batch;
       },
