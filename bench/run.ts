@@ -27,13 +27,20 @@ const { values: options } = parseArgs({
   },
 });
 const tiny = options.tiny;
+/**
+ * The knees' ramp. Above 1,000/s its steps are 250/s apart up to 2,000 and 500/s apart up to
+ * 6,000 (at most 25%, and under 10% near 6,000), so a knee is known to within a step and the ratio
+ * of two knees is not set by where the steps happen to fall. (The ramp was 1,500, 2,000, 3,000,
+ * 4,000, 6,000: a knee of 4,000 then meant anything from 4,000 to just under 6,000.)
+ */
+const KNEE_RAMP = [50, 100, 250, 500, 750, 1_000, 1_250, 1_500, 1_750, 2_000, 2_500, 3_000, 3_500, 4_000, 4_500, 5_000, 5_500, 6_000, 7_000, 8_000];
 const runs = Number(options.runs ?? (tiny ? 1 : 3));
 const only = options.only?.split(',');
 const scale: scenarios.Scale = tiny
   ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100, classifyBacklog: 500,
       broadcastStreams: 50, broadcastMessages: 2, broadcastIntervalMs: 250, kneeRates: [100], kneeSeconds: 1 }
   : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000, classifyBacklog: 10_000,
-      broadcastStreams: 10_000, broadcastMessages: 20, broadcastIntervalMs: 2_000, kneeRates: [50, 100, 250, 500, 750, 1_000, 1_500, 2_000, 3_000, 4_000, 6_000, 8_000], kneeSeconds: 3 };
+      broadcastStreams: 10_000, broadcastMessages: 20, broadcastIntervalMs: 2_000, kneeRates: KNEE_RAMP, kneeSeconds: 3 };
 /**
  * The fixed rate of the latency rows: the scale's rate (1,000/s), or half of pg-boss's knee when
  * that is lower (issue 18: a rate below both knees), once pg-boss's knee has been measured.
