@@ -53,7 +53,7 @@ export const SETTINGS = [
     env: 'SWITCHYARD_STAGE_WORKERS_MAX', path: 'stages.maxWorkers', schema: int(1, 64), unset: `\`${STAGE_WORKERS_MAX_DEFAULT}\` (or \`SWITCHYARD_STAGE_WORKERS\` if larger)`,
     doc: 'workers per stage in this process while a backlog lasts',
   }),
-  setting({ env: 'SWITCHYARD_STAGE_POLL_MS', path: 'stages.pollMs', schema: int(10, 60_000), default: 1_000, doc: 'stage poll interval when no NOTIFY comes' }),
+  setting({ env: 'SWITCHYARD_STAGE_POLL_MS', path: 'stages.pollMs', schema: int(10, 60_000), default: 1_000, doc: 'stage poll interval when no NOTIFY comes; also the longest a lane no wake-up named waits for a look' }),
   setting({ env: 'SWITCHYARD_INBOX_POLL_MS', path: 'inbox.pollMs', schema: int(10, 60_000), default: 1_000, doc: 'how often waiting receivers look without a wake-up' }),
   // Past a few dozen routers the coalesced NOTIFYs add up (docs/scaling.md): then raise it.
   setting({ env: 'SWITCHYARD_NOTIFY_COALESCE_MS', path: 'notifyCoalesceMs', schema: int(0, 1_000), default: 5, doc: 'at most one NOTIFY per channel per this window' }),
