@@ -2,31 +2,13 @@
 // one delivery each claim it (auto-ack, as the broadcast's streams do), 500 clients per statement,
 // one statement at a time: once with one call of claim_deliveries per client in a statement (0022),
 // once with the set-based claim_deliveries_for_clients (0023). Prints microseconds per client.
-import { mkdtemp, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
-import { databaseUrl, startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
-import { migrateToLatest, withMigrationDb } from '../src/db/migrate.ts';
-import { createLogger } from '../src/logger.ts';
+import { withScratchDatabase } from './lib/scratch-database.ts';
 
 const CLIENTS = 10_000;
 const PER_STATEMENT = 500;
 const ROUNDS = 5;
-const log = createLogger('warn');
 
-const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-claims-'));
-const cluster = await startEmbeddedPostgres({ dataDir, port: 0, log, settings: { shared_buffers: '1GB' } });
-try {
-  const admin = new pg.Client({ connectionString: cluster.url });
-  await admin.connect();
-  await admin.query('create database claims');
-  await admin.end();
-  const url = databaseUrl(cluster.url, 'claims');
-  await withMigrationDb(url, log, migrateToLatest);
-  const db = new pg.Client({ connectionString: url });
-  db.on('error', () => undefined); // the cluster stopping under it
-  await db.connect();
+await withScratchDatabase('claims', async (db) => {
   await db.query(`insert into switchyard.client (name, token_hash) select 'c' || g, sha256(convert_to('c' || g, 'UTF8')) from generate_series(1, $1) g`, [CLIENTS]);
   const ids = (await db.query<{ id: string }>('select id from switchyard.client order by id')).rows.map((r) => r.id);
 
@@ -58,11 +40,4 @@ try {
       console.log(`round ${round}: ${name}: ${ms.toFixed(0)} ms for ${CLIENTS} clients, ${(ms * 1000 / CLIENTS).toFixed(1)} us per client (${left} left)`);
     }
   }
-  await db.end();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cluster.stop();
-  await rm(dataDir, { recursive: true, force: true });
-}
+});

@@ -2,33 +2,16 @@
 // cost of every stage batch. A fresh database (its 9 daily log partitions), 2,000 messages already
 // routed in lane 0 (one transaction each) and one new message in lane 3: the claim as migration 0021
 // wrote it (every claim before 0026), the new claim looking at every lane, naming lane 3 (a stage
-// woken by the router's flush), and naming a lane with nothing to do (a hint already served). Each claim runs in its own
-// transaction, rolled back; the time of the same transaction around `select 1` is subtracted.
-// Prints microseconds per claim, per round.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
-import pg from 'pg';
-import { databaseUrl, startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
-import { migrateToLatest, withMigrationDb } from '../src/db/migrate.ts';
-import { createLogger } from '../src/logger.ts';
+// woken by the router's flush), and naming a lane with nothing to do (a hint already served). Each
+// claim runs in its own transaction, rolled back; the time of the same transaction around
+// `select 1` is subtracted. Prints microseconds per claim, per round.
+import { readFile } from 'node:fs/promises';
+import { withScratchDatabase } from './lib/scratch-database.ts';
 
 const CLAIMS = 2_000;
 const ROUNDS = 5;
-const log = createLogger('warn');
 
-const dataDir = await mkdtemp(path.join(os.tmpdir(), 'switchyard-lanes-'));
-const cluster = await startEmbeddedPostgres({ dataDir, port: 0, log, settings: { shared_buffers: '1GB' } });
-try {
-  const admin = new pg.Client({ connectionString: cluster.url });
-  await admin.connect();
-  await admin.query('create database lanes');
-  await admin.end();
-  const url = databaseUrl(cluster.url, 'lanes');
-  await withMigrationDb(url, log, migrateToLatest);
-  const db = new pg.Client({ connectionString: url });
-  db.on('error', () => undefined); // the cluster stopping under it
-  await db.connect();
+await withScratchDatabase('lanes', async (db) => {
   // One transaction per message, as publishes commit: the log's xids are as varied as they are live.
   const insert = async (lane: number, n: number) => {
     for (let i = 0; i < n; i++) {
@@ -74,11 +57,4 @@ try {
     }
     console.log(`round ${round}: ${figures.join(', ')}`);
   }
-  await db.end();
-} catch (error) {
-  console.error(error);
-  process.exitCode = 1;
-} finally {
-  await cluster.stop();
-  await rm(dataDir, { recursive: true, force: true });
-}
+});
