@@ -1,8 +1,8 @@
 // Which lanes of the log a stage should look at next. The router's flushes say which lanes they
 // wrote (the 'log' signal's keys, in memory and by NOTIFY), so a stage woken by them can claim
 // only those lanes instead of checking every lane for work: that check probes each lane in every
-// partition of the log, 141-153 us of PostgreSQL per batch with 16 lanes and 9 partitions, against
-// 29-97 us (median 60) for the one lane named (npm run bench:lanes; bench/RESULTS.md).
+// partition of the log, a median 148 us of PostgreSQL per batch with 16 lanes and 9 partitions,
+// against 67 us for the one lane named (npm run bench:lanes; bench/RESULTS.md).
 //
 // A hint only narrows where to look first; nothing depends on it. Whenever the hints cannot be
 // trusted to be complete, the next claim looks at every lane: when a signal named no lanes (SQL
