@@ -141,3 +141,23 @@ test('a run that finds more than it may take wakes a waiting sibling', async () 
   await eventually(async () => (left === 0 ? true : undefined), 5_000, 'the backlog to drain');
   expect(maxConcurrent).toBe(2);
 });
+
+test('a wake-up tells the runner where the log grew before a worker runs, and says "anywhere" when the signal did not', async () => {
+  const told: string[] = [];
+  const runner = {
+    stageName: 'fake',
+    noteNewRows: (lanes: readonly string[] | undefined) => void told.push(`note ${lanes === undefined ? 'anywhere' : lanes.join(',')}`),
+    async runOnce(): Promise<RunResult> {
+      told.push('run');
+      return { processed: 0, more: false };
+    },
+  };
+  pool = new StageWorkerPool({ runner, minWorkers: 1, maxWorkers: 1, pollMs: 60_000, log: createLogger('silent') });
+  pool.start();
+  await eventually(async () => (told.includes('run') ? true : undefined), 2_000, 'the first run');
+  pool.wake(['3', '7']);
+  await eventually(async () => (told.filter((t) => t === 'run').length === 2 ? true : undefined), 2_000, 'the run after the wake-up');
+  pool.wake();
+  await eventually(async () => (told.filter((t) => t === 'run').length === 3 ? true : undefined), 2_000, 'the run after the second wake-up');
+  expect(told).toEqual(['run', 'note 3,7', 'run', 'note anywhere', 'run']);
+});
