@@ -133,9 +133,9 @@ function readSse(url: string, token: string, onEvent: (event: string, data: stri
 const PUBLISH_CONNECTIONS = 50;
 
 /** One POST with node:http over a keep-alive agent; resolves to the status once the answer is read. */
-function post(url: URL, agent: HttpAgent, token: string, body: string): Promise<number> {
+function post(url: URL, agent: HttpAgent, token: string, body: string, signal?: AbortSignal): Promise<number> {
   return new Promise((resolve, reject) => {
-    const request = httpRequest(url, { method: 'POST', agent, headers: { ...auth(token), 'content-length': String(Buffer.byteLength(body)) } }, (response) => {
+    const request = httpRequest(url, { method: 'POST', agent, headers: { ...auth(token), 'content-length': String(Buffer.byteLength(body)) }, signal }, (response) => {
       response.resume();
       response.once('end', () => resolve(response.statusCode ?? 0));
     });
@@ -278,30 +278,21 @@ async function idleSse() {
 async function openLoop() {
   const agent = new HttpAgent({ keepAlive: true, maxSockets: args.connections });
   const url = new URL(args.url + args.path);
-  const headers = { ...auth(args.token), 'content-length': String(Buffer.byteLength(args.body)) };
   const counts = { sent: 0, accepted: 0, refused: 0, timeouts: 0, failed: 0 };
   const latencies: number[] = [];
-  const send = (due: number) => new Promise<void>((resolve) => {
+  const send = (due: number) => {
     const signal = AbortSignal.timeout(Math.max(1, Math.round(args.timeoutMs - (performance.now() - due))));
-    const request = httpRequest(url, { method: 'POST', agent, headers, signal }, (response) => {
-      response.resume();
-      response.once('end', () => {
-        const status = response.statusCode ?? 0;
-        if (status === 202) {
-          counts.accepted += 1;
-          latencies.push(performance.now() - due);
-        } else if (status === 503 || status === 429) counts.refused += 1;
-        else counts.failed += 1;
-        resolve();
-      });
-    });
-    request.once('error', () => {
+    return post(url, agent, args.token, args.body, signal).then((status) => {
+      if (status === 202) {
+        counts.accepted += 1;
+        latencies.push(performance.now() - due);
+      } else if (status === 503 || status === 429) counts.refused += 1;
+      else counts.failed += 1;
+    }, () => {
       if (signal.aborted) counts.timeouts += 1;
       else counts.failed += 1;
-      resolve();
     });
-    request.end(args.body);
-  });
+  };
   const intervalMs = 1000 / args.rate;
   const started = performance.now();
   const end = started + args.durationSeconds * 1000;
