@@ -205,12 +205,21 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
         send: (id: string, message: InboxMessage) => writer.event('message', id, JSON.stringify(message)),
         heartbeat: () => writer.comment('heartbeat'),
       };
-      void inbox.stream(clientId, options, output, closed.signal)
-        .then((end) => {
+      // One reaction per outcome, each cleaning up itself (no .finally): every idle stream holds
+      // these until it ends.
+      const ended = () => {
+        release();
+        o.shutdown.removeEventListener('abort', abort);
+      };
+      void inbox.stream(clientId, options, output, closed.signal).then(
+        (end) => {
+          ended();
           // A revoked or rotated token: say why before closing, so that a client stops reconnecting
           // with it (a reconnect would get 401 TokenInvalid).
           writer.close(end === 'unauthorized' ? { code: 'TokenInvalid', detail: 'the token is unknown or revoked' } : undefined);
-        }, (error: unknown) => {
+        },
+        (error: unknown) => {
+          ended();
           if (error instanceof SlowConsumerError) {
             o.log.warn('slow consumer disconnected', { clientId });
             writer.close({ code: SLOW_CONSUMER, detail: 'the stream was not read for too long; reconnect to resume' });
@@ -221,11 +230,8 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
             o.log.error('event stream failed', { clientId, error });
             writer.close();
           }
-        })
-        .finally(() => {
-          release();
-          o.shutdown.removeEventListener('abort', abort);
-        });
+        },
+      );
       return RESPONSE_ALREADY_SENT as never;
     },
   );

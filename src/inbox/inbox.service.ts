@@ -144,65 +144,64 @@ export class InboxService {
    */
   async stream(clientId: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<StreamEnd> {
     const owner = randomBytes(9).toString('base64url');
+    // One async function, not a wrapper awaiting the loop: every idle stream holds each suspended
+    // async function (a generator object, its registers and a promise) for as long as it is open.
     try {
-      return await this.#stream(clientId, owner, o, out, signal);
+      const resume = EVENT_ID_PATTERN.exec(o.lastEventId ?? '');
+      if (resume && (await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]), this.#now())) > 0) {
+        this.#onChange(clientId);
+      }
+      let seq = 0;
+      let lastWrite = Date.now();
+      // Look in the queue at the start and whenever woken; a heartbeat alone is no reason to: an
+      // idle stream then costs no query at all, and the poller wakes it for what no signal
+      // announces.
+      let look = true;
+      while (!signal.aborted) {
+        if (o.stillAuthorized && !(await o.stillAuthorized())) return 'unauthorized';
+        const waiting = this.#waiters.register(clientId, o.heartbeatMs - (Date.now() - lastWrite), signal);
+        if (look) {
+          const max = Math.min(o.prefetch, RECEIVE_MAX);
+          const { delivered, skipped } = await this.#claim({
+            clientId,
+            max,
+            visibilitySeconds: o.visibilitySeconds,
+            lease: { owner, seqBefore: seq, prefetch: o.autoAck ? RECEIVE_MAX : o.prefetch },
+            autoAck: o.autoAck,
+          });
+          for (const row of delivered) {
+            if (signal.aborted) break;
+            seq = row.lease_seq ?? seq + 1;
+            await out.send(`${owner}:${seq}`, toInboxMessage(row));
+          }
+          if (signal.aborted) {
+            // The connection closed while this claim was out (a resume's own release can wake the
+            // stream it replaces before that stream has seen its close): what it did not send was
+            // never seen, so it goes back now, uncounted, not after the visibility timeout.
+            if (!o.autoAck && (await releaseUnseenStreamLeases(this.#db, clientId, owner, seq, this.#now())) > 0) this.#onChange(clientId);
+            break;
+          }
+          if (delivered.length > 0) lastWrite = Date.now();
+          // A full batch may have more behind it, and expired or dead-lettered rows made room: look
+          // again at once. A short one took all there was (or all the prefetch allows): the
+          // registration made before the claim catches whatever comes since, so no second look.
+          if (delivered.length === max || skipped > 0) {
+            waiting.cancel();
+            continue;
+          }
+        }
+        look = (await waiting.done) !== 'timeout';
+        if (!look) {
+          await out.heartbeat();
+          lastWrite = Date.now();
+        }
+      }
+      return 'aborted';
     } catch (error) {
       // A consumer that stopped reading gives back what it holds, for its other connections.
       if (error instanceof SlowConsumerError && (await releaseStreamLeases(this.#db, clientId, owner, this.#now())) > 0) this.#onChange(clientId);
       throw error;
     }
-  }
-
-  async #stream(clientId: string, owner: string, o: StreamOptions, out: StreamOutput, signal: AbortSignal): Promise<StreamEnd> {
-    const resume = EVENT_ID_PATTERN.exec(o.lastEventId ?? '');
-    if (resume && (await releaseUnseenStreamLeases(this.#db, clientId, resume[1]!, Number(resume[2]), this.#now())) > 0) {
-      this.#onChange(clientId);
-    }
-    let seq = 0;
-    let lastWrite = Date.now();
-    // Look in the queue at the start and whenever woken; a heartbeat alone is no reason to: an idle
-    // stream then costs no query at all, and the poller wakes it for what no signal announces.
-    let look = true;
-    while (!signal.aborted) {
-      if (o.stillAuthorized && !(await o.stillAuthorized())) return 'unauthorized';
-      const waiting = this.#waiters.register(clientId, o.heartbeatMs - (Date.now() - lastWrite), signal);
-      if (look) {
-        const max = Math.min(o.prefetch, RECEIVE_MAX);
-        const { delivered, skipped } = await this.#claim({
-          clientId,
-          max,
-          visibilitySeconds: o.visibilitySeconds,
-          lease: { owner, seqBefore: seq, prefetch: o.autoAck ? RECEIVE_MAX : o.prefetch },
-          autoAck: o.autoAck,
-        });
-        for (const row of delivered) {
-          if (signal.aborted) break;
-          seq = row.lease_seq ?? seq + 1;
-          await out.send(`${owner}:${seq}`, toInboxMessage(row));
-        }
-        if (signal.aborted) {
-          // The connection closed while this claim was out (a resume's own release can wake the
-          // stream it replaces before that stream has seen its close): what it did not send was
-          // never seen, so it goes back now, uncounted, not after the visibility timeout.
-          if (!o.autoAck && (await releaseUnseenStreamLeases(this.#db, clientId, owner, seq, this.#now())) > 0) this.#onChange(clientId);
-          break;
-        }
-        if (delivered.length > 0) lastWrite = Date.now();
-        // A full batch may have more behind it, and expired or dead-lettered rows made room: look
-        // again at once. A short one took all there was (or all the prefetch allows): the
-        // registration made before the claim catches whatever comes since, so no second look.
-        if (delivered.length === max || skipped > 0) {
-          waiting.cancel();
-          continue;
-        }
-      }
-      look = (await waiting.done) !== 'timeout';
-      if (!look) {
-        await out.heartbeat();
-        lastWrite = Date.now();
-      }
-    }
-    return 'aborted';
   }
 
   async #claim(options: Omit<ClaimOptions, 'maxReceives'>): Promise<{ delivered: ClaimedRow[]; skipped: number }> {

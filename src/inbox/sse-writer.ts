@@ -35,7 +35,8 @@ export class SseWriter {
 
   /** Calls fn once when the connection goes away (client gone, or ended here). */
   onClose(fn: () => void): void {
-    this.#res.once('close', fn);
+    // 'close' comes once per response: `on` spares the wrapper that `once` keeps for its whole life
+    this.#res.on('close', fn);
   }
 
   /** One event; `data` must not contain newlines (compact JSON does not). */

@@ -3,6 +3,12 @@
 //
 // Register before looking for work, await after finding none: a wake that lands in between is
 // then not missed.
+//
+// Every idle stream holds one registration for as long as it is idle, and makes a new one per
+// heartbeat, so a registration is one small object: its methods live on the prototype, it is its
+// own abort listener (handleEvent) and its timer's argument, and a key with one waiter maps to it
+// directly, without a Set. It used to be four closures (finish, cancel, the timeout, the abort),
+// their contexts and a Set per key.
 
 export type WaitOutcome = 'woken' | 'timeout' | 'aborted';
 
@@ -11,29 +17,21 @@ export interface Registration {
   cancel(): void;
 }
 
+type Entry = Waiter | Set<Waiter>;
+
+const ALREADY_ABORTED: Registration = { done: Promise.resolve('aborted'), cancel: () => undefined };
+
 export class Waiters {
-  readonly #byKey = new Map<string, Set<(outcome: WaitOutcome) => void>>();
+  readonly #byKey = new Map<string, Entry>();
 
   register(key: string, timeoutMs: number, signal?: AbortSignal): Registration {
-    if (signal?.aborted) return { done: Promise.resolve('aborted'), cancel: () => undefined };
-    let finish!: (outcome: WaitOutcome) => void;
-    const done = new Promise<WaitOutcome>((resolve) => {
-      let set = this.#byKey.get(key);
-      if (!set) this.#byKey.set(key, (set = new Set()));
-      const waiters = set;
-      finish = (outcome) => {
-        if (!waiters.delete(finish)) return;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        if (waiters.size === 0 && this.#byKey.get(key) === waiters) this.#byKey.delete(key);
-        resolve(outcome);
-      };
-      const onAbort = () => finish('aborted');
-      const timer = setTimeout(() => finish('timeout'), Math.max(0, timeoutMs));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      waiters.add(finish);
-    });
-    return { done, cancel: () => finish('aborted') };
+    if (signal?.aborted) return ALREADY_ABORTED;
+    const waiter = new Waiter(this.#byKey, key, timeoutMs, signal);
+    const entry = this.#byKey.get(key);
+    if (entry === undefined) this.#byKey.set(key, waiter);
+    else if (entry instanceof Set) entry.add(waiter);
+    else this.#byKey.set(key, new Set([entry, waiter]));
+    return waiter;
   }
 
   wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
@@ -41,10 +39,13 @@ export class Waiters {
   }
 
   wake(keys: Iterable<string> | undefined): void {
-    const woken: ((outcome: WaitOutcome) => void)[] = [];
-    const sets = keys === undefined ? this.#byKey.values() : [...keys].map((key) => this.#byKey.get(key) ?? []);
+    const woken: Waiter[] = [];
+    const entries = keys === undefined ? this.#byKey.values() : Array.from(keys, (key) => this.#byKey.get(key));
     // a loop, not push(...set): spreading tens of thousands of waiters as arguments overflows the stack
-    for (const waiters of sets) for (const finish of waiters) woken.push(finish);
+    for (const entry of entries) {
+      if (entry instanceof Set) for (const waiter of entry) woken.push(waiter);
+      else if (entry !== undefined) woken.push(entry);
+    }
     finishInSlices(woken);
   }
 
@@ -55,9 +56,60 @@ export class Waiters {
 
   get size(): number {
     let n = 0;
-    for (const waiters of this.#byKey.values()) n += waiters.size;
+    for (const entry of this.#byKey.values()) n += entry instanceof Set ? entry.size : 1;
     return n;
   }
+}
+
+class Waiter implements Registration {
+  readonly done: Promise<WaitOutcome>;
+  readonly #byKey: Map<string, Entry>;
+  readonly #key: string;
+  readonly #signal: AbortSignal | undefined;
+  readonly #timer: NodeJS.Timeout;
+  #resolve!: (outcome: WaitOutcome) => void;
+
+  constructor(byKey: Map<string, Entry>, key: string, timeoutMs: number, signal: AbortSignal | undefined) {
+    this.#byKey = byKey;
+    this.#key = key;
+    this.#signal = signal;
+    this.done = new Promise((resolve) => (this.#resolve = resolve));
+    this.#timer = setTimeout(timedOut, Math.max(0, timeoutMs), this);
+    signal?.addEventListener('abort', this, { once: true });
+  }
+
+  cancel(): void {
+    this.finish('aborted');
+  }
+
+  /** The signal aborted. */
+  handleEvent(): void {
+    this.finish('aborted');
+  }
+
+  /** Settles once; later calls (a wake after a cancel, a timeout after a wake) do nothing. */
+  finish(outcome: WaitOutcome): void {
+    if (!this.#leave()) return;
+    clearTimeout(this.#timer);
+    this.#signal?.removeEventListener('abort', this);
+    this.#resolve(outcome);
+  }
+
+  /** Takes this waiter off its key; false when it already was. */
+  #leave(): boolean {
+    const entry = this.#byKey.get(this.#key);
+    if (entry === this) {
+      this.#byKey.delete(this.#key);
+      return true;
+    }
+    if (!(entry instanceof Set) || !entry.delete(this)) return false;
+    if (entry.size === 0) this.#byKey.delete(this.#key);
+    return true;
+  }
+}
+
+function timedOut(waiter: Waiter): void {
+  waiter.finish('timeout');
 }
 
 /**
@@ -69,8 +121,8 @@ export class Waiters {
  */
 export const WAKE_SLICE = 500;
 
-function finishInSlices(woken: ((outcome: WaitOutcome) => void)[], from = 0): void {
+function finishInSlices(woken: Waiter[], from = 0): void {
   const end = Math.min(woken.length, from + WAKE_SLICE);
-  for (let i = from; i < end; i++) woken[i]!('woken');
+  for (let i = from; i < end; i++) woken[i]!.finish('woken');
   if (end < woken.length) setImmediate(() => finishInSlices(woken, end));
 }

@@ -46,3 +46,37 @@ test('one key with 200,000 waiters wakes them all (no argument spread to overflo
   expect(outcomes.every((o) => o === 'woken')).toBe(true);
   expect(waiters.size).toBe(0);
 });
+
+test('a waiter whose signal aborts settles as aborted and leaves its key, the key\'s other waiter stays', async () => {
+  const waiters = new Waiters();
+  const gone = new AbortController();
+  const first = waiters.register('shared', 60_000, gone.signal);
+  const second = waiters.register('shared', 60_000);
+  gone.abort();
+  expect(await first.done).toBe('aborted');
+  expect(waiters.size).toBe(1);
+  waiters.wake(['shared']);
+  expect(await second.done).toBe('woken');
+  expect(waiters.keys()).toEqual([]);
+});
+
+test('a wait that times out settles once as timeout and leaves no key behind; a later wake or cancel changes nothing', async () => {
+  const waiters = new Waiters();
+  const lone = waiters.register('lone', 5);
+  const paired = [waiters.register('pair', 5), waiters.register('pair', 60_000)];
+  expect(await lone.done).toBe('timeout');
+  expect(await paired[0]!.done).toBe('timeout');
+  expect(waiters.keys()).toEqual(['pair']);
+  waiters.wake(['lone']);
+  lone.cancel();
+  expect(await lone.done).toBe('timeout');
+  paired[1]!.cancel();
+  expect(waiters.size).toBe(0);
+});
+
+test('a signal already aborted gives a settled registration and registers nothing', async () => {
+  const waiters = new Waiters();
+  const r = waiters.register('late', 60_000, AbortSignal.abort());
+  expect(await r.done).toBe('aborted');
+  expect(waiters.size).toBe(0);
+});
