@@ -2,6 +2,7 @@
 // migrate status/down/up work against a real database; the admin helpers (clients, dlq, stats)
 // do what they say, on DATABASE_URL or on the embedded database a running service holds.
 import { execFile, execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -17,6 +18,7 @@ import { createQueueClient, newMessage, publishAndRoute } from './helpers/queue.
 
 const run = promisify(execFile);
 const CLI = path.resolve(import.meta.dirname, '../src/cli.ts');
+const ROOT = path.resolve(import.meta.dirname, '..');
 
 async function cli(args: string[], env: Record<string, string> = {}) {
   try {
@@ -112,6 +114,18 @@ describe('the entry point', () => {
 
   test('runs the command on this Node', async () => {
     const { stdout } = await run(process.execPath, [ENTRY, '--help']);
+    expect(stdout).toContain('usage: switchyard');
+  });
+
+  test('run as a program (its #! line), it gets the Node flags npm start and the image give, and runs', async () => {
+    const flagsAfterNode = (words: string[]) => words.slice(words.indexOf('node') + 1).filter((word) => word.startsWith('--'));
+    const shebang = flagsAfterNode(readFileSync(ENTRY, 'utf8').split('\n')[0]!.split(' '));
+    const start = flagsAfterNode((JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' '));
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(path.join(ROOT, 'deploy/Dockerfile'), 'utf8'))![1]!;
+    expect(start).toContain('--max-semi-space-size=32');
+    expect(shebang).toEqual(start);
+    expect(flagsAfterNode(JSON.parse(entrypoint) as string[])).toEqual(start);
+    const { stdout } = await run(ENTRY, ['--help'], { env: { ...process.env, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` } });
     expect(stdout).toContain('usage: switchyard');
   });
 

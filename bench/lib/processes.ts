@@ -6,6 +6,8 @@ import path from 'node:path';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BENCH_ADMIN_TOKEN = 'bench-admin-token-0123456789abcdef0123456789';
+/** Node's flags as `npm start` gives them (the young generation's ceiling, src/switchyard.js), so the service is measured as it ships. */
+export const SERVICE_NODE_FLAGS = nodeFlagsOfStart();
 
 const children = new Set<ChildProcess>();
 
@@ -33,7 +35,7 @@ export interface RunningService {
 }
 
 export async function startService(databaseUrl: string, roles: string, env: Record<string, string> = {}): Promise<RunningService> {
-  const child = track(spawn(process.execPath, [path.join(ROOT, 'src/switchyard.js'), 'serve', '--no-migrate', '--roles', roles], {
+  const child = track(spawn(process.execPath, [...SERVICE_NODE_FLAGS, path.join(ROOT, 'src/switchyard.js'), 'serve', '--no-migrate', '--roles', roles], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? '',
@@ -120,4 +122,11 @@ export function runLoad<T>(kind: string, args: Record<string, unknown>, onProgre
       }
     });
   });
+}
+
+function nodeFlagsOfStart(): string[] {
+  const start = (JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+  const match = /^node ((?:--\S+ )*)src\/switchyard\.js /.exec(start);
+  if (!match) throw new Error(`package.json's start script is not "node [--flags] src/switchyard.js ...": ${start}`);
+  return match[1]!.split(' ').filter(Boolean);
 }
