@@ -7,7 +7,8 @@
 // launcher): Node 24 lets V8's young generation grow to 128 MB, four times Node 20's ceiling. A
 // burst of connections grows it to the top, and a push process then holds about 64 MB it does not
 // need: 4 KB per stream of 15,000 idle ones. Capped at 32 MB semi-spaces, 15,000 idle streams cost
-// 20.4 KB each instead of 23-26, and ingest and broadcast measured no slower (bench/RESULTS.md).
+// 20.4-23.2 KB each instead of 22.3-27.5, and ingest and broadcast measured no slower
+// (bench/RESULTS.md, fifth session).
 const MINIMUM = [22, 18];
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < MINIMUM[0] || (major === MINIMUM[0] && minor < MINIMUM[1])) {
