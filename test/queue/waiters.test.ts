@@ -1,6 +1,7 @@
 // Waiters wake in slices (queue/waiters.ts): a broadcast's thousands of streams are woken a few
 // hundred per event-loop turn, so the first claims reach the database while the rest wake. Every
 // waiter must still be woken exactly once, and only the keys named.
+import { getEventListeners } from 'node:events';
 import { expect, test } from 'vitest';
 import { WAKE_SLICE, Waiters } from '../../src/queue/waiters.ts';
 
@@ -79,4 +80,23 @@ test('a signal already aborted gives a settled registration and registers nothin
   const r = waiters.register('late', 60_000, AbortSignal.abort());
   expect(await r.done).toBe('aborted');
   expect(waiters.size).toBe(0);
+});
+
+test('a signal gets one abort listener however many waits it has made, and its abort ends every wait still on it', async () => {
+  const waiters = new Waiters();
+  const stream = new AbortController();
+  for (let i = 0; i < 100; i++) {
+    const r = waiters.register('client', 60_000, stream.signal);
+    if (i % 2 === 0) r.cancel();
+    else waiters.wake(['client']);
+    await r.done;
+  }
+  expect(getEventListeners(stream.signal, 'abort')).toHaveLength(1);
+  const both = [waiters.register('a', 60_000, stream.signal), waiters.register('b', 60_000, stream.signal)];
+  const other = waiters.register('a', 60_000);
+  stream.abort();
+  expect(await Promise.all(both.map((r) => r.done))).toEqual(['aborted', 'aborted']);
+  expect(waiters.keys()).toEqual(['a']);
+  waiters.wake(['a']);
+  expect(await other.done).toBe('woken');
 });
