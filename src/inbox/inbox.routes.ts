@@ -15,6 +15,7 @@ import {
   ReceivedSchema, ReceiveQuery, RedrivenSchema, RedriveSchema, StreamQuery, toDate as date, type InboxMessage,
 } from './inbox.schemas.ts';
 import type { InboxService } from './inbox.service.ts';
+import { onShutdown } from './shutdown-listeners.ts';
 import { SLOW_CONSUMER, SlowConsumerError } from './slow-consumer.ts';
 import { SseWriter } from './sse-writer.ts';
 import { outageLog } from './stream-outage-log.ts';
@@ -192,7 +193,7 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
       const closed = new AbortController();
       const abort = () => closed.abort();
       writer.onClose(abort);
-      o.shutdown.addEventListener('abort', abort, { once: true });
+      const forgetShutdown = onShutdown(o.shutdown, abort);
       const options = {
         visibilitySeconds: query.visibility,
         prefetch: query.prefetch,
@@ -209,7 +210,7 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
       // these until it ends.
       const ended = () => {
         release();
-        o.shutdown.removeEventListener('abort', abort);
+        forgetShutdown();
       };
       void inbox.stream(clientId, options, output, closed.signal).then(
         (end) => {

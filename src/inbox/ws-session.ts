@@ -13,6 +13,7 @@ import { outageLog } from './stream-outage-log.ts';
 import type { createMessageSchemas } from '../messages/messages.schemas.ts';
 import { PUBLISH_BATCH_PATH, PUBLISH_PATH, publishedAnswer, publishedBatchAnswer, type Publisher } from '../messages/publisher.ts';
 import type { InboxService } from './inbox.service.ts';
+import { onShutdown } from './shutdown-listeners.ts';
 import { SLOW_CONSUMER, SlowConsumerError } from './slow-consumer.ts';
 import { ClientFrameSchema, type ClientFrame } from './ws-frames.schemas.ts';
 import type { WsWriter } from './ws-writer.ts';
@@ -54,9 +55,8 @@ export class WsSession {
     this.#stillAuthorized = stillAuthorized;
     this.#requestId = requestId;
     this.#o = o;
-    const onShutdown = () => this.#end('ShuttingDown', 'the service is shutting down; reconnect');
-    o.shutdown.addEventListener('abort', onShutdown, { once: true });
-    this.#closed.signal.addEventListener('abort', () => o.shutdown.removeEventListener('abort', onShutdown), { once: true });
+    const forget = onShutdown(o.shutdown, () => this.#end('ShuttingDown', 'the service is shutting down; reconnect'));
+    this.#closed.signal.addEventListener('abort', forget, { once: true });
   }
 
   /** The socket closed (either side): the stream stops. */
