@@ -9,13 +9,13 @@ import { corsResponseHeaders } from '../http/cors.ts';
 import { ApiError, problemResponses } from '../http/problem.ts';
 import { isDatabaseUnreachable } from '../db/errors.ts';
 import type { Logger } from '../logger.ts';
+import { listenForAbort, stopListeningForAbort } from '../queue/abort-listeners.ts';
 import type { DeadLettersService } from './dead-letters.service.ts';
 import {
   AckedSchema, AckSchema, DeadLetterPageSchema, DeadLetterQuery, ExtendedSchema, ExtendSchema, NackedSchema, NackSchema,
   ReceivedSchema, ReceiveQuery, RedrivenSchema, RedriveSchema, StreamQuery, toDate as date, type InboxMessage,
 } from './inbox.schemas.ts';
 import type { InboxService } from './inbox.service.ts';
-import { onShutdown } from './shutdown-listeners.ts';
 import { SLOW_CONSUMER, SlowConsumerError } from './slow-consumer.ts';
 import { SseWriter } from './sse-writer.ts';
 import { outageLog } from './stream-outage-log.ts';
@@ -193,7 +193,7 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
       const closed = new AbortController();
       const abort = () => closed.abort();
       writer.onClose(abort);
-      const forgetShutdown = onShutdown(o.shutdown, abort);
+      listenForAbort(o.shutdown, abort);
       const options = {
         visibilitySeconds: query.visibility,
         prefetch: query.prefetch,
@@ -210,7 +210,7 @@ export function inboxRoutes(auth: Authenticator, inbox: InboxService, deadLetter
       // these until it ends.
       const ended = () => {
         release();
-        forgetShutdown();
+        stopListeningForAbort(o.shutdown, abort);
       };
       void inbox.stream(clientId, options, output, closed.signal).then(
         (end) => {

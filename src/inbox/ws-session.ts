@@ -9,11 +9,11 @@ import type { RateLimiter } from '../auth/rate-limiter.ts';
 import { ApiError, isRecord, problemBody, validationError, type Problem } from '../http/problem.ts';
 import { isDatabaseUnreachable } from '../db/errors.ts';
 import type { Logger } from '../logger.ts';
+import { listenForAbort, stopListeningForAbort } from '../queue/abort-listeners.ts';
 import { outageLog } from './stream-outage-log.ts';
 import type { createMessageSchemas } from '../messages/messages.schemas.ts';
 import { PUBLISH_BATCH_PATH, PUBLISH_PATH, publishedAnswer, publishedBatchAnswer, type Publisher } from '../messages/publisher.ts';
 import type { InboxService } from './inbox.service.ts';
-import { onShutdown } from './shutdown-listeners.ts';
 import { SLOW_CONSUMER, SlowConsumerError } from './slow-consumer.ts';
 import { ClientFrameSchema, type ClientFrame } from './ws-frames.schemas.ts';
 import type { WsWriter } from './ws-writer.ts';
@@ -55,8 +55,9 @@ export class WsSession {
     this.#stillAuthorized = stillAuthorized;
     this.#requestId = requestId;
     this.#o = o;
-    const forget = onShutdown(o.shutdown, () => this.#end('ShuttingDown', 'the service is shutting down; reconnect'));
-    this.#closed.signal.addEventListener('abort', forget, { once: true });
+    const onShutdown = () => this.#end('ShuttingDown', 'the service is shutting down; reconnect');
+    listenForAbort(o.shutdown, onShutdown);
+    this.#closed.signal.addEventListener('abort', () => stopListeningForAbort(o.shutdown, onShutdown), { once: true });
   }
 
   /** The socket closed (either side): the stream stops. */

@@ -6,10 +6,12 @@
 //
 // Every idle stream holds one registration for as long as it is idle, and makes a new one per
 // heartbeat and per message, so a registration is one small object: its methods live on the
-// prototype, it is its timer's argument, and a key with one waiter maps to it directly, without a
-// Set. It used to be four closures (finish, cancel, the timeout, the abort), their contexts and a
-// Set per key. A signal gets one abort listener for its whole life (SignalWatch), not one per
-// wait: Node's addEventListener took about 6 us a call, 1.3 s of a broadcast run's push CPU.
+// prototype, it is its own abort listener and its timer's argument, and a key with one waiter maps
+// to it directly, without a Set. It used to be four closures (finish, cancel, the timeout, the
+// abort), their contexts and a Set per key. Its abort listener goes through abort-listeners.ts, so
+// a stream's signal has one real listener for all its waits.
+
+import { listenForAbort, stopListeningForAbort } from './abort-listeners.ts';
 
 export type WaitOutcome = 'woken' | 'timeout' | 'aborted';
 
@@ -24,11 +26,10 @@ const ALREADY_ABORTED: Registration = { done: Promise.resolve('aborted'), cancel
 
 export class Waiters {
   readonly #byKey = new Map<string, Entry>();
-  readonly #watches = new WeakMap<AbortSignal, SignalWatch>();
 
   register(key: string, timeoutMs: number, signal?: AbortSignal): Registration {
     if (signal?.aborted) return ALREADY_ABORTED;
-    const waiter = new Waiter(this.#byKey, key, timeoutMs, signal && this.#watch(signal));
+    const waiter = new Waiter(this.#byKey, key, timeoutMs, signal);
     const entry = this.#byKey.get(key);
     if (entry === undefined) this.#byKey.set(key, waiter);
     else if (entry instanceof Set) entry.add(waiter);
@@ -51,16 +52,6 @@ export class Waiters {
     finishInSlices(woken);
   }
 
-  #watch(signal: AbortSignal): SignalWatch {
-    let watch = this.#watches.get(signal);
-    if (watch === undefined) {
-      watch = new SignalWatch();
-      this.#watches.set(signal, watch);
-      signal.addEventListener('abort', watch, { once: true });
-    }
-    return watch;
-  }
-
   /** Keys somebody is waiting on. */
   keys(): string[] {
     return [...this.#byKey.keys()];
@@ -73,47 +64,29 @@ export class Waiters {
   }
 }
 
-/** The waiters of one abort signal, and its one listener: the signal aborting ends them all. */
-class SignalWatch {
-  waiting: Waiter | Set<Waiter> | undefined;
-
-  add(waiter: Waiter): void {
-    if (this.waiting === undefined) this.waiting = waiter;
-    else if (this.waiting instanceof Set) this.waiting.add(waiter);
-    else this.waiting = new Set([this.waiting, waiter]);
-  }
-
-  delete(waiter: Waiter): void {
-    if (this.waiting === waiter) this.waiting = undefined;
-    else if (this.waiting instanceof Set) this.waiting.delete(waiter);
-  }
-
-  /** The signal aborted. */
-  handleEvent(): void {
-    const waiting = this.waiting;
-    if (waiting instanceof Set) for (const waiter of [...waiting]) waiter.finish('aborted');
-    else waiting?.finish('aborted');
-  }
-}
-
 class Waiter implements Registration {
   readonly done: Promise<WaitOutcome>;
   readonly #byKey: Map<string, Entry>;
   readonly #key: string;
-  readonly #watch: SignalWatch | undefined;
+  readonly #signal: AbortSignal | undefined;
   readonly #timer: NodeJS.Timeout;
   #resolve!: (outcome: WaitOutcome) => void;
 
-  constructor(byKey: Map<string, Entry>, key: string, timeoutMs: number, watch: SignalWatch | undefined) {
+  constructor(byKey: Map<string, Entry>, key: string, timeoutMs: number, signal: AbortSignal | undefined) {
     this.#byKey = byKey;
     this.#key = key;
-    this.#watch = watch;
+    this.#signal = signal;
     this.done = new Promise((resolve) => (this.#resolve = resolve));
     this.#timer = setTimeout(timedOut, Math.max(0, timeoutMs), this);
-    watch?.add(this);
+    if (signal) listenForAbort(signal, this);
   }
 
   cancel(): void {
+    this.finish('aborted');
+  }
+
+  /** The signal aborted. */
+  handleEvent(): void {
     this.finish('aborted');
   }
 
@@ -121,7 +94,7 @@ class Waiter implements Registration {
   finish(outcome: WaitOutcome): void {
     if (!this.#leave()) return;
     clearTimeout(this.#timer);
-    this.#watch?.delete(this);
+    if (this.#signal) stopListeningForAbort(this.#signal, this);
     this.#resolve(outcome);
   }
 
