@@ -60,11 +60,13 @@ async function receiveAck() {
 }
 
 /** An auto-acking stream of the subscriber's messages, over SSE or WebSocket: calls onMessage for each; resolves to its closer once up. */
-async function openStream(transport: 'sse' | 'ws', token: string, onMessage: (message: { payload: { t: number } }) => void): Promise<() => Promise<void>> {
+interface StreamedMessage { id: string; payload: { t: number } }
+
+async function openStream(transport: 'sse' | 'ws', token: string, onMessage: (message: StreamedMessage) => void): Promise<() => Promise<void>> {
   if (transport === 'ws') {
     const socket = new WebSocket(`${args.url.replace(/^http/, 'ws')}/v1/inbox/ws`, ['switchyard.v1', `bearer.${token}`]);
     socket.addEventListener('message', (event) => {
-      const frame = JSON.parse(String(event.data)) as { type: string; message: { payload: { t: number } } };
+      const frame = JSON.parse(String(event.data)) as { type: string; message: StreamedMessage };
       if (frame.type === 'message') onMessage(frame.message);
     });
     await new Promise((resolve, reject) => {
@@ -75,7 +77,7 @@ async function openStream(transport: 'sse' | 'ws', token: string, onMessage: (me
     return async () => socket.close();
   }
   return readSse(`${args.url}/v1/inbox/stream?ack=auto`, token, (event, data) => {
-    if (event === 'message') onMessage(JSON.parse(data) as { payload: { t: number } });
+    if (event === 'message') onMessage(JSON.parse(data) as StreamedMessage);
   });
 }
 
@@ -144,17 +146,26 @@ function post(url: URL, agent: HttpAgent, token: string, body: string, signal?: 
   });
 }
 
-/** Publishes at a steady rate to a topic one stream (SSE or WebSocket) listens to; latency = publish sent to message received. */
+/**
+ * Publishes at a steady rate to a topic one stream (SSE or WebSocket) listens to; latency = publish
+ * sent to message received. With `trace`, also each measured message's id with its send and
+ * receipt times on the wall clock (ms since the epoch, to the microsecond), which the scenario
+ * joins to the database's own timestamps (bench/scenarios.ts, streamTrace).
+ */
 async function streamLatency() {
   const intervalMs = 1000 / args.rate;
   const start = performance.now() + 500; // the stream is up by then
   const measureFrom = start + args.warmupSeconds * 1000;
   const end = start + (args.warmupSeconds + args.durationSeconds) * 1000;
   const latencies: number[] = [];
+  const trace: [id: string, sentMs: number, receivedMs: number][] = [];
   let received = 0;
   const close = await openStream(args.transport ?? 'sse', args.subscriberToken, (message) => {
     received += 1;
-    if (message.payload.t >= measureFrom) latencies.push(performance.now() - message.payload.t);
+    if (message.payload.t < measureFrom) return;
+    const now = performance.now();
+    latencies.push(now - message.payload.t);
+    if (args.trace) trace.push([message.id, performance.timeOrigin + message.payload.t, performance.timeOrigin + now]);
   });
   let sent = 0;
   let failed = 0;
@@ -178,7 +189,47 @@ async function streamLatency() {
   const deadline = Date.now() + 5_000;
   while (received < sent && Date.now() < deadline) await sleep(20);
   await close();
-  return { sent, failed, received, latencyMs: summarizeLatencies(latencies) };
+  return { sent, failed, received, latencyMs: summarizeLatencies(latencies), ...(args.trace ? { trace } : {}) };
+}
+
+/**
+ * Drains `expected` messages through one SSE stream, auto-acked or leased (`prefetch` unacked at
+ * most, acked by the client: one ack request at a time, carrying up to 100 receipts read since the
+ * last one, the most one request may carry). Resolves when all are received (and acked).
+ */
+async function streamDrain() {
+  const deadline = Date.now() + args.durationSeconds * 1000;
+  const started = performance.now();
+  let received = 0;
+  let acked = 0;
+  let finished = started;
+  let unacked: string[] = [];
+  let acking: Promise<void> | undefined;
+  const ack = async () => {
+    while (unacked.length > 0) {
+      const receipts = unacked.slice(0, 100);
+      unacked = unacked.slice(100);
+      const reply = await fetch(`${args.url}/v1/inbox/ack`, { method: 'POST', headers: auth(args.token), body: JSON.stringify({ receipts }) });
+      acked += ((await reply.json()) as { acked?: number }).acked ?? 0;
+    }
+    acking = undefined;
+    finished = performance.now();
+  };
+  const query = args.mode === 'auto' ? 'ack=auto' : `prefetch=${args.prefetch}`;
+  const close = await readSse(`${args.url}/v1/inbox/stream?${query}`, args.token, (event, data) => {
+    if (event !== 'message') return;
+    received += 1;
+    if (args.mode === 'auto') {
+      finished = performance.now();
+      return;
+    }
+    unacked.push((JSON.parse(data) as { receipt: string }).receipt);
+    acking ??= ack();
+  });
+  const done = () => (args.mode === 'auto' ? received : acked) >= args.expected;
+  while (!done() && Date.now() < deadline) await sleep(10);
+  await close();
+  return { received, acked, seconds: (finished - started) / 1000 };
 }
 
 /**
@@ -361,7 +412,7 @@ async function receiveAckClient() {
 
 const kinds: Record<string, () => Promise<unknown>> = {
   http, 'receive-ack': receiveAck, 'stream-latency': streamLatency, 'idle-sse': idleSse, 'idle-ws': idleWs, 'receive-ack-client': receiveAckClient,
-  'open-loop': openLoop, broadcast,
+  'open-loop': openLoop, broadcast, 'stream-drain': streamDrain,
 };
 const run = kinds[kind ?? ''];
 if (!run) {
@@ -370,8 +421,8 @@ if (!run) {
 }
 run().then(
   (result) => {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
-    process.exit(0);
+    // A pipe takes a large line in several writes: exit once it has all of it.
+    process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
   },
   (error: unknown) => {
     process.stderr.write(`${String(error)}\n`);

@@ -37,9 +37,9 @@ const KNEE_RAMP = [50, 100, 250, 500, 750, 1_000, 1_250, 1_500, 1_750, 2_000, 2_
 const runs = Number(options.runs ?? (tiny ? 1 : 3));
 const only = options.only?.split(',');
 const scale: scenarios.Scale = tiny
-  ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, idleStreams: 50, sseRate: 100, classifyBacklog: 500,
+  ? { seconds: 1, routingBacklog: 2_000, fanoutSubscribers: 200, fanoutMessages: 2, receiveBacklog: 2_000, streamBacklog: 2_000, idleStreams: 50, sseRate: 100, classifyBacklog: 500,
       broadcastStreams: 50, broadcastMessages: 2, broadcastIntervalMs: 250, kneeRates: [100], kneeSeconds: 1 }
-  : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, idleStreams: 15_000, sseRate: 1_000, classifyBacklog: 10_000,
+  : { seconds: 10, routingBacklog: 400_000, fanoutSubscribers: 10_000, fanoutMessages: 20, receiveBacklog: 300_000, streamBacklog: 100_000, idleStreams: 15_000, sseRate: 1_000, classifyBacklog: 10_000,
       broadcastStreams: 10_000, broadcastMessages: 20, broadcastIntervalMs: 2_000, kneeRates: KNEE_RAMP, kneeSeconds: 3 };
 /**
  * The fixed rate of the latency rows: the scale's rate (1,000/s), or half of pg-boss's knee when
@@ -165,6 +165,11 @@ const MEASURES: Measure[] = [
       return { p50: r.latencyMs.p50, p99: r.latencyMs.p99, max: r.latencyMs.max, lost: r.sent - r.received, failed: r.failed, rate: liveRate() };
     },
   })),
+  { key: 'sse-trace', title: 'publish to SSE receipt at the fixed rate, by segment', run: async (db) => ({ ...(await scenarios.streamTrace(db, scale, liveRate())) }) },
+  ...(['auto', 'lease'] as const).map((mode): Measure => ({
+    key: `stream-carry-${mode}`, title: `one SSE stream draining a backlog, ${mode === 'auto' ? 'auto-acked' : 'leased, prefetch 100, acked by the client'}`,
+    run: async (db) => ({ ...(await scenarios.streamCarry(db, scale, mode)) }),
+  })),
   { key: 'broadcast', title: `broadcast to ${formatNumber(scale.broadcastStreams)} SSE streams in one push process`, run: async (db) => ({
     ...(await scenarios.broadcast(db, scale, (line) => progress(`  broadcast: ${line}`))),
   }) },
@@ -235,6 +240,9 @@ function render(r: Map<string, Record<string, Spread>>, postgresVersion: string)
     `| receive + ack over WebSocket, @switchyard/client batching | >= receive + ack over HTTP | ${value('receive-ack-ws', 'perSecond')} msg/s | ${ratio('receive-ack-ws', 'perSecond', 'receive-ack')} | ${verdict(m('receive-ack-ws', 'perSecond') === undefined || m('receive-ack', 'perSecond') === undefined ? undefined : m('receive-ack-ws', 'perSecond')! >= m('receive-ack', 'perSecond')!)} |`,
     ...(['sse', 'ws'] as const).map((t) => `| ${formatNumber(scale.idleStreams)} idle ${t === 'ws' ? 'WebSockets' : 'SSE streams'} in one process | <= 25 KB each | ${value(`idle-${t}`, 'kbPerStream', 1, ' KB')} per ${t === 'ws' ? 'socket' : 'stream'} (${value(`idle-${t}`, 'open')} open, RSS ${value(`idle-${t}`, 'rssMb', 0, ' MB')}) | | ${verdict(m(`idle-${t}`, 'kbPerStream') === undefined ? undefined : m(`idle-${t}`, 'kbPerStream')! <= 25 && m(`idle-${t}`, 'open')! >= scale.idleStreams)} |`),
     `| content classification from a backlog, 1 analytics worker | (measured) | ${value('classify', 'perSecond')} msg/s labelled (${value('classify', 'sampledOut')} of ${formatNumber(scale.classifyBacklog)} sampled out) | | |`,
+    ...(['auto', 'lease'] as const).map((mode) => `| ${MEASURES.find((x) => x.key === `stream-carry-${mode}`)!.title} | (measured) | ` +
+      `${value(`stream-carry-${mode}`, 'perSecond')} msg/s; ${value(`stream-carry-${mode}`, 'perClaim', 1)} messages per claim, ${value(`stream-carry-${mode}`, 'claimMs', 2, ' ms')} each` +
+      `${mode === 'lease' ? `; ${value('stream-carry-lease', 'perAck', 1)} receipts per ack, ${value('stream-carry-lease', 'ackMs', 2, ' ms')} each` : ''}; left ${value(`stream-carry-${mode}`, 'left')} | | |`),
     '',
     '| baseline, same database, same run | result |',
     '|---|---|',
@@ -243,6 +251,14 @@ function render(r: Map<string, Record<string, Spread>>, postgresVersion: string)
     `| ${MEASURES.find((x) => x.key === 'bare-hono')!.title} | ${value('bare-hono', 'perSecond')} /s, p99 ${value('bare-hono', 'p99', 1, ' ms')} |`,
     `| ${MEASURES.find((x) => x.key === 'pgboss-knee')!.title} | ${value('pgboss-knee', 'knee')} /s |`,
     `| ${MEASURES.find((x) => x.key === 'pgboss-latency')!.title}, ${value('pgboss-latency', 'rate')}/s | p50 ${value('pgboss-latency', 'p50', 1, ' ms')}, p99 ${value('pgboss-latency', 'p99', 1, ' ms')} |`,
+    '',
+    `Where the time of publish to SSE receipt goes, at ${value('sse-trace', 'rate')}/s (\`sse-trace\`: the fixed-rate load with probe triggers noting when each delivery row and receipt is written; ${value('sse-trace', 'traced')} messages traced, ${value('sse-trace', 'missing')} missing), in ms:`,
+    '',
+    '| segment | p50 | p90 | p99 |',
+    '|---|---|---|---|',
+    ...[['ingest', 'publish sent -> log row written'], ['wake', 'log row -> routing statement starts'], ['route', 'routing starts -> delivery row written'],
+      ['handoff', 'delivery row -> the stream\'s claim writes the receipt'], ['send', 'receipt -> event read by the client'], ['total', 'total']]
+      .map(([key, label]) => `| ${label} | ${value('sse-trace', `${key}P50`, 2)} | ${value('sse-trace', `${key}P90`, 2)} | ${value('sse-trace', `${key}P99`, 2)} |`),
     '',
     `Checks in the same runs: messages lost at ingest ${value('ingest-single', 'lost')} and ${value('ingest-batch', 'lost')} ` +
       `(accepted minus stored), failed requests ${value('ingest-single', 'failed')} and ${value('ingest-batch', 'failed')}; ` +

@@ -3,6 +3,7 @@
 import pg from 'pg';
 import { PAYLOAD } from './baselines.ts';
 import { findKnee, type Knee, type KneeStep } from './lib/knee.ts';
+import { percentile } from './lib/stats.ts';
 import { BENCH_ADMIN_TOKEN, runLoad, startService, type RunningService } from './lib/processes.ts';
 
 export interface Scale {
@@ -11,6 +12,8 @@ export interface Scale {
   fanoutSubscribers: number;
   fanoutMessages: number;
   receiveBacklog: number;
+  /** Messages one stream drains in streamCarry. */
+  streamBacklog: number;
   idleStreams: number;
   sseRate: number;
   classifyBacklog: number;
@@ -211,6 +214,15 @@ export async function routingBacklogWithRules(db: FreshDatabase, scale: Scale): 
   }
 }
 
+/** A backlog of `n` messages in the log, each queued for the client `name` and visible now. */
+async function fillInbox(db: FreshDatabase, name: string, n: number): Promise<void> {
+  await insertBacklog(db, n, 'topic:rx-');
+  await db.query(`
+    insert into switchyard.delivery (client_id, message_id, sort_key, visible_at)
+    select (select id from switchyard.client where name = $1), id, created_at, now() from switchyard.message`, [name]);
+  await db.query('vacuum analyze switchyard.delivery');
+}
+
 /**
  * From one client's backlog, messages per second: 4 HTTP consumers receiving 100 at a time and
  * acking, or (client) 4 consumers of @switchyard/client over WebSocket, prefetch 100, acks batched.
@@ -219,11 +231,7 @@ export async function receiveAck(db: FreshDatabase, scale: Scale, via: 'http' | 
   const service = await startService(db.url, 'router,push');
   try {
     const token = await register(service, 'consumer');
-    await insertBacklog(db, scale.receiveBacklog, 'topic:rx-');
-    await db.query(`
-      insert into switchyard.delivery (client_id, message_id, sort_key, visible_at)
-      select (select id from switchyard.client where name = 'consumer'), id, created_at, now() from switchyard.message`);
-    await db.query('vacuum analyze switchyard.delivery');
+    await fillInbox(db, 'consumer', scale.receiveBacklog);
     const result = await runLoad<{ acked: number; seconds: number }>(via === 'http' ? 'receive-ack' : 'receive-ack-client', {
       url: service.url, token, consumers: 4, max: 100, prefetch: 100, expected: scale.receiveBacklog, durationSeconds: Math.max(scale.seconds * 3, 10),
     });
@@ -244,6 +252,111 @@ export async function streamLatency(db: FreshDatabase, scale: Scale, transport: 
     return await runLoad<StreamLatency>('stream-latency', {
       url: service.url, publisherToken, subscriberToken, to: 'topic:latency', rate, durationSeconds: scale.seconds, warmupSeconds: 2, transport,
     });
+  } finally {
+    await service.stop();
+  }
+}
+
+/**
+ * The live path's segments, where streamLatency gives only the total: the same load at the same
+ * rate over SSE, with two probe triggers in this database only (the service has none) that note
+ * when each delivery row and each receipt is written. Joined to the log row's `created_at` and to
+ * the client's send and receipt times (all on the one wall clock of this machine), each message
+ * splits into five segments, in ms:
+ * - ingest: publish sent -> its log row written (HTTP, authentication, checks, the group commit's queue);
+ * - wake: log row written -> the routing statement starts (the append's commit, the stage's wake-up);
+ * - route: routing statement starts -> the delivery row written (lane claim and log read);
+ * - handoff: delivery row written -> the stream's claim writes its receipt (the routing commit, the
+ *   push role's wake-up, the claim up to its auto-ack);
+ * - send: receipt written -> the event read by the client (the claim's commit, its rows, the SSE write).
+ * The triggers add a row write to each routing and each claim, so the total runs a little over
+ * streamLatency's.
+ */
+export async function streamTrace(db: FreshDatabase, scale: Scale, rate: number): Promise<Record<string, number>> {
+  await db.query(`
+    create unlogged table public.bench_routed (message_id uuid not null, routing_started timestamptz not null, written timestamptz not null);
+    create unlogged table public.bench_claimed (message_id uuid not null, written timestamptz not null);
+    create function public.bench_note_routed() returns trigger language plpgsql as $$
+      begin insert into public.bench_routed values (new.message_id, new.enqueued_at, clock_timestamp()); return null; end $$;
+    create function public.bench_note_claimed() returns trigger language plpgsql as $$
+      begin insert into public.bench_claimed values (new.message_id, clock_timestamp()); return null; end $$;
+    create trigger bench_routed after insert on switchyard.delivery for each row execute function public.bench_note_routed();
+    create trigger bench_claimed after insert on switchyard.delivery_receipt for each row execute function public.bench_note_claimed();`);
+  const service = await startService(db.url, 'router,routing,persistence,analytics,push');
+  let load: StreamLatency & { trace: [string, number, number][] };
+  try {
+    const publisherToken = await register(service, 'publisher');
+    const subscriberToken = await register(service, 'subscriber', ['topic:latency']);
+    load = await runLoad('stream-latency', {
+      url: service.url, publisherToken, subscriberToken, to: 'topic:latency', rate, durationSeconds: scale.seconds, warmupSeconds: 2, transport: 'sse', trace: true,
+    });
+  } finally {
+    await service.stop();
+  }
+  const { rows } = await db.query<{ id: string; logged: number; routing: number; routed: number; claimed: number }>(`
+    select m.id::text, extract(epoch from m.created_at) * 1000 as logged, extract(epoch from r.routing_started) * 1000 as routing,
+           extract(epoch from r.written) * 1000 as routed, extract(epoch from c.written) * 1000 as claimed
+    from switchyard.message m join public.bench_routed r on r.message_id = m.id join public.bench_claimed c on c.message_id = m.id
+    where m.id = any ($1::uuid[])`, [load.trace.map(([id]) => id)]);
+  const client = new Map(load.trace.map(([id, sent, received]) => [id, { sent, received }]));
+  const segments: Record<string, number[]> = { ingest: [], wake: [], route: [], handoff: [], send: [], total: [] };
+  for (const row of rows) {
+    const { sent, received } = client.get(row.id)!;
+    const [logged, routing, routed, claimed] = [row.logged, row.routing, row.routed, row.claimed].map(Number) as [number, number, number, number];
+    segments.ingest!.push(logged - sent);
+    segments.wake!.push(routing - logged);
+    segments.route!.push(routed - routing);
+    segments.handoff!.push(claimed - routed);
+    segments.send!.push(received - claimed);
+    segments.total!.push(received - sent);
+  }
+  const result: Record<string, number> = { rate, traced: rows.length, missing: load.sent - load.received + load.failed };
+  for (const [name, samples] of Object.entries(segments)) {
+    const sorted = [...samples].sort((a, b) => a - b);
+    for (const p of [50, 90, 99]) result[`${name}P${p}`] = percentile(sorted, p);
+  }
+  return result;
+}
+
+/** A counter or a histogram's _sum or _count from the service's /metrics, for one label set (0 when absent). */
+async function scrape(service: RunningService, series: string): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? 0 : Number(line.slice(series.length + 1));
+}
+
+/**
+ * What one stream can carry: one client's backlog drained through a single SSE stream, either
+ * auto-acked (each claim deletes what it hands out) or leased (prefetch 100, the client acking
+ * what it has read, one ack request at a time with everything read since the last). Messages per
+ * second, and from the service's /metrics the stream's claims: how many, how many messages each
+ * carried, their mean duration (the claim statement, without the wait for a wake-up), and the acks'.
+ */
+export async function streamCarry(db: FreshDatabase, scale: Scale, mode: 'auto' | 'lease'): Promise<Record<string, number>> {
+  const service = await startService(db.url, 'router,push');
+  try {
+    const token = await register(service, 'consumer');
+    await fillInbox(db, 'consumer', scale.streamBacklog);
+    const claims = 'switchyard_inbox_operation_duration_seconds_count{operation="receive"}';
+    const claimSeconds = 'switchyard_inbox_operation_duration_seconds_sum{operation="receive"}';
+    const acks = 'switchyard_inbox_operation_duration_seconds_count{operation="ack"}';
+    const ackSeconds = 'switchyard_inbox_operation_duration_seconds_sum{operation="ack"}';
+    const before = await Promise.all([claims, claimSeconds, acks, ackSeconds].map((series) => scrape(service, series)));
+    const drained = await runLoad<{ received: number; acked: number; seconds: number }>('stream-drain', {
+      url: service.url, token, mode, prefetch: 100, expected: scale.streamBacklog, durationSeconds: 120,
+    });
+    const [claimCount, claimTime, ackCount, ackTime] = (await Promise.all([claims, claimSeconds, acks, ackSeconds].map((series) => scrape(service, series))))
+      .map((after, i) => after - before[i]!) as [number, number, number, number];
+    return {
+      perSecond: drained.received / drained.seconds,
+      claims: claimCount,
+      perClaim: drained.received / claimCount,
+      claimMs: (claimTime / claimCount) * 1000,
+      acks: ackCount,
+      perAck: ackCount === 0 ? 0 : drained.acked / ackCount,
+      ackMs: ackCount === 0 ? 0 : (ackTime / ackCount) * 1000,
+      left: await count(db, 'switchyard.delivery'),
+    };
   } finally {
     await service.stop();
   }
