@@ -1,7 +1,8 @@
 // npm run bench:claims: the database's cost of the claims one broadcast makes. 10,000 clients with
 // one delivery each claim it (auto-ack, as the broadcast's streams do), 500 clients per statement,
-// one statement at a time: once with one call of claim_deliveries per client in a statement (0022),
-// once with the set-based claim_deliveries_for_clients (0023). Prints microseconds per client.
+// one statement at a time: once with one call of claim_deliveries per client in a statement (0022,
+// in steps since 0027), once with the set-based claim_deliveries_for_clients (0023). Prints
+// microseconds per client.
 import { withScratchDatabase } from './lib/scratch-database.ts';
 
 const CLIENTS = 10_000;
@@ -23,7 +24,7 @@ await withScratchDatabase('claims', async (db) => {
   const arrays = (part: string[]) => [part, part.map(() => 1), part.map(() => 30), part.map(() => 5), part.map(() => null),
     part.map(() => 0), part.map(() => 100), part.map(() => true)];
   const ways: Record<string, (part: string[]) => Promise<unknown>> = {
-    'one call per client (0022)': (part) => db.query(`
+    'one call of claim_deliveries per client': (part) => db.query(`
       select c.* from unnest($1::bigint[], $2::int[], $3::int[], $4::int[], $5::text[], $6::int[], $7::int[], $8::boolean[])
         as r(client_id, max, vis, max_receives, owner, seq_before, prefetch, auto_ack)
       cross join lateral switchyard.claim_deliveries(r.client_id, r.max, r.vis, r.max_receives, r.owner, r.seq_before, r.prefetch, r.auto_ack, null) c`,

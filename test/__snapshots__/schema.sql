@@ -727,27 +727,41 @@ CREATE OR REPLACE FUNCTION switchyard.claim_deliveries(p_client_id bigint, p_max
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
  SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
 AS $function$
 #variable_conflict use_column
 declare
   now_ timestamptz := coalesce(p_now, now());
+  max_receives_ int;
+  rate_ float8;
+  burst_ float8;
+  tokens_ float8;
+  has_bucket boolean := false;
+  ids uuid[];           -- to hand out, in claim order: a row's position is its place (the event number)
+  expired_ids uuid[];
+  exhausted_ids uuid[];
 begin
-  return query
-    with policy as (
-      select coalesce(p.max_receives, p_max_receives) as max_receives, p.delivery_rate as rate,
-             coalesce(p.delivery_burst, greatest(1, ceil(p.delivery_rate)))::float8 as burst
-      from (select 1) as one
-      left join switchyard.queue_policy p on p.client_id = p_client_id
-    ),
-    bucket as (
-      -- only clients with a delivery rate have a bucket; it refills continuously up to its burst
-      select least(pol.burst, b.tokens + pol.rate * extract(epoch from now_ - b.updated_at)) as tokens
-      from switchyard.delivery_bucket b cross join policy pol
-      where b.client_id = p_client_id and pol.rate is not null
-      for update of b
-    ),
-    candidates as (
-      select d.client_id, d.message_id, d.sort_key, d.receive_count, d.expires_at
+  select p.max_receives, p.delivery_rate, coalesce(p.delivery_burst, greatest(1, ceil(p.delivery_rate)))::float8
+    into max_receives_, rate_, burst_
+    from switchyard.queue_policy p where p.client_id = p_client_id;
+  max_receives_ := coalesce(max_receives_, p_max_receives);
+  if rate_ is not null then
+    -- only clients with a delivery rate have a bucket; it refills continuously up to its burst
+    select least(burst_, b.tokens + rate_ * extract(epoch from now_ - b.updated_at)) into tokens_
+      from switchyard.delivery_bucket b where b.client_id = p_client_id for update;
+    has_bucket := found;
+  end if;
+
+  -- The claim: lock the candidates and sort them into what to hand out, what expired and what has
+  -- been received max_receives times already.
+  select coalesce(array_agg(c.message_id order by c.sort_key, c.message_id)
+                    filter (where not c.expired and c.receive_count < max_receives_), '{}'),
+         coalesce(array_agg(c.message_id order by c.message_id) filter (where c.expired), '{}'),
+         coalesce(array_agg(c.message_id order by c.message_id)
+                    filter (where not c.expired and c.receive_count >= max_receives_), '{}')
+    into ids, expired_ids, exhausted_ids
+    from (
+      select d.message_id, d.sort_key, d.receive_count, coalesce(d.expires_at <= now_, false) as expired
       from switchyard.delivery d
       where d.client_id = p_client_id and d.visible_at <= now_
         and (d.group_id is null or not exists (
@@ -758,81 +772,87 @@ begin
         case when p_owner is null then p_max
              else p_prefetch - (select count(*)::int from switchyard.delivery f
                                 where f.client_id = p_client_id and f.lease_owner = p_owner and f.visible_at > now_) end,
-        coalesce(floor((select tokens from bucket))::int, p_max)))
-      for update of d skip locked
-    ),
-    expired as (
-      delete from switchyard.delivery d
-      where d.client_id = p_client_id
-        and d.message_id = any(array(select c.message_id from candidates c where c.expires_at <= now_))
-      returning d.message_id
-    ),
-    exhausted as (
-      delete from switchyard.delivery d
-      where d.client_id = p_client_id
-        and d.message_id = any(array(
-              select c.message_id from candidates c, policy pol
-              where (c.expires_at is null or c.expires_at > now_) and c.receive_count >= pol.max_receives))
-      returning d.*
-    ),
-    buried as (
-      select b.message_id from switchyard.bury_deliveries(array(
-        select row(x.client_id, x.message_id, x.receive_count, x.first_received_at, x.last_received_at, x.last_error,
-                   x.enqueued_at, x.priority, x.group_id)::switchyard.burial
-        from exhausted x), 'max_receives') b
-    ),
-    deliverable as (
-      -- one row: the ids to hand out, in claim order (their position is the event number)
-      select array_agg(c.message_id order by c.sort_key, c.message_id) as ids
-      from candidates c, policy pol
-      where (c.expires_at is null or c.expires_at > now_) and c.receive_count < pol.max_receives
-    ),
-    leased as (
-      update switchyard.delivery d
-      set visible_at = now_ + make_interval(secs => p_visibility_seconds),
-          receive_count = d.receive_count + 1,
-          first_received_at = coalesce(d.first_received_at, now_),
-          last_received_at = now_,
-          lease_owner = p_owner,
-          lease_seq = case when p_owner is null then null else p_seq_before + array_position(n.ids, d.message_id) end
-      from deliverable n
-      where not p_auto_ack and d.client_id = p_client_id and d.message_id = any(n.ids)
-      returning d.message_id, d.receive_count, d.lease_seq, array_position(n.ids, d.message_id) as place, d.via
-    ),
-    acked as (
-      delete from switchyard.delivery d
-      using deliverable n
-      where p_auto_ack and d.client_id = p_client_id and d.message_id = any(n.ids)
-      returning d.message_id, d.receive_count + 1 as receive_count, p_seq_before + array_position(n.ids, d.message_id) as lease_seq,
-                array_position(n.ids, d.message_id) as place, d.client_id, coalesce(d.first_received_at, now_) as first_received_at, d.via
-    ),
-    auto_receipts as (
-      insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
-      select a.message_id, a.client_id, a.receive_count, a.first_received_at, now_ from acked a
-    ),
-    done as (
-      select l.message_id, l.receive_count, l.lease_seq, l.place, l.via from leased l
-      union all
-      select a.message_id, a.receive_count, a.lease_seq, a.place, a.via from acked a
-    ),
-    spend as (
-      update switchyard.delivery_bucket b
-      set tokens = (select tokens from bucket) - (select count(*) from done), updated_at = now_
-      where b.client_id = p_client_id and exists (select 1 from bucket)
-    )
-    select 'delivered'::text, done.message_id, done.receive_count, done.lease_seq, m.sender, m.to_address,
-           m.type, m.payload, m.headers, m.priority, floor(extract(epoch from m.created_at) * 1000)::float8, m.group_id,
-           m.correlation_id, m.reply_to, done.via, done.place
-    from done join switchyard.message m on m.id = done.message_id
-    union all
-    select 'expired', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority,
-           floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
-    from expired join switchyard.message m on m.id = expired.message_id
-    union all
-    select 'dead_lettered', m.id, 0, null, m.sender, m.to_address, null, null, null, m.priority,
-           floor(extract(epoch from m.created_at) * 1000)::float8, null, null, null, null, null
-    from buried join switchyard.message m on m.id = buried.message_id
-    order by 1, 16, 2;
+        coalesce(floor(tokens_)::int, p_max)))
+      for update of d skip locked) c;
+
+  if cardinality(expired_ids) > 0 then
+    delete from switchyard.delivery d where d.client_id = p_client_id and d.message_id = any(expired_ids);
+  end if;
+
+  if cardinality(exhausted_ids) > 0 then
+    return query
+      with exhausted as (
+        delete from switchyard.delivery d
+        where d.client_id = p_client_id and d.message_id = any(exhausted_ids)
+        returning d.*
+      ),
+      buried as (
+        select b.message_id from switchyard.bury_deliveries(array(
+          select row(x.client_id, x.message_id, x.receive_count, x.first_received_at, x.last_received_at, x.last_error,
+                     x.enqueued_at, x.priority, x.group_id)::switchyard.burial
+          from exhausted x), 'max_receives') b
+      )
+      select 'dead_lettered'::text, m.id, 0, null::int, m.sender, m.to_address, null::text, null::jsonb, null::jsonb, m.priority,
+             floor(extract(epoch from m.created_at) * 1000)::float8, null::text, null::text, null::text, null::text, null::int
+      from buried cross join lateral (
+        select m.id, m.sender, m.to_address, m.priority, m.created_at from switchyard.message m where m.id = buried.message_id) m
+      order by m.id;
+  end if;
+
+  if cardinality(ids) > 0 and p_auto_ack then
+    return query
+      with acked as (
+        delete from switchyard.delivery d
+        where d.client_id = p_client_id and d.message_id = any(ids)
+        returning d.message_id, d.receive_count + 1 as receive_count, p_seq_before + array_position(ids, d.message_id) as lease_seq,
+                  array_position(ids, d.message_id) as place, d.client_id, coalesce(d.first_received_at, now_) as first_received_at, d.via
+      ),
+      receipts as (
+        insert into switchyard.delivery_receipt (message_id, client_id, receive_count, first_received_at, acked_at)
+        select a.message_id, a.client_id, a.receive_count, a.first_received_at, now_ from acked a
+      )
+      select 'delivered'::text, a.message_id, a.receive_count, a.lease_seq, m.sender, m.to_address, m.type, m.payload, m.headers,
+             m.priority, m.created_ms, m.group_id, m.correlation_id, m.reply_to, a.via, a.place
+      from acked a cross join lateral (
+        select m.sender, m.to_address, m.type, m.payload, m.headers, m.priority,
+               floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to
+        from switchyard.message m where m.id = a.message_id) m
+      order by a.place;
+  elsif cardinality(ids) > 0 then
+    return query
+      with leased as (
+        update switchyard.delivery d
+        set visible_at = now_ + make_interval(secs => p_visibility_seconds),
+            receive_count = d.receive_count + 1,
+            first_received_at = coalesce(d.first_received_at, now_),
+            last_received_at = now_,
+            lease_owner = p_owner,
+            lease_seq = case when p_owner is null then null else p_seq_before + array_position(ids, d.message_id) end
+        where d.client_id = p_client_id and d.message_id = any(ids)
+        returning d.message_id, d.receive_count, d.lease_seq, array_position(ids, d.message_id) as place, d.via
+      )
+      select 'delivered'::text, l.message_id, l.receive_count, l.lease_seq, m.sender, m.to_address, m.type, m.payload, m.headers,
+             m.priority, m.created_ms, m.group_id, m.correlation_id, m.reply_to, l.via, l.place
+      from leased l cross join lateral (
+        select m.sender, m.to_address, m.type, m.payload, m.headers, m.priority,
+               floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to
+        from switchyard.message m where m.id = l.message_id) m
+      order by l.place;
+  end if;
+
+  if has_bucket then
+    update switchyard.delivery_bucket b set tokens = tokens_ - cardinality(ids), updated_at = now_
+    where b.client_id = p_client_id;
+  end if;
+
+  if cardinality(expired_ids) > 0 then
+    return query
+      select 'expired'::text, m.id, 0, null::int, m.sender, m.to_address, null::text, null::jsonb, null::jsonb, m.priority,
+             floor(extract(epoch from m.created_at) * 1000)::float8, null::text, null::text, null::text, null::text, null::int
+      from unnest(expired_ids) x(message_id) cross join lateral (
+        select m.id, m.sender, m.to_address, m.priority, m.created_at from switchyard.message m where m.id = x.message_id) m
+      order by m.id;
+  end if;
 end
 $function$;
 
@@ -841,6 +861,7 @@ CREATE OR REPLACE FUNCTION switchyard.claim_deliveries_for_clients(p_client_ids 
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
  SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
 AS $function$
 #variable_conflict use_column
 declare
