@@ -76,7 +76,9 @@ describe('a running service', () => {
     expect(value(samples, 'switchyard_ingest_flush_duration_seconds_count')).toBeGreaterThan(0);
     expect(value(samples, 'switchyard_stage_workers', { stage: 'routing' })).toBe(1);
     expect(value(samples, 'switchyard_backpressure_active')).toBe(0);
-    expect(value(samples, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    // Node's process metrics are there. Not > 0: Linux counts CPU time in 10 ms ticks, and a service
+    // that has handled a few requests may not have been caught running by one (seen in a full run).
+    expect(value(samples, 'process_cpu_user_seconds_total')).toBeGreaterThanOrEqual(0);
 
     // HTTP: by route pattern, never by raw path.
     expect(value(samples, 'switchyard_http_requests_total', { method: 'POST', route: '/v1/messages', status_class: '2xx' })).toBe(3);
