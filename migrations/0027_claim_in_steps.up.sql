@@ -123,7 +123,7 @@ begin
                floor(extract(epoch from m.created_at) * 1000)::float8 as created_ms, m.group_id, m.correlation_id, m.reply_to
         from switchyard.message m where m.id = a.message_id) m
       order by a.place;
-  elsif cardinality(ids) > 0 then
+  elsif cardinality(ids) > 0 and not p_auto_ack then
     return query
       with leased as (
         update switchyard.delivery d
