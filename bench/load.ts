@@ -59,9 +59,9 @@ async function receiveAck() {
   return { acked, errors, seconds: (finished - started) / 1000 };
 }
 
-/** An auto-acking stream of the subscriber's messages, over SSE or WebSocket: calls onMessage for each; resolves to its closer once up. */
 interface StreamedMessage { id: string; payload: { t: number } }
 
+/** An auto-acking stream of the subscriber's messages, over SSE or WebSocket: calls onMessage for each; resolves to its closer once up. */
 async function openStream(transport: 'sse' | 'ws', token: string, onMessage: (message: StreamedMessage) => void): Promise<() => Promise<void>> {
   if (transport === 'ws') {
     const socket = new WebSocket(`${args.url.replace(/^http/, 'ws')}/v1/inbox/ws`, ['switchyard.v1', `bearer.${token}`]);

@@ -269,8 +269,8 @@ export async function streamLatency(db: FreshDatabase, scale: Scale, transport: 
  * - handoff: delivery row written -> the stream's claim writes its receipt (the routing commit, the
  *   push role's wake-up, the claim up to its auto-ack);
  * - send: receipt written -> the event read by the client (the claim's commit, its rows, the SSE write).
- * The triggers add a row write to each routing and each claim, so the total runs a little over
- * streamLatency's.
+ * The triggers add a row write to each routing and each claim, and the run is a separate one, so
+ * compare segments within a trace, not its total with streamLatency's.
  */
 export async function streamTrace(db: FreshDatabase, scale: Scale, rate: number): Promise<Record<string, number>> {
   await db.query(`
@@ -330,7 +330,8 @@ async function scrape(service: RunningService, series: string): Promise<number> 
  * auto-acked (each claim deletes what it hands out) or leased (prefetch 100, the client acking
  * what it has read, one ack request at a time with everything read since the last). Messages per
  * second, and from the service's /metrics the stream's claims: how many, how many messages each
- * carried, their mean duration (the claim statement, without the wait for a wake-up), and the acks'.
+ * carried, their mean duration (from the claim's request to its rows, without the wait for a
+ * wake-up), and the acks'.
  */
 export async function streamCarry(db: FreshDatabase, scale: Scale, mode: 'auto' | 'lease'): Promise<Record<string, number>> {
   const service = await startService(db.url, 'router,push');
