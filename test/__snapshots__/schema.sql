@@ -999,6 +999,7 @@ CREATE OR REPLACE FUNCTION switchyard.claim_lanes(p_stage text, p_max_lanes inte
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
  SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
 AS $function$
 declare
   lanes smallint[];
@@ -1094,6 +1095,7 @@ CREATE OR REPLACE FUNCTION switchyard.insert_deliveries(p_ids uuid[], p_to_addre
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
  SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
 AS $function$
 #variable_conflict use_column
 declare
@@ -1337,6 +1339,7 @@ CREATE OR REPLACE FUNCTION switchyard.read_lane_batches(p_stage text, p_lanes sm
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
  SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
 AS $function$
 #variable_conflict use_column
 begin
@@ -1440,6 +1443,7 @@ CREATE OR REPLACE FUNCTION switchyard.route_batch(p_max_lanes integer, p_limit i
  LANGUAGE plpgsql
  SET search_path TO 'pg_catalog'
  SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
 AS $function$
 #variable_conflict use_column
 declare
