@@ -1,12 +1,13 @@
 -- One receive in steps, each an index lookup whatever the planner guesses. claim_deliveries (0022)
 -- was one statement of twelve CTEs, kept as a generic plan (0025): planned once per connection, at
--- its first call, and kept for the connection's life. Two costs came with that:
+-- its first call, and kept until an analyze of its tables (autovacuum's, or a manual one) makes the
+-- connection plan again. Two costs came with that:
 --
 -- - A plan made while the tables are small (a new database; a quiet moment with the queues empty)
 --   reads whole tables. With an empty delivery table the planner chose sequential scans of it for
 --   the prefetch count and for every delete and update (the claim's own index scan aside), and with
 --   a log of 2,000 rows a hash join over a scan of every log partition to fetch the messages. Both
---   then grow with the tables: `npm run bench:receive` (plans made on a 20,000-row log and an empty
+--   then grow with the tables until the next analyze: `npm run bench:receive` (plans made on a 20,000-row log and an empty
 --   delivery table) measured a one-row auto-ack claim at 0.54 ms, then 2.2, 4.6 and 9.9 ms as the
 --   log grew to 322,000 rows and the delivery table's dead rows piled up between vacuums; a 100-row
 --   leased receive at 16 ms, then 19, 25 and 28 ms. This function turns sequential scans off
