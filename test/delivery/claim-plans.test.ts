@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { sequentialScans } from '../helpers/sequential-scans.ts';
 
 // Each case plans on tables of its own, small when it starts.
 let database: TestDatabase;
@@ -22,15 +23,7 @@ afterEach(async () => {
   await database?.drop();
 });
 
-/** Sequential scans so far of the delivery table and of every log partition, this session's included. */
-async function sequentialScans(): Promise<number> {
-  await session.query('select pg_stat_force_next_flush()');
-  const { rows } = await session.query<{ n: string }>(`
-    select coalesce(sum(seq_scan), 0) as n from pg_stat_user_tables
-    where relid = 'switchyard.delivery'::regclass
-       or relid in (select inhrelid from pg_inherits where inhparent = 'switchyard.message'::regclass)`);
-  return Number(rows[0]!.n);
-}
+const SCANNED = ['switchyard.delivery', 'switchyard.message'];
 
 type Outcome = 'delivered' | 'expired' | 'dead_lettered';
 
@@ -76,9 +69,9 @@ test.each([
            case when n % 5 = 0 then now() - interval '1 minute' end
     from (select id, created_at, row_number() over (order by id) as n from switchyard.message order by id limit 3000) m`, [clientId]);
 
-  const before = await sequentialScans();
+  const before = await sequentialScans(session, SCANNED);
   const outcomes = [...(await claim(clientId, true, many, otherId)), ...(await claim(clientId, false, many, otherId))];
-  expect(await sequentialScans()).toBe(before);
+  expect(await sequentialScans(session, SCANNED)).toBe(before);
   // Not vacuous: the calls handed rows out, expired some and buried some.
   for (const outcome of ['delivered', 'expired', 'dead_lettered'] as const) expect(outcomes).toContain(outcome);
 });

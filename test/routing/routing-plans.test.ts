@@ -6,6 +6,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { sequentialScans } from '../helpers/sequential-scans.ts';
 
 let database: TestDatabase;
 let session: pg.Client;
@@ -21,15 +22,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** Sequential scans so far of the log's partitions, the subscriptions and the delivery table. */
-async function sequentialScans(): Promise<number> {
-  await session.query('select pg_stat_force_next_flush()');
-  const { rows } = await session.query<{ n: string }>(`
-    select coalesce(sum(seq_scan), 0) as n from pg_stat_user_tables
-    where relid in ('switchyard.delivery'::regclass, 'switchyard.subscription'::regclass)
-       or relid in (select inhrelid from pg_inherits where inhparent = 'switchyard.message'::regclass)`);
-  return Number(rows[0]!.n);
-}
+const SCANNED = ['switchyard.message', 'switchyard.subscription', 'switchyard.delivery'];
 
 /** n messages to `topics` topics (topic:<prefix>0 ...), written to the log as the router writes them. */
 async function publish(prefix: string, n: number, topics: number): Promise<void> {
@@ -73,9 +66,9 @@ test('a routing batch planned on a small log and few subscriptions reaches every
   await route();
 
   const queued = await deliveries();
-  const before = await sequentialScans();
+  const before = await sequentialScans(session, SCANNED);
   await publish('many', 50, 200);
   expect(await route()).toBe(50);
-  expect(await sequentialScans()).toBe(before);
+  expect(await sequentialScans(session, SCANNED)).toBe(before);
   expect(await deliveries() - queued).toBe(50 * 10); // not vacuous: each message reached its topic's 10 subscribers
 });
