@@ -2,6 +2,7 @@
 // The last stdout line is the JSON result; lines starting with "progress " are passed along.
 import autocannon from 'autocannon';
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { findKnee } from './lib/knee.ts';
 import { summarizeLatencies } from './lib/stats.ts';
 
 const [kind, rawArgs] = process.argv.slice(2);
@@ -59,7 +60,7 @@ async function receiveAck() {
   return { acked, errors, seconds: (finished - started) / 1000 };
 }
 
-interface StreamedMessage { id: string; payload: { t: number } }
+interface StreamedMessage { id: string; payload: { t: number; step?: number } }
 
 /** An auto-acking stream of the subscriber's messages, over SSE or WebSocket: calls onMessage for each; resolves to its closer once up. */
 async function openStream(transport: 'sse' | 'ws', token: string, onMessage: (message: StreamedMessage) => void): Promise<() => Promise<void>> {
@@ -147,13 +148,45 @@ function post(url: URL, agent: HttpAgent, token: string, body: string, signal?: 
 }
 
 /**
+ * Posts `{ to, payload }` at a steady rate from `start` until `end` (performance.now() times) over
+ * the keep-alive agent; `payloadOf` is given each message's send time. Resolves once every post has
+ * been answered: how many were sent and how many failed.
+ */
+async function publishAtRate(agent: HttpAgent, rate: number, start: number, end: number, payloadOf: (t: number) => object) {
+  const publishUrl = new URL(`${args.url}/v1/messages`);
+  const intervalMs = 1000 / rate;
+  let sent = 0;
+  let failed = 0;
+  const inFlight = new Set<Promise<void>>();
+  for (let next = start; next < end; next += intervalMs) {
+    const wait = next - performance.now();
+    if (wait > 1) await sleep(wait);
+    const t = performance.now();
+    const p: Promise<void> = post(publishUrl, agent, args.publisherToken, JSON.stringify({ to: args.to, payload: payloadOf(t) }))
+      .then((status) => {
+        if (status !== 202) failed += 1;
+      }, () => void (failed += 1))
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+    sent += 1;
+  }
+  await Promise.all(inFlight);
+  return { sent, failed };
+}
+
+/** Waits until `received()` reaches `expected`, for at most 5 s (what is still missing then counts as lost). */
+async function awaitReceipts(received: () => number, expected: number): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (received() < expected && Date.now() < deadline) await sleep(20);
+}
+
+/**
  * Publishes at a steady rate to a topic one stream (SSE or WebSocket) listens to; latency = publish
  * sent to message received. With `trace`, also each measured message's id with its send and
  * receipt times on the wall clock (ms since the epoch, to the microsecond), which the scenario
  * joins to the database's own timestamps (bench/scenarios.ts, streamTrace).
  */
 async function streamLatency() {
-  const intervalMs = 1000 / args.rate;
   const start = performance.now() + 500; // the stream is up by then
   const measureFrom = start + args.warmupSeconds * 1000;
   const end = start + (args.warmupSeconds + args.durationSeconds) * 1000;
@@ -167,29 +200,44 @@ async function streamLatency() {
     latencies.push(now - message.payload.t);
     if (args.trace) trace.push([message.id, performance.timeOrigin + message.payload.t, performance.timeOrigin + now]);
   });
-  let sent = 0;
-  let failed = 0;
-  const inFlight = new Set<Promise<void>>();
   const agent = new HttpAgent({ keepAlive: true, maxSockets: PUBLISH_CONNECTIONS });
-  const publishUrl = new URL(`${args.url}/v1/messages`);
-  for (let next = start; next < end; next += intervalMs) {
-    const wait = next - performance.now();
-    if (wait > 1) await sleep(wait);
-    const t = performance.now();
-    const p: Promise<void> = post(publishUrl, agent, args.publisherToken, JSON.stringify({ to: args.to, payload: { t } }))
-      .then((status) => {
-        if (status !== 202) failed += 1;
-      }, () => void (failed += 1))
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
-    sent += 1;
-  }
-  await Promise.all(inFlight);
+  const { sent, failed } = await publishAtRate(agent, args.rate, start, end, (t) => ({ t }));
   agent.destroy();
-  const deadline = Date.now() + 5_000;
-  while (received < sent && Date.now() < deadline) await sleep(20);
+  await awaitReceipts(() => received, sent);
   await close();
   return { sent, failed, received, latencyMs: summarizeLatencies(latencies), ...(args.trace ? { trace } : {}) };
+}
+
+/**
+ * The live path's knee (bench/lib/knee.ts) in this one process: one stream and one publisher's
+ * connections for the whole ramp, as pg-boss's ramp runs on one pg-boss (bench/baselines.ts). Each
+ * step publishes at its rate for warmupSeconds + durationSeconds, measures what was sent after its
+ * warm-up, and waits (up to 5 s) for its messages before the next step starts. A message carries
+ * its step, so one that arrives late counts in its own step. Each step is printed as progress.
+ */
+async function streamKnee() {
+  const steps: { measureFrom: number; received: number; latencies: number[] }[] = [];
+  const close = await openStream(args.transport ?? 'sse', args.subscriberToken, (message) => {
+    const step = steps[message.payload.step ?? -1];
+    if (!step) return;
+    step.received += 1;
+    if (message.payload.t >= step.measureFrom) step.latencies.push(performance.now() - message.payload.t);
+  });
+  const agent = new HttpAgent({ keepAlive: true, maxSockets: PUBLISH_CONNECTIONS });
+  try {
+    return await findKnee(args.rates as number[], async (rate) => {
+      const start = performance.now();
+      const step = { measureFrom: start + args.warmupSeconds * 1000, received: 0, latencies: [] as number[] };
+      const index = steps.push(step) - 1;
+      const { sent, failed } = await publishAtRate(agent, rate, start, step.measureFrom + args.durationSeconds * 1000, (t) => ({ t, step: index }));
+      await awaitReceipts(() => step.received, sent);
+      const { p50, p99 } = summarizeLatencies(step.latencies);
+      return { rate, p50, p99, lost: sent - step.received + failed };
+    }, (step) => process.stdout.write(`progress ${JSON.stringify(step)}\n`));
+  } finally {
+    agent.destroy();
+    await close();
+  }
 }
 
 /**
@@ -411,7 +459,7 @@ async function receiveAckClient() {
 
 
 const kinds: Record<string, () => Promise<unknown>> = {
-  http, 'receive-ack': receiveAck, 'stream-latency': streamLatency, 'idle-sse': idleSse, 'idle-ws': idleWs, 'receive-ack-client': receiveAckClient,
+  http, 'receive-ack': receiveAck, 'stream-latency': streamLatency, 'stream-knee': streamKnee, 'idle-sse': idleSse, 'idle-ws': idleWs, 'receive-ack-client': receiveAckClient,
   'open-loop': openLoop, broadcast, 'stream-drain': streamDrain,
 };
 const run = kinds[kind ?? ''];

@@ -2,7 +2,7 @@
 // a fresh service process with the roles it needs; load comes from another process.
 import pg from 'pg';
 import { PAYLOAD } from './baselines.ts';
-import { findKnee, type Knee, type KneeStep } from './lib/knee.ts';
+import type { Knee, KneeStep } from './lib/knee.ts';
 import { percentile } from './lib/stats.ts';
 import { BENCH_ADMIN_TOKEN, runLoad, startService, type RunningService } from './lib/processes.ts';
 
@@ -363,18 +363,20 @@ export async function streamCarry(db: FreshDatabase, scale: Scale, mode: 'auto' 
   }
 }
 
-/** The live path's knee (bench/lib/knee.ts) for one stream, over SSE or WebSocket: one service, a ramp of rates. */
+/**
+ * The live path's knee (bench/lib/knee.ts) for one stream, over SSE or WebSocket: one service, and
+ * one load process that keeps its stream and its publisher's connections through the ramp (as
+ * pg-boss's ramp keeps its one pg-boss), so that no step starts with a new process's cold code, a
+ * new stream and 50 new connections.
+ */
 export async function streamKnee(db: FreshDatabase, scale: Scale, transport: 'sse' | 'ws', onStep: (step: KneeStep) => void): Promise<Knee> {
   const service = await startService(db.url, 'router,routing,persistence,analytics,push');
   try {
     const publisherToken = await register(service, 'publisher');
     const subscriberToken = await register(service, 'subscriber', ['topic:knee']);
-    return await findKnee(scale.kneeRates, async (rate) => {
-      const r = await runLoad<StreamLatency>('stream-latency', {
-        url: service.url, publisherToken, subscriberToken, to: 'topic:knee', rate, durationSeconds: scale.kneeSeconds, warmupSeconds: 1, transport,
-      });
-      return { rate, p50: r.latencyMs.p50, p99: r.latencyMs.p99, lost: r.sent - r.received + r.failed };
-    }, onStep);
+    return await runLoad<Knee>('stream-knee', {
+      url: service.url, publisherToken, subscriberToken, to: 'topic:knee', rates: scale.kneeRates, durationSeconds: scale.kneeSeconds, warmupSeconds: 1, transport,
+    }, (json) => onStep(JSON.parse(json) as KneeStep));
   } finally {
     await service.stop();
   }
