@@ -7,7 +7,8 @@
 //    policy to its own copy (inbox/full-queues.ts).
 // Both come from state refreshed every few seconds, never from a count on the publish path, and
 // both lift by themselves once the backlog drains. Stage lag is read from the operators' snapshot
-// (ops/ops-snapshot.ts), the same numbers /metrics and the dashboard show.
+// source (ops/ops-snapshot.ts), the same numbers /metrics and the dashboard show; it reads the lag
+// alone when no snapshot is fresh, rather than the whole round.
 import { ApiError } from '../http/problem.ts';
 import type { Logger } from '../logger.ts';
 import { Worker } from '../queue/worker.ts';
@@ -15,11 +16,11 @@ import { Worker } from '../queue/worker.ts';
 export const BACKPRESSURE_RETRY_AFTER_SECONDS = 5;
 
 /**
- * Where stage lag comes from: the operators' snapshot (ops/ops-snapshot.ts), the same numbers
- * /metrics and the dashboard show (an interface: messages does not import ops).
+ * Where stage lag comes from: the operators' snapshot source (ops/ops-snapshot.ts), the same
+ * numbers /metrics and the dashboard show (an interface: messages does not import ops).
  */
 export interface StageLagSource {
-  current(): Promise<{ stages: { stage: string; lagSeconds: number }[] }>;
+  stageLag(): Promise<{ stage: string; lagSeconds: number }[]>;
 }
 
 /** What backpressure asks of inbox/full-queues.ts (an interface: messages does not import inbox, which imports messages). */
@@ -52,7 +53,7 @@ export class Backpressure {
   async refresh(): Promise<void> {
     await this.#o.fullQueues.refresh();
     if (this.#o.lagSeconds <= 0) return;
-    const lagging = (await this.#snapshots.current()).stages
+    const lagging = (await this.#snapshots.stageLag())
       .filter((row) => this.#o.stages.includes(row.stage) && row.lagSeconds > this.#o.lagSeconds)
       .sort((a, b) => b.lagSeconds - a.lagSeconds)[0];
     this.#lagging = lagging ? { stage: lagging.stage, lagSeconds: lagging.lagSeconds } : undefined;

@@ -4,7 +4,9 @@
 // backpressure worker together still cost one round of queries per interval, and they never
 // disagree about a number. Concurrent callers share the round in flight. Everything comes from
 // stats.repository.ts and stage_lag(), which read what is already counted elsewhere (queue_stat),
-// never a hot table.
+// never a hot table. Backpressure needs only the stages' lag (stageLag()): it takes it from the
+// snapshot when one is fresh or being taken, and otherwise reads the lag alone, so a router nobody
+// scrapes does not take the whole round every interval for one figure of it.
 import { countOpenAnomaliesByKind } from '../analytics/anomaly.repository.ts';
 import type { Db } from '../db/database.ts';
 import { listStageLag } from '../queue/stage-lag.repository.ts';
@@ -69,11 +71,19 @@ export interface OpsSnapshotOptions {
   now?: () => number;
 }
 
+/** How far behind a stage is, in seconds: what backpressure reads (stageLag()). */
+export interface StageLag {
+  stage: string;
+  lagSeconds: number;
+}
+
 export class OpsSnapshots {
   readonly #db: Db;
   readonly #o: OpsSnapshotOptions;
   #last: { at: number; snapshot: OpsSnapshot } | undefined;
   #inFlight: Promise<OpsSnapshot> | undefined;
+  #lastLag: { at: number; stages: StageLag[] } | undefined;
+  #lagInFlight: Promise<StageLag[]> | undefined;
 
   constructor(db: Db, options: OpsSnapshotOptions) {
     this.#db = db;
@@ -101,6 +111,33 @@ export class OpsSnapshots {
       },
     );
     return this.#inFlight;
+  }
+
+  /**
+   * Each stage's lag, no older than cacheMs: the snapshot's when it is fresh or being taken, else
+   * one stage_lag read without the row counts (kept for cacheMs too). The lag is the same figure the
+   * snapshot carries; what is skipped is the rest of the round (the deepest queues, processing
+   * times, rows behind), which cost receive + ack about 7% of its throughput when the backpressure
+   * worker took it every interval with a routing backlog (bench/RESULTS.md, seventh session).
+   */
+  async stageLag(): Promise<StageLag[]> {
+    const now = this.#now();
+    if (this.#last && now - this.#last.at < this.#o.cacheMs) return this.#last.snapshot.stages;
+    if (this.#inFlight) return (await this.#inFlight).stages;
+    if (this.#lastLag && now - this.#lastLag.at < this.#o.cacheMs) return this.#lastLag.stages;
+    this.#lagInFlight ??= listStageLag(this.#db).then(
+      (rows) => {
+        const stages = rows.map((row) => ({ stage: row.stage, lagSeconds: row.lag_seconds }));
+        this.#lastLag = { at: this.#now(), stages };
+        this.#lagInFlight = undefined;
+        return stages;
+      },
+      (error: unknown) => {
+        this.#lagInFlight = undefined;
+        throw error;
+      },
+    );
+    return this.#lagInFlight;
   }
 
   async #take(): Promise<OpsSnapshot> {
