@@ -77,17 +77,61 @@ export interface StageLag {
   lagSeconds: number;
 }
 
+/** A read that concurrent callers share while it runs, and whose answer is kept for cacheMs. */
+class KeptRead<T> {
+  readonly #read: () => Promise<T>;
+  readonly #cacheMs: number;
+  readonly #now: () => number;
+  #last: { at: number; value: T } | undefined;
+  #inFlight: Promise<T> | undefined;
+
+  constructor(read: () => Promise<T>, cacheMs: number, now: () => number) {
+    this.#read = read;
+    this.#cacheMs = cacheMs;
+    this.#now = now;
+  }
+
+  /** The kept answer while it is younger than cacheMs. */
+  get fresh(): T | undefined {
+    return this.#last && this.#now() - this.#last.at < this.#cacheMs ? this.#last.value : undefined;
+  }
+
+  /** The read running now, if any. */
+  get running(): Promise<T> | undefined {
+    return this.#inFlight;
+  }
+
+  /** The kept answer if fresh, else the running read, else a new one. */
+  get(): Promise<T> {
+    const fresh = this.fresh;
+    if (fresh !== undefined) return Promise.resolve(fresh);
+    this.#inFlight ??= this.#read().then(
+      (value) => {
+        this.#last = { at: this.#now(), value };
+        this.#inFlight = undefined;
+        return value;
+      },
+      (error: unknown) => {
+        this.#inFlight = undefined;
+        throw error;
+      },
+    );
+    return this.#inFlight;
+  }
+}
+
 export class OpsSnapshots {
   readonly #db: Db;
   readonly #o: OpsSnapshotOptions;
-  #last: { at: number; snapshot: OpsSnapshot } | undefined;
-  #inFlight: Promise<OpsSnapshot> | undefined;
-  #lastLag: { at: number; stages: StageLag[] } | undefined;
-  #lagInFlight: Promise<StageLag[]> | undefined;
+  readonly #snapshot: KeptRead<OpsSnapshot>;
+  readonly #lag: KeptRead<StageLag[]>;
 
   constructor(db: Db, options: OpsSnapshotOptions) {
     this.#db = db;
     this.#o = options;
+    const now = () => this.#now();
+    this.#snapshot = new KeptRead(() => this.#take(), options.cacheMs, now);
+    this.#lag = new KeptRead(async () => (await listStageLag(db)).map((row) => ({ stage: row.stage, lagSeconds: row.lag_seconds })), options.cacheMs, now);
   }
 
   /** How many of the deepest queues (and processing rows) /metrics labels by client. */
@@ -97,20 +141,7 @@ export class OpsSnapshots {
 
   /** A snapshot no older than cacheMs. */
   current(): Promise<OpsSnapshot> {
-    const now = this.#now();
-    if (this.#last && now - this.#last.at < this.#o.cacheMs) return Promise.resolve(this.#last.snapshot);
-    this.#inFlight ??= this.#take().then(
-      (snapshot) => {
-        this.#last = { at: this.#now(), snapshot };
-        this.#inFlight = undefined;
-        return snapshot;
-      },
-      (error: unknown) => {
-        this.#inFlight = undefined;
-        throw error;
-      },
-    );
-    return this.#inFlight;
+    return this.#snapshot.get();
   }
 
   /**
@@ -121,23 +152,8 @@ export class OpsSnapshots {
    * worker took it every interval with a routing backlog (bench/RESULTS.md, seventh session).
    */
   async stageLag(): Promise<StageLag[]> {
-    const now = this.#now();
-    if (this.#last && now - this.#last.at < this.#o.cacheMs) return this.#last.snapshot.stages;
-    if (this.#inFlight) return (await this.#inFlight).stages;
-    if (this.#lastLag && now - this.#lastLag.at < this.#o.cacheMs) return this.#lastLag.stages;
-    this.#lagInFlight ??= listStageLag(this.#db).then(
-      (rows) => {
-        const stages = rows.map((row) => ({ stage: row.stage, lagSeconds: row.lag_seconds }));
-        this.#lastLag = { at: this.#now(), stages };
-        this.#lagInFlight = undefined;
-        return stages;
-      },
-      (error: unknown) => {
-        this.#lagInFlight = undefined;
-        throw error;
-      },
-    );
-    return this.#lagInFlight;
+    const snapshot = this.#snapshot.fresh ?? (await this.#snapshot.running);
+    return snapshot ? snapshot.stages : this.#lag.get();
   }
 
   async #take(): Promise<OpsSnapshot> {
