@@ -367,7 +367,7 @@ export async function streamCarry(db: FreshDatabase, scale: Scale, mode: 'auto' 
  * The live path's knee (bench/lib/knee.ts) for one stream, over SSE or WebSocket: one service, and
  * one load process that keeps its stream and its publisher's connections through the ramp (as
  * pg-boss's ramp keeps its one pg-boss), so that no step starts with a new process's cold code, a
- * new stream and 50 new connections.
+ * new stream and new connections.
  */
 export async function streamKnee(db: FreshDatabase, scale: Scale, transport: 'sse' | 'ws', onStep: (step: KneeStep) => void): Promise<Knee> {
   const service = await startService(db.url, 'router,routing,persistence,analytics,push');

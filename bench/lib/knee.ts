@@ -26,7 +26,7 @@ export interface Knee {
   steps: KneeStep[];
 }
 
-export function passes(step: KneeStep): boolean {
+function passes(step: KneeStep): boolean {
   return step.p99 <= KNEE_P99_LIMIT_MS && step.lost === 0;
 }
 
