@@ -16,7 +16,7 @@ import { ApiError } from '../http/problem.ts';
 import { ADMIN_SESSION_COOKIE } from './admin-session.ts';
 import type { Authenticator, Principal } from './authenticator.ts';
 import type { ClientRecord } from './client-token.repository.ts';
-import { looksLikeToken, tokenKey } from './tokens.ts';
+import { hashToken, looksLikeToken, tokenKey } from './tokens.ts';
 
 export const TOKEN_COOKIE = 'switchyard_token';
 
@@ -72,7 +72,7 @@ function sourceAddress(c: Context): string {
 
 async function principal(
   c: Context, auth: Authenticator, options: RequireClientOptions,
-): Promise<{ principal: Principal; token: string; source: TokenSource }> {
+): Promise<{ principal: Principal; tokenHash: Buffer; source: TokenSource }> {
   const given = bearerToken(c, options);
   if (given === undefined) throw new ApiError('TokenMissing', 'send "Authorization: Bearer <token>"');
   // Checked before the token is looked up: a request another site made costs nothing. A browser
@@ -84,9 +84,11 @@ async function principal(
     throw new ApiError('CrossSiteCookieRefused', 'the token cookie works only from pages of this service or an allowed origin; send the token in the Authorization header');
   }
   if (!looksLikeToken(given.token)) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
-  const found = await auth.authenticate(given.token, sourceAddress(c));
+  // Hashed once here: the lookup and the stream's later re-checks (reauthenticate) both use it.
+  const tokenHash = hashToken(given.token);
+  const found = await auth.authenticateHash(tokenHash, sourceAddress(c));
   if (!found) throw new ApiError('TokenInvalid', 'the token is unknown or revoked');
-  return { principal: found, token: given.token, source: given.source };
+  return { principal: found, tokenHash, source: given.source };
 }
 
 export interface RequireClientOptions {
@@ -100,7 +102,7 @@ export interface RequireClientOptions {
 
 export function requireClient(auth: Authenticator, options: RequireClientOptions = {}) {
   return createMiddleware(async (c, next) => {
-    const { principal: found, token, source } = await principal(c, auth, options);
+    const { principal: found, tokenHash, source } = await principal(c, auth, options);
     c.set('tokenSource', source);
     if (found.kind !== 'client') throw new ApiError('Forbidden', 'this endpoint is for clients; the admin token cannot use it');
     const limit = auth.rateLimiter?.take(found.client.id);
@@ -115,7 +117,7 @@ export function requireClient(auth: Authenticator, options: RequireClientOptions
     // token must stop working there too. The closure keeps the token out of the context, and
     // holds its hash, so asking again is a cache lookup, not a SHA-256 each time.
     const clientId = found.client.id;
-    const key = tokenKey(token);
+    const key = tokenKey(tokenHash);
     c.set('reauthenticate', async () => {
       const again = await auth.authenticateClientKey(key);
       return again?.kind === 'client' && again.client.id === clientId;

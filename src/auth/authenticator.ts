@@ -13,7 +13,7 @@ import { ApiError } from '../http/problem.ts';
 import type { AdminSessions } from './admin-session.ts';
 import { findClientByTokenHash, type ClientRecord } from './client-token.repository.ts';
 import type { RateLimiter } from './rate-limiter.ts';
-import { hashToken, sameHash } from './tokens.ts';
+import { hashToken, sameHash, tokenKey } from './tokens.ts';
 
 export type Principal = { kind: 'admin' } | { kind: 'client'; client: ClientRecord };
 
@@ -49,9 +49,13 @@ export class Authenticator {
    * database is refused with AuthFailuresThrottled while that address has used up its failures.
    */
   async authenticate(token: string, source?: string): Promise<Principal | undefined> {
-    const hash = hashToken(token);
+    return this.authenticateHash(hashToken(token), source);
+  }
+
+  /** As authenticate(), for a caller that already hashed the token (hashToken()) and keeps the hash. */
+  async authenticateHash(hash: Buffer, source?: string): Promise<Principal | undefined> {
     if (sameHash(hash, this.#adminTokenHash)) return { kind: 'admin' };
-    return this.#client(hash.toString('base64'), hash, source);
+    return this.#client(tokenKey(hash), hash, source);
   }
 
   /**
