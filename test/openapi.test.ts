@@ -103,6 +103,438 @@ test('every schema of messages handed out builds on the one OutgoingMessage sche
   }
 });
 
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
+test('both publish operations document the optional Idempotency-Key header', () => {
+  const parameters = doc.components.parameters as Record<string, { name: string; in: string; required: boolean }>;
+  for (const path of ['/v1/messages', '/v1/messages/batch']) {
+    const refs = (doc.paths[path]!.post as unknown as { parameters: { $ref: string }[] }).parameters.map((p) => p.$ref.split('/').pop()!);
+    expect(refs.map((name) => parameters[name]), path).toContainEqual(expect.objectContaining({ name: 'idempotency-key', in: 'header', required: false }));
+  }
+});
+
 test('real answers of every operation match their documented status, content type and schema', async () => {
   const admin = TEST_ADMIN_TOKEN;
   // Operations.

@@ -1,4 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { validationError } from '../http/problem.ts';
 
 export const IDEMPOTENCY_KEY_MAX = 255;
 
@@ -7,7 +9,7 @@ export const IDEMPOTENCY_KEY_MAX = 255;
 const QUOTED = new RegExp(`^"([\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]{1,${IDEMPOTENCY_KEY_MAX}})"$`);
 const BARE = new RegExp(`^([\\x21\\x23-\\x5b\\x5d-\\x7e]{1,${IDEMPOTENCY_KEY_MAX}})$`);
 
-export const IdempotencyHeaders = z.object({
+const IdempotencyHeaders = z.object({
   'idempotency-key': z
     .string()
     .refine((value) => QUOTED.test(value) || BARE.test(value), `a quoted string of 1-${IDEMPOTENCY_KEY_MAX} printable ASCII characters (no " or \\)`)
@@ -19,3 +21,24 @@ export const IdempotencyHeaders = z.object({
       example: '"8e03978e-40d5-43e8-bc93-6894a57f9324"',
     }),
 });
+
+/** The header as an OpenAPI parameter, for a route's `parameters` (idempotencyKeyOf() checks it). */
+export const IDEMPOTENCY_KEY_PARAMETER = 'IdempotencyKey';
+
+/** Registers the header under components/parameters; the routes that take it refer to it by name. */
+export function registerIdempotencyKeyParameter(registry: { registerParameter(refId: string, schema: z.ZodType): unknown }) {
+  registry.registerParameter(IDEMPOTENCY_KEY_PARAMETER, IdempotencyHeaders.shape['idempotency-key']);
+  return [{ $ref: `#/components/parameters/${IDEMPOTENCY_KEY_PARAMETER}` }];
+}
+
+/**
+ * The request's Idempotency-Key, unquoted; a malformed one is a 400 naming the header, as the
+ * route's own validation would give. Read alone: validating the route's `request.headers` makes
+ * hono copy every header of the request into a new Headers first, which was a tenth of a single
+ * publish's CPU (bench/RESULTS.md, eighth session).
+ */
+export function idempotencyKeyOf(c: Context): string | undefined {
+  const parsed = IdempotencyHeaders.safeParse({ 'idempotency-key': c.req.header('idempotency-key') });
+  if (!parsed.success) throw validationError(parsed.error);
+  return parsed.data['idempotency-key'];
+}

@@ -5,7 +5,7 @@ import type { Authenticator } from '../auth/authenticator.ts';
 import type { Limits } from '../config.ts';
 import { bearer, createRouter, jsonBody, jsonResponse } from '../http/openapi.ts';
 import { problemResponses } from '../http/problem.ts';
-import { IdempotencyHeaders } from '../idempotency/idempotency.schemas.ts';
+import { idempotencyKeyOf, registerIdempotencyKeyParameter } from '../idempotency/idempotency.schemas.ts';
 import { createMessageSchemas, PublishedBatchSchema, PublishedSchema, type PublishInput } from './messages.schemas.ts';
 import type { Published } from './messages.service.ts';
 import type { PublishGate } from './publish-gate.ts';
@@ -16,6 +16,7 @@ const PROBLEMS = problemResponses(400, 401, 403, 409, 413, 415, 422, 429, 503);
 export function messagesRoutes(auth: Authenticator, publisher: Publisher, limits: Limits, gate: PublishGate) {
   const app = createRouter();
   const { PublishSchema, PublishBatchSchema } = createMessageSchemas(limits);
+  const idempotencyKeyParameter = registerIdempotencyKeyParameter(app.openAPIRegistry);
   // Both match /messages too: once each, or the rate limit counts twice. The gate comes first: a
   // refusal under overload costs no token lookup and no body read.
   app.use('/messages/*', gate.middleware());
@@ -37,12 +38,13 @@ export function messagesRoutes(auth: Authenticator, publisher: Publisher, limits
       summary: 'Publish a message',
       description: 'Answers 202 once the message is committed to the log: from then on it is not lost. With an Idempotency-Key, a retry returns the first result instead of publishing again.',
       security: bearer,
-      request: { body: jsonBody(PublishSchema), headers: IdempotencyHeaders },
+      request: { body: jsonBody(PublishSchema) },
+      parameters: idempotencyKeyParameter,
       responses: { 202: jsonResponse(PublishedSchema, 'Committed'), ...PROBLEMS },
     }),
     async (c) => {
       const input = c.req.valid('json');
-      const [published] = await publish(c, [input], [''], input, c.req.valid('header')['idempotency-key']);
+      const [published] = await publish(c, [input], [''], input, idempotencyKeyOf(c));
       return c.json(publishedAnswer(published!), 202);
     },
   );
@@ -55,12 +57,13 @@ export function messagesRoutes(auth: Authenticator, publisher: Publisher, limits
       summary: `Publish up to ${limits.batchMessages} messages, all or none`,
       description: 'If any message is invalid or not allowed, nothing is written and the errors name each one (messages.<index>.<field>).',
       security: bearer,
-      request: { body: jsonBody(PublishBatchSchema), headers: IdempotencyHeaders },
+      request: { body: jsonBody(PublishBatchSchema) },
+      parameters: idempotencyKeyParameter,
       responses: { 202: jsonResponse(PublishedBatchSchema, 'All committed, ids in request order'), ...PROBLEMS },
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const published = await publish(c, body.messages, body.messages.map((_, i) => `messages.${i}`), body, c.req.valid('header')['idempotency-key']);
+      const published = await publish(c, body.messages, body.messages.map((_, i) => `messages.${i}`), body, idempotencyKeyOf(c));
       return c.json(publishedBatchAnswer(published), 202);
     },
   );
