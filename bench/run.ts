@@ -28,15 +28,16 @@ const { values: options } = parseArgs({
 });
 const tiny = options.tiny;
 /**
- * The knees' ramp. Above 1,000/s its steps are 250/s apart up to 5,000 (at most 25%, and under 7%
- * past 3,750) and 500/s apart up to 6,000, so a knee is known to within a step and the ratio of two
+ * The knees' ramp. From 200/s its steps are at most 25% apart (250/s apart from 1,000 to 5,000,
+ * under 7% past 3,750; 500/s up to 6,000), so a knee is known to within a step and the ratio of two
  * knees is not set by where the steps happen to fall. (The ramp was 1,500, 2,000, 3,000, 4,000,
  * 6,000: a knee of 4,000 then meant anything from 4,000 to just under 6,000. Then 500/s apart past
- * 2,000: with pg-boss at 1,250, three times its knee, 3,750, fell between two steps.)
+ * 2,000: with pg-boss at 1,250, three times its knee, 3,750, fell between two steps. Then 250, 500,
+ * 750 below 1,000: on a host half as fast pg-boss's knee came out 250, meaning anything below 500.)
  */
 const KNEE_RAMP = [
-  50, 100, 250, 500, 750, 1_000, 1_250, 1_500, 1_750, 2_000, 2_250, 2_500, 2_750, 3_000, 3_250, 3_500, 3_750, 4_000, 4_250, 4_500,
-  4_750, 5_000, 5_500, 6_000, 7_000, 8_000,
+  50, 100, 150, 200, 250, 300, 375, 450, 550, 650, 750, 875, 1_000, 1_250, 1_500, 1_750, 2_000, 2_250, 2_500, 2_750, 3_000,
+  3_250, 3_500, 3_750, 4_000, 4_250, 4_500, 4_750, 5_000, 5_500, 6_000, 7_000, 8_000,
 ];
 const runs = Number(options.runs ?? (tiny ? 1 : 3));
 const only = options.only?.split(',');
