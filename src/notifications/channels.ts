@@ -14,6 +14,8 @@ export const CHANNELS = {
   config: 'switchyard_config',
   /** Messages with a correlation id were committed; keys are the correlation ids: wake requests waiting for a reply. */
   reply: 'switchyard_reply',
+  /** A process started listening (or listens again): the others send their NOTIFYs again (signals.ts). */
+  peer: 'switchyard_peer',
 } as const;
 
 export type ChannelName = keyof typeof CHANNELS;

@@ -6,13 +6,28 @@
 // NOTIFY per channel per window, never one per message. Notifications from other processes reach
 // the same handlers. After the listening connection is re-established, every handler is called
 // with "all keys", because anything may have happened while nobody was listening.
+//
+// A NOTIFY nobody else hears is a round trip for nothing, and on small hosts a dear one: a write
+// that wakes an idle backend cost the all-in-one service about as much as the rest of a message's
+// path (bench/RESULTS.md, eighth session). So a process looks every PEER_CHECK_MS for other
+// processes' listening sessions on its database, and while there are none it sends no NOTIFY on
+// the channels whose listeners also poll (log, delivery, reply); config changes always go out. A
+// process that starts listening, or listens again after losing its connection, says so on the peer
+// channel, so the others send again at once rather than at their next look; anything committed in
+// between is found by the pollers, as a lost notification is.
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type pg from 'pg';
 import pgListen from 'pg-listen';
 import { stormProof, type Logger } from '../logger.ts';
 import { ALL_KEYS, CHANNELS, decodePayload, encodePayload, MAX_KEYS_PER_NOTIFY, type ChannelName } from './channels.ts';
-import { sendEncodedNotification } from './notify.repository.ts';
+import { otherListenerIsOpen, sendEncodedNotification } from './notify.repository.ts';
+
+/** How often a process looks for other processes' listeners. */
+export const PEER_CHECK_MS = 2_000;
+const LISTENER_NAME_PREFIX = 'switchyard:listen:';
+/** Channels whose listeners poll as well: while nobody else listens, their NOTIFYs are left out. */
+const POLLED_CHANNELS: ReadonlySet<ChannelName> = new Set(['log', 'delivery', 'reply']);
 
 /** keys undefined: every key (a wake-all). */
 export type SignalHandler = (keys: string[] | undefined) => void;
@@ -30,6 +45,8 @@ export interface SignalsOptions {
   pool: pg.Pool;
   log: Logger;
   coalesceMs: number;
+  /** PEER_CHECK_MS unless a test wants it sooner. */
+  peerCheckMs?: number;
 }
 
 export class Signals {
@@ -40,15 +57,20 @@ export class Signals {
   readonly #pending = new Map<ChannelName, PendingNotify>();
   #subscriber: ReturnType<typeof pgListen.default> | undefined;
   #closed = false;
+  /** Whether another process may be listening: true until a look finds none. */
+  #peers = true;
+  /** Counts what was heard from other processes, so that a look begun before the latest of it cannot overrule it. */
+  #heard = 0;
+  #peerTimer: NodeJS.Timeout | undefined;
 
   constructor(options: SignalsOptions) {
     this.#o = options;
   }
 
-  /** Opens the LISTEN connection (with reconnect) on every channel. */
+  /** Opens the LISTEN connection (with reconnect) on every channel; resolves once it knows whether another process listens. */
   async listen(): Promise<void> {
     const { log } = this.#o;
-    const subscriber = pgListen.default({ connectionString: this.#o.url, application_name: `switchyard:listen:${this.origin}`, stream: this.#o.stream }, {
+    const subscriber = pgListen.default({ connectionString: this.#o.url, application_name: this.#listenerName, stream: this.#o.stream }, {
       parse: (payload: string) => payload,
       paranoidChecking: 10_000,
       // At most a second between attempts: every stage and waiter is woken on reconnect, so this is
@@ -61,6 +83,9 @@ export class Signals {
       if (connectedOnce) {
         log.info('listener reconnected, waking every worker');
         for (const channel of Object.keys(CHANNELS) as ChannelName[]) this.#dispatch(channel, undefined);
+        // While this process was not listening, the others may have stopped notifying.
+        this.#hearFromPeer();
+        void this.#announce();
       }
       connectedOnce = true;
     });
@@ -72,11 +97,49 @@ export class Signals {
       if (!name) return;
       const { origin, keys } = decodePayload(payload);
       if (origin === this.origin) return;
+      this.#hearFromPeer();
       this.#dispatch(name, keys);
     });
     await subscriber.connect();
     for (const channel of Object.values(CHANNELS)) await subscriber.listenTo(channel);
     this.#subscriber = subscriber;
+    await this.#announce();
+    await this.#lookForPeers();
+    this.#peerTimer = setInterval(() => void this.#lookForPeers(), this.#o.peerCheckMs ?? PEER_CHECK_MS);
+    this.#peerTimer.unref();
+  }
+
+  get #listenerName(): string {
+    return `${LISTENER_NAME_PREFIX}${this.origin}`;
+  }
+
+  /** Tells the other processes that this one listens, so that they notify again. */
+  async #announce(): Promise<void> {
+    const pending: PendingNotify = { keys: ALL_KEYS, timer: undefined, lastSentAt: 0 };
+    await this.#sendNotify('peer', pending);
+  }
+
+  #hearFromPeer(): void {
+    this.#heard += 1;
+    this.#setPeers(true);
+  }
+
+  async #lookForPeers(): Promise<void> {
+    const heardBefore = this.#heard;
+    let open: boolean;
+    try {
+      open = await otherListenerIsOpen(this.#o.pool, LISTENER_NAME_PREFIX, this.#listenerName);
+    } catch {
+      open = true; // cannot tell: keep notifying
+    }
+    // A peer heard from while the look ran is newer than what the look saw.
+    if (this.#heard === heardBefore) this.#setPeers(open);
+  }
+
+  #setPeers(peers: boolean): void {
+    if (peers === this.#peers) return;
+    this.#peers = peers;
+    this.#o.log.info(peers ? 'another process listens: sending NOTIFYs again' : 'no other process listens: NOTIFYs on polled channels paused');
   }
 
   on(channel: ChannelName, handler: SignalHandler): () => void {
@@ -95,6 +158,7 @@ export class Signals {
 
   async close(): Promise<void> {
     this.#closed = true;
+    clearInterval(this.#peerTimer);
     for (const [channel, pending] of this.#pending) {
       if (pending.timer) {
         clearTimeout(pending.timer);
@@ -117,6 +181,7 @@ export class Signals {
 
   #scheduleNotify(channel: ChannelName, keys: string[] | undefined): void {
     if (this.#closed) return;
+    if (!this.#peers && POLLED_CHANNELS.has(channel)) return;
     let pending = this.#pending.get(channel);
     if (!pending) this.#pending.set(channel, (pending = { keys: new Set(), timer: undefined, lastSentAt: 0 }));
     if (keys === undefined) pending.keys = ALL_KEYS;

@@ -73,3 +73,37 @@ test('when the listening connection is lost, it comes back and wakes every handl
   await eventually(async () => (woken.length > before ? true : undefined), 10_000, 'a notification after reconnect');
   off();
 });
+
+test('alone, a process sends no NOTIFY on the polled channels but still sends config changes; one that starts listening is notified again at once', async () => {
+  const own = await createTestDatabase();
+  // Looks only when it starts listening: from then on only what it hears can change its mind.
+  const solo = new Signals({ url: own.url, pool: own.pool, log, coalesceMs: 0, peerCheckMs: 60_000 });
+  const other = new Signals({ url: own.url, pool: own.pool, log, coalesceMs: 0 });
+  const observer = new pg.Client({ connectionString: own.url }); // not a Switchyard listener: not a peer
+  try {
+    await solo.listen();
+    await observer.connect();
+    const seen: string[] = [];
+    observer.on('notification', (n) => seen.push(n.channel));
+    await observer.query(`listen ${CHANNELS.delivery}; listen ${CHANNELS.log}; listen ${CHANNELS.config}`);
+    solo.signal('delivery', ['1']);
+    solo.signal('log', ['3']);
+    solo.signal('config', ['client:1']);
+    await eventually(async () => (seen.includes(CHANNELS.config) ? true : undefined), 5_000, 'the config change');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen).toEqual([CHANNELS.config]);
+
+    const heard: string[] = [];
+    other.on('delivery', (keys) => heard.push(...(keys ?? ['*'])));
+    await other.listen();
+    await eventually(async () => {
+      solo.signal('delivery', ['2']);
+      return heard.includes('2') ? true : undefined;
+    }, 5_000, 'the newcomer to hear the lone process');
+  } finally {
+    await observer.end().catch(() => undefined);
+    await solo.close();
+    await other.close();
+    await own.drop();
+  }
+});
