@@ -7,9 +7,9 @@
 // the same handlers. After the listening connection is re-established, every handler is called
 // with "all keys", because anything may have happened while nobody was listening.
 //
-// A NOTIFY nobody else hears is a round trip for nothing, and on small hosts a dear one: a write
-// that wakes an idle backend cost the all-in-one service about as much as the rest of a message's
-// path (bench/RESULTS.md, eighth session). So a process looks every PEER_CHECK_MS for other
+// A NOTIFY nobody else hears is a round trip for nothing, and on small hosts a dear one: writes
+// that wake idle backends took 31% of the all-in-one service's main thread at 275 msg/s, a quarter
+// of them NOTIFYs no other process heard (bench/RESULTS.md, eighth session). So a process looks every PEER_CHECK_MS for other
 // processes' listening sessions on its database, and while there are none it sends no NOTIFY on
 // the channels whose listeners also poll (log, delivery, reply); config changes always go out. A
 // process that starts listening, or listens again after losing its connection, says so on the peer
@@ -45,7 +45,7 @@ export interface SignalsOptions {
   pool: pg.Pool;
   log: Logger;
   coalesceMs: number;
-  /** PEER_CHECK_MS unless a test wants it sooner. */
+  /** PEER_CHECK_MS unless a test wants another interval. */
   peerCheckMs?: number;
 }
 
@@ -83,7 +83,8 @@ export class Signals {
       if (connectedOnce) {
         log.info('listener reconnected, waking every worker');
         for (const channel of Object.keys(CHANNELS) as ChannelName[]) this.#dispatch(channel, undefined);
-        // While this process was not listening, the others may have stopped notifying.
+        // While this process was not listening, the others may have stopped notifying, and it may
+        // have missed a newcomer's announcement: notify until the next look says otherwise.
         this.#hearFromPeer();
         void this.#announce();
       }
@@ -132,6 +133,7 @@ export class Signals {
     } catch {
       open = true; // cannot tell: keep notifying
     }
+    if (this.#closed) return;
     // A peer heard from while the look ran is newer than what the look saw.
     if (this.#heard === heardBefore) this.#setPeers(open);
   }
