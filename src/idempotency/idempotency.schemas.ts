@@ -38,7 +38,9 @@ export function registerIdempotencyKeyParameter(registry: { registerParameter(re
  * during single publishes (bench/RESULTS.md, eighth session).
  */
 export function idempotencyKeyOf(c: Context): string | undefined {
-  const parsed = IdempotencyHeaders.safeParse({ 'idempotency-key': c.req.header('idempotency-key') });
+  const header = c.req.header('idempotency-key');
+  if (header === undefined) return undefined; // most publishes: nothing to check
+  const parsed = IdempotencyHeaders.safeParse({ 'idempotency-key': header });
   if (!parsed.success) throw validationError(parsed.error);
   return parsed.data['idempotency-key'];
 }

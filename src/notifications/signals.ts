@@ -116,8 +116,7 @@ export class Signals {
 
   /** Tells the other processes that this one listens, so that they notify again. */
   async #announce(): Promise<void> {
-    const pending: PendingNotify = { keys: ALL_KEYS, timer: undefined, lastSentAt: 0 };
-    await this.#sendNotify('peer', pending);
+    await this.#send('peer', encodePayload(this.origin, ALL_KEYS));
   }
 
   #hearFromPeer(): void {
@@ -202,6 +201,10 @@ export class Signals {
     pending.keys = new Set();
     pending.timer = undefined;
     pending.lastSentAt = Date.now();
+    await this.#send(channel, payload);
+  }
+
+  async #send(channel: ChannelName, payload: string): Promise<void> {
     try {
       await sendEncodedNotification(this.#o.pool, channel, payload);
     } catch (error) {
