@@ -2,50 +2,14 @@ import { sql, type Selectable } from 'kysely';
 import { PREPARED, type Db, type Tx } from '../db/database.ts';
 import type { AnalyticsMinuteTable } from '../db/schema.ts';
 
-/** Direct messages are pooled under one address so per-user traffic does not multiply rows. */
-const ADDRESS_BUCKET = sql.raw(`case when m.to_address like 'user:%' then 'user:*' else m.to_address end`);
-
-/** Adds the messages to the per-minute published counts. Rows are touched in key order, so two
- *  workers never deadlock on them. */
-export async function upsertPublishedCounts(tx: Tx, messageIds: string[]): Promise<void> {
-  await sql`${PREPARED}
-    insert into switchyard.analytics_minute (minute, address, published, payload_bytes)
-    select date_trunc('minute', m.created_at), ${ADDRESS_BUCKET}, count(*), sum(pg_column_size(m.payload))
-    from switchyard.message m
-    where m.id = any (${messageIds}::uuid[])
-    group by 1, 2
-    order by 1, 2
-    on conflict (minute, address) do update
-      set published = analytics_minute.published + excluded.published,
-          payload_bytes = analytics_minute.payload_bytes + excluded.payload_bytes`.execute(tx);
-}
-
-/** Adds the messages to the per-minute counts of their senders (anomaly detection) and the per-hour
- *  ones (top publishers), in one statement; key order as above. */
-export async function upsertSenderCounts(tx: Tx, messageIds: string[]): Promise<void> {
-  await sql`
-    with counted as (
-      select date_trunc('minute', m.created_at) as minute, m.sender, count(*) as published, sum(pg_column_size(m.payload)) as payload_bytes
-      from switchyard.message m
-      where m.id = any (${messageIds}::uuid[])
-      group by 1, 2
-    ),
-    minutes as (
-      insert into switchyard.analytics_sender_minute (minute, sender, published, payload_bytes)
-      select minute, sender, published, payload_bytes from counted
-      order by 1, 2
-      on conflict (minute, sender) do update
-        set published = analytics_sender_minute.published + excluded.published,
-            payload_bytes = analytics_sender_minute.payload_bytes + excluded.payload_bytes
-    )
-    insert into switchyard.analytics_sender_hour (hour, sender, published, payload_bytes)
-    select date_trunc('hour', minute, 'UTC'), sender, sum(published), sum(payload_bytes)
-    from counted
-    group by 1, 2
-    order by 1, 2
-    on conflict (hour, sender) do update
-      set published = analytics_sender_hour.published + excluded.published,
-          payload_bytes = analytics_sender_hour.payload_bytes + excluded.payload_bytes`.execute(tx);
+/**
+ * Adds the messages to the analytics counts: per minute and address (direct messages pooled under
+ * 'user:*' so per-user traffic does not multiply rows), per minute and sender (anomaly detection)
+ * and per hour and sender (top publishers). One call of switchyard.count_messages (migration 0029),
+ * which the analytics stage's one-statement batch runs too.
+ */
+export async function countMessages(tx: Tx, messageIds: string[]): Promise<void> {
+  await sql`${PREPARED} select switchyard.count_messages(${messageIds}::uuid[])`.execute(tx);
 }
 
 export interface LatencyRollup {

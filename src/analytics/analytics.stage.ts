@@ -3,8 +3,11 @@
 // cursors, so every message is counted exactly once. Messages of classified topics are labelled
 // in the same transaction (content-classification.ts); labels that reach their topic's threshold
 // are published afterwards by the label publisher (a stage must not append to the log it reads).
+// While no topic is classified the work is SQL alone, and a batch runs as one autocommitted
+// statement (switchyard.stage_batch); the general path labels, and takes retries.
+import { runStageBatch } from '../queue/stage-cursor.repository.ts';
 import type { Stage } from '../queue/stage-runner.ts';
-import { upsertPublishedCounts, upsertSenderCounts } from './analytics.repository.ts';
+import { countMessages } from './analytics.repository.ts';
 import type { ContentClassification } from './content-classification.ts';
 
 export const ANALYTICS_STAGE = 'analytics';
@@ -15,15 +18,28 @@ export interface AnalyticsStageOptions {
   onLabelled?: () => void;
 }
 
+/**
+ * Once the one-statement batch has said that a topic is classified, the stage takes the general
+ * path for this long before asking again, which would cost a wasted round trip per batch. The
+ * general path is right in every case: the window only delays the return to the one statement
+ * after the last topic stops being classified.
+ */
+export const CLASSIFIED_RECHECK_MS = 5_000;
+
 export function createAnalyticsStage(options: AnalyticsStageOptions = {}): Stage {
+  let generalPathUntil = 0;
   return {
     name: ANALYTICS_STAGE,
     async handle(tx, entries, afterCommit) {
-      const ids = entries.map((entry) => entry.id);
-      await upsertPublishedCounts(tx, ids);
-      await upsertSenderCounts(tx, ids);
+      await countMessages(tx, entries.map((entry) => entry.id));
       const labelled = (await options.classification?.classify(tx, entries)) ?? 0;
       if (labelled > 0 && options.onLabelled) afterCommit(options.onLabelled);
+    },
+    async runInOneStatement(db, lanesPerClaim, batchSize, lanes) {
+      if (performance.now() < generalPathUntil) return undefined;
+      const batch = await runStageBatch(db, ANALYTICS_STAGE, lanesPerClaim, batchSize, lanes);
+      if (batch === undefined) generalPathUntil = performance.now() + CLASSIFIED_RECHECK_MS;
+      return batch && { lanes: batch.lanes, processed: batch.entries, fullLane: batch.fullLane, effects: [] };
     },
   };
 }

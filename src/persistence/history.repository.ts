@@ -2,16 +2,13 @@ import { sql } from 'kysely';
 import { PREPARED, type Db, type Tx } from '../db/database.ts';
 import type { OutgoingMessageRow } from '../messages/outgoing-message.ts';
 
-/** Copies messages from the log into history, reading them there by id (no payload round trip). */
+/**
+ * Copies messages from the log into history, reading them there by id (no payload round trip):
+ * one call of switchyard.keep_history (migration 0029), which the persistence stage's one-statement
+ * batch runs too.
+ */
 export async function insertHistoryFromLog(tx: Tx, messageIds: string[]): Promise<void> {
-  await sql`${PREPARED}
-    insert into switchyard.history (message_id, conversation, created_at, sender, to_address, type, payload, headers,
-                                    correlation_id, reply_to)
-    select m.id, m.conversation, m.created_at, m.sender, m.to_address, m.type, m.payload, m.headers,
-           m.correlation_id, m.reply_to
-    from switchyard.message m
-    where m.id = any (${messageIds}::uuid[])
-    on conflict (message_id) do nothing`.execute(tx);
+  await sql`${PREPARED} select switchyard.keep_history(${messageIds}::uuid[])`.execute(tx);
 }
 
 export interface HistoryRow extends OutgoingMessageRow {

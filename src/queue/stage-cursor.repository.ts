@@ -19,7 +19,7 @@
 //  5. A stage never appends to the log in the transaction that reads it: its own xid is visible in
 //     the snapshot it stores, so its own rows would count as done.
 import { sql } from 'kysely';
-import { PREPARED, type Tx } from '../db/database.ts';
+import { PREPARED, type Db, type Tx } from '../db/database.ts';
 import type { LaneSelection } from './lane-hints.ts';
 
 /** One message of the log as stages see it: everything but payload and headers. */
@@ -77,6 +77,28 @@ export async function readLaneBatches(tx: Tx, stage: string, lanes: number[], li
   const result = await sql<LogEntry>`${PREPARED}
     select * from switchyard.read_lane_batches(${stage}, ${lanes}::smallint[], ${limit})`.execute(tx);
   return result.rows;
+}
+
+/** What one autocommitted stage batch did: lanes claimed, messages handled, and whether a lane filled it. */
+export interface StageBatchDone {
+  lanes: number;
+  entries: number;
+  fullLane: boolean;
+}
+
+/**
+ * One batch of the persistence or the analytics stage as one autocommitted statement
+ * (switchyard.stage_batch, migration 0029, says why the cursor rules still hold): claim lanes, read
+ * and advance them, and do the stage's work, which is SQL alone. Undefined when the stage needs its
+ * general path: analytics while a topic is classified, since the model runs in the service.
+ */
+export async function runStageBatch(
+  db: Db, stage: 'persistence' | 'analytics', maxLanes: number, limit: number, lanes?: LaneSelection,
+): Promise<StageBatchDone | undefined> {
+  const result = await sql<{ outcome: 'done' | 'general'; lanes: number; entries: number; full_lane: boolean }>`${PREPARED}
+    select * from switchyard.stage_batch(${stage}, ${maxLanes}, ${limit}, ${lanes ?? null}::smallint[])`.execute(db);
+  const row = result.rows[0]!;
+  return row.outcome === 'general' ? undefined : { lanes: row.lanes, entries: row.entries, fullLane: row.full_lane };
 }
 
 /** Log entries by id, for retries. */

@@ -1027,6 +1027,51 @@ CREATE OR REPLACE FUNCTION switchyard.conversation_of(sender text, to_address te
  IMMUTABLE PARALLEL SAFE
 RETURN CASE WHEN (to_address ~~ 'user:%'::text) THEN ((('dm:'::text || LEAST(sender, to_address)) || '|'::text) || GREATEST(sender, to_address)) ELSE to_address END;
 
+CREATE OR REPLACE FUNCTION switchyard.count_messages(p_ids uuid[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+ SET enable_seqscan TO 'off'
+AS $function$
+begin
+  insert into switchyard.analytics_minute (minute, address, published, payload_bytes)
+  select date_trunc('minute', m.created_at),
+         case when m.to_address like 'user:%' then 'user:*' else m.to_address end,
+         count(*), sum(pg_column_size(m.payload))
+  from switchyard.message m
+  where m.id = any (p_ids)
+  group by 1, 2
+  order by 1, 2
+  on conflict (minute, address) do update
+    set published = analytics_minute.published + excluded.published,
+        payload_bytes = analytics_minute.payload_bytes + excluded.payload_bytes;
+
+  with counted as (
+    select date_trunc('minute', m.created_at) as minute, m.sender, count(*) as published,
+           sum(pg_column_size(m.payload)) as payload_bytes
+    from switchyard.message m
+    where m.id = any (p_ids)
+    group by 1, 2
+  ),
+  minutes as (
+    insert into switchyard.analytics_sender_minute (minute, sender, published, payload_bytes)
+    select c.minute, c.sender, c.published, c.payload_bytes from counted c
+    order by 1, 2
+    on conflict (minute, sender) do update
+      set published = analytics_sender_minute.published + excluded.published,
+          payload_bytes = analytics_sender_minute.payload_bytes + excluded.payload_bytes
+  )
+  insert into switchyard.analytics_sender_hour (hour, sender, published, payload_bytes)
+  select date_trunc('hour', c.minute, 'UTC'), c.sender, sum(c.published), sum(c.payload_bytes)
+  from counted c
+  group by 1, 2
+  order by 1, 2
+  on conflict (hour, sender) do update
+    set published = analytics_sender_hour.published + excluded.published,
+        payload_bytes = analytics_sender_hour.payload_bytes + excluded.payload_bytes;
+end
+$function$;
+
 CREATE OR REPLACE FUNCTION switchyard.create_partitions(parent text, until timestamp with time zone)
  RETURNS integer
  LANGUAGE plpgsql
@@ -1219,6 +1264,23 @@ CREATE OR REPLACE FUNCTION switchyard.is_valid_grant_list(grants text[])
  SET search_path TO 'pg_catalog', 'switchyard', 'pg_temp'
 AS $function$
   select cardinality(grants) <= 100 and coalesce(bool_and(g ~ '^[A-Za-z0-9_.*-]{1,64}$'), true) from unnest(grants) as g
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.keep_history(p_ids uuid[])
+ RETURNS void
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+ SET enable_seqscan TO 'off'
+AS $function$
+begin
+  insert into switchyard.history (message_id, conversation, created_at, sender, to_address, type, payload, headers,
+                                  correlation_id, reply_to)
+  select m.id, m.conversation, m.created_at, m.sender, m.to_address, m.type, m.payload, m.headers,
+         m.correlation_id, m.reply_to
+  from switchyard.message m
+  where m.id = any (p_ids)
+  on conflict (message_id) do nothing;
+end
 $function$;
 
 CREATE OR REPLACE FUNCTION switchyard.lane_of(conversation text)
@@ -1475,6 +1537,48 @@ begin
     return query select * from switchyard.insert_deliveries(ids, to_addresses, priorities, deliver_ats, created_ats,
       group_ids, expires_ats, p_aging_ms, p_full_clients, p_horizon_seconds, p_max_named);
   end if;
+end
+$function$;
+
+CREATE OR REPLACE FUNCTION switchyard.stage_batch(p_stage text, p_max_lanes integer, p_limit integer, p_lanes smallint[] DEFAULT NULL::smallint[])
+ RETURNS TABLE(outcome text, lanes integer, entries integer, full_lane boolean)
+ LANGUAGE plpgsql
+ SET search_path TO 'pg_catalog'
+ SET plan_cache_mode TO 'force_generic_plan'
+ SET enable_seqscan TO 'off'
+AS $function$
+declare
+  claimed smallint[];
+  ids uuid[];
+  n int;
+  filled boolean;
+begin
+  if current_setting('transaction_isolation') <> 'read committed' then
+    raise exception 'stage_batch needs READ COMMITTED: the cursor rules rely on a snapshot per statement'
+      using errcode = '25001';
+  end if;
+  if p_stage not in ('persistence', 'analytics') then
+    raise exception 'stage_batch runs the persistence and analytics stages, not %', p_stage using errcode = '22023';
+  end if;
+  if p_stage = 'analytics' and exists (select 1 from switchyard.topic_classifier) then
+    return query select 'general'::text, 0, 0, false;
+    return;
+  end if;
+  claimed := switchyard.claim_lanes(p_stage, p_max_lanes, p_lanes);
+  if cardinality(claimed) = 0 then
+    return query select 'done'::text, 0, 0, false;
+    return;
+  end if;
+  select coalesce(array_agg(b.id), '{}'), count(*), coalesce(max(b.per_lane) >= p_limit, false)
+    into ids, n, filled
+  from (select r.id, count(*) over (partition by r.lane) as per_lane
+        from switchyard.read_lane_batches(p_stage, claimed, p_limit) r) b;
+  if n > 0 and p_stage = 'persistence' then
+    perform switchyard.keep_history(ids);
+  elsif n > 0 then
+    perform switchyard.count_messages(ids);
+  end if;
+  return query select 'done'::text, cardinality(claimed), n, filled;
 end
 $function$;
 
