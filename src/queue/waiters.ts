@@ -37,10 +37,6 @@ export class Waiters {
     return waiter;
   }
 
-  wait(key: string, timeoutMs: number, signal?: AbortSignal): Promise<WaitOutcome> {
-    return this.register(key, timeoutMs, signal).done;
-  }
-
   wake(keys: Iterable<string> | undefined): void {
     const woken: Waiter[] = [];
     const entries = keys === undefined ? this.#byKey.values() : Array.from(keys, (key) => this.#byKey.get(key));
