@@ -25,7 +25,7 @@ export interface Stage {
   /**
    * Optional: the whole batch (claim, read, work, advance) as one autocommitted statement, which
    * saves the round trips of a transaction driven from here. Undefined when this batch needs the
-   * general path (handle). A stage offering it keeps the cursor rules in SQL (migration 0021).
+   * general path (handle). A stage offering it keeps the cursor rules in SQL (migrations 0021, 0029).
    * `lanes` narrows the lane claim (lane-hints.ts); undefined claims from every lane.
    */
   runInOneStatement?(db: Db, lanesPerClaim: number, batchSize: number, lanes: LaneSelection): Promise<OneStatementBatch | undefined>;
