@@ -4,7 +4,6 @@
 // in, with rollbacks, two workers per stage and a worker killed mid-batch, every committed message
 // is kept in history once and counted once.
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { createAnalyticsStage } from '../../src/analytics/analytics.stage.ts';
 import type { Db } from '../../src/db/database.ts';
@@ -13,6 +12,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createPersistenceStage } from '../../src/persistence/persistence.stage.ts';
 import { StageRunner, type Stage } from '../../src/queue/stage-runner.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectTo, countingOneStatement as counting, drain, produceOutOfOrder, publishOn as publish, waitFor } from '../helpers/log-load.ts';
 
 const log = createLogger('silent');
 let database: TestDatabase;
@@ -39,43 +39,7 @@ beforeEach(async () => {
   await sql`update switchyard.stage_cursor set prev = pg_current_snapshot(), target = null, pos_xid = null, pos_id = null`.execute(db);
 });
 
-/** A stage counting the batches its one-statement path took (undefined: the general path). */
-function counting(inner: Stage): { stage: Stage; whole: () => number } {
-  let whole = 0;
-  return {
-    whole: () => whole,
-    stage: {
-      ...inner,
-      async runInOneStatement(d, lanesPerClaim, size, lanes) {
-        const batch = await inner.runInOneStatement!(d, lanesPerClaim, size, lanes);
-        if (batch !== undefined) whole += 1;
-        return batch;
-      },
-    },
-  };
-}
-
 const runner = (stage: Stage, on: Db = db) => new StageRunner({ db: on, stage, log, batchSize: 50, lanesPerClaim: 4, retryLimit: 3 });
-
-async function drain(...runners: StageRunner[]): Promise<void> {
-  let idle = 0;
-  while (idle < 3) {
-    const results = await Promise.all(runners.map((r) => r.runOnce()));
-    idle = results.every((r) => r.processed === 0 && !r.more) ? idle + 1 : 0;
-  }
-}
-
-async function connect(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  return client;
-}
-
-async function publish(client: pg.Client, to: string, n: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) ids.push((await client.query<{ id: string }>('select switchyard.publish($1, $2::jsonb) as id', [to, JSON.stringify({ i })])).rows[0]!.id);
-  return ids;
-}
 
 /** Each committed message proposed to history exactly once, and nothing else. */
 async function expectKeptOnce(committed: string[]): Promise<void> {
@@ -102,40 +66,8 @@ async function expectCountedOnce(committed: string[]): Promise<void> {
 
 describe('the persistence and analytics batches in one statement', () => {
   test('8 producers committing out of order, some rolling back, two workers per stage: every committed message kept and counted exactly once', async () => {
-    const committed: string[] = [];
-    const rolledBack: string[] = [];
-    let producing = true;
-    const producers = Array.from({ length: 8 }, async (_, p) => {
-      const client = await connect();
-      try {
-        for (let round = 0; round < 60; round++) {
-          await client.query('begin');
-          const ids = await publish(client, `topic:t${(p * 7 + round) % 30}`, 1 + (round % 5));
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 25)); // held open a while
-          if (Math.random() < 0.2) {
-            await client.query('rollback');
-            rolledBack.push(...ids);
-          } else {
-            await client.query('commit');
-            committed.push(...ids);
-          }
-        }
-      } finally {
-        await client.end();
-      }
-    });
     const stages = [createPersistenceStage(), createPersistenceStage(), createAnalyticsStage(), createAnalyticsStage()].map(counting);
-    const workers = stages.map((s) => runner(s.stage));
-    const consuming = workers.map(async (worker) => {
-      while (producing) {
-        const result = await worker.runOnce();
-        if (!result.more) await new Promise((resolve) => setTimeout(resolve, 2));
-      }
-    });
-    await Promise.all(producers);
-    producing = false;
-    await Promise.all(consuming);
-    await drain(...workers);
+    const { committed, rolledBack } = await produceOutOfOrder(database.url, stages.map((s) => runner(s.stage)));
 
     expect(rolledBack.length).toBeGreaterThan(0);
     expect(stages.every((s) => s.whole() > 0)).toBe(true); // every worker took the one-statement path
@@ -147,12 +79,12 @@ describe('the persistence and analytics batches in one statement', () => {
     ['persistence', 'switchyard.history', createPersistenceStage],
     ['analytics', 'switchyard.analytics_sender_hour', createAnalyticsStage],
   ])('a worker of the %s stage killed while its statement is inside the work redoes the batch: nothing lost, nothing done twice', async (name, table, create) => {
-    const producer = await connect();
+    const producer = await connectTo(database.url);
     const ids = await publish(producer, 'topic:x', 30);
     await producer.end();
 
     // Hold the table the work writes last, so the statement stops there, after claiming and advancing.
-    const holder = await connect();
+    const holder = await connectTo(database.url);
     await holder.query('begin');
     await holder.query(`lock table ${table} in share mode`);
     const { stage, whole } = counting(create());
@@ -176,7 +108,7 @@ describe('the persistence and analytics batches in one statement', () => {
 
   test('while a topic is classified, analytics does nothing in one statement and takes the general path without asking again per batch', async () => {
     await sql`insert into switchyard.topic_classifier (topic) values ('news')`.execute(db);
-    const producer = await connect();
+    const producer = await connectTo(database.url);
     const first = await publish(producer, 'topic:news', 3);
     const statements: string[] = [];
     const logged = new Kysely<Database>({
@@ -202,12 +134,3 @@ describe('the persistence and analytics batches in one statement', () => {
     await expect(sql`select * from switchyard.stage_batch('routing', 4, 50)`.execute(db)).rejects.toThrow(/not routing/);
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('timed out');
-}

@@ -1,7 +1,6 @@
 // The message log read through snapshot-bounded cursors: nothing committed is skipped, nothing is
 // handled twice, whatever order transactions commit in and whatever happens to a worker.
 import { sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
 import { createLogger } from '../../src/logger.ts';
@@ -9,6 +8,7 @@ import { claimLanes, readLaneBatches } from '../../src/queue/stage-cursor.reposi
 import { StageRunner, type Stage } from '../../src/queue/stage-runner.ts';
 import { createRoutingStage } from '../../src/routing/routing.stage.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectTo, drain, produceOutOfOrder, publishOn as publishInOwnTransaction } from '../helpers/log-load.ts';
 
 const log = createLogger('silent');
 let database: TestDatabase;
@@ -45,38 +45,16 @@ function runner(stage: Stage, options: Partial<ConstructorParameters<typeof Stag
   return new StageRunner({ db, stage, log, batchSize: 50, lanesPerClaim: 4, retryLimit: 3, ...options });
 }
 
-/** Runs until a run finds nothing, several times in a row (other runners may hold lanes). */
-async function drain(...runners: StageRunner[]): Promise<void> {
-  let idle = 0;
-  while (idle < 3) {
-    const results = await Promise.all(runners.map((r) => r.runOnce()));
-    idle = results.every((r) => r.processed === 0 && !r.more) ? idle + 1 : 0;
-  }
-}
-
-async function publishInOwnTransaction(client: pg.Client, to: string, n: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) {
-    ids.push((await client.query<{ id: string }>('select switchyard.publish($1, $2::jsonb) as id', [to, JSON.stringify({ i })])).rows[0]!.id);
-  }
-  return ids;
-}
-
 async function seen(stage: string): Promise<string[]> {
   const result = await sql<{ message_id: string }>`select message_id from public.seen where stage = ${stage} order by message_id`.execute(db);
   return result.rows.map((row) => row.message_id);
 }
 
-async function connect(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  return client;
-}
 
 describe('snapshot-bounded batches', () => {
   test('a snapshot stored by a later statement than the scan loses a transaction that commits in between; the real read does not', async () => {
-    const producer = await connect();
-    const consumer = await connect();
+    const producer = await connectTo(database.url);
+    const consumer = await connectTo(database.url);
     try {
       // The wrong way, written out: scan in one statement, store pg_current_snapshot() in the next.
       await producer.query('begin');
@@ -116,7 +94,7 @@ describe('snapshot-bounded batches', () => {
   });
 
   test('a full batch keeps its window open and the next batch continues after its last row, in (xid, id) order', async () => {
-    const client = await connect();
+    const client = await connectTo(database.url);
     try {
       await client.query('begin');
       const ids = await publishInOwnTransaction(client, 'topic:one-conversation', 120);
@@ -140,40 +118,8 @@ describe('snapshot-bounded batches', () => {
       insert into switchyard.subscription (address, client_id)
       select 'topic:t' || n, c.id from generate_series(0, 29) n, switchyard.client c where c.name = 'c1' or n % 2 = 0`.execute(db);
 
-    const committed: string[] = [];
-    const rolledBack: string[] = [];
-    let producing = true;
-    const producers = Array.from({ length: 8 }, async (_, p) => {
-      const client = await connect();
-      try {
-        for (let round = 0; round < 60; round++) {
-          await client.query('begin');
-          const ids = await publishInOwnTransaction(client, `topic:t${(p * 7 + round) % 30}`, 1 + (round % 5));
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 25)); // held open a while
-          if (Math.random() < 0.2) {
-            await client.query('rollback');
-            rolledBack.push(...ids);
-          } else {
-            await client.query('commit');
-            committed.push(...ids);
-          }
-        }
-      } finally {
-        await client.end();
-      }
-    });
     const routing = () => runner(recording('routing', createRoutingStage({ priorityAgingMs: 0, onDelivered: () => undefined })));
-    const workers = [routing(), routing()];
-    const consuming = workers.map(async (worker) => {
-      while (producing) {
-        const result = await worker.runOnce();
-        if (!result.more) await new Promise((resolve) => setTimeout(resolve, 2));
-      }
-    });
-    await Promise.all(producers);
-    producing = false;
-    await Promise.all(consuming);
-    await drain(...workers);
+    const { committed, rolledBack } = await produceOutOfOrder(database.url, [routing(), routing()]);
 
     const routed = await seen('routing');
     expect(routed.length).toBe(new Set(routed).size); // none twice
@@ -190,7 +136,7 @@ describe('snapshot-bounded batches', () => {
   test('a routing worker whose connection is terminated mid-batch redoes the batch: no delivery lost or duplicated', async () => {
     await sql`insert into switchyard.client (name, token_hash) values ('c1', '\\x01')`.execute(db);
     await sql`insert into switchyard.subscription (address, client_id) select 'topic:x', id from switchyard.client`.execute(db);
-    const client = await connect();
+    const client = await connectTo(database.url);
     await client.query('begin');
     const ids = await publishInOwnTransaction(client, 'topic:x', 30);
     await client.query('commit');
@@ -216,7 +162,7 @@ describe('snapshot-bounded batches', () => {
   });
 
   test('a message that fails its stage is set aside for retry while its lane moves on, then dead-lettered with its error', async () => {
-    const client = await connect();
+    const client = await connectTo(database.url);
     await client.query('begin');
     const ids = await publishInOwnTransaction(client, 'topic:same-lane', 5);
     await client.query('commit');
@@ -253,8 +199,8 @@ describe('stage lag', () => {
     select oldest_pending_at, rows_behind, rows_capped from switchyard.stage_lag(10) where stage = ${stage}`.execute(db)).rows[0]!;
 
   test('counts a message whose transaction was still open when the stage closed its window, and one committed after it', async () => {
-    const producer = await connect();
-    const other = await connect();
+    const producer = await connectTo(database.url);
+    const other = await connectTo(database.url);
     try {
       await producer.query('begin');
       const [open] = await publishInOwnTransaction(producer, 'topic:lag', 1); // in the window's xip list once it closes

@@ -3,7 +3,6 @@
 // promises as the general path: whatever order producers commit in, with rollbacks, two workers
 // and a worker killed mid-batch, every committed message reaches every subscriber exactly once.
 import { Kysely, PostgresDialect, sql } from 'kysely';
-import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
 import type { Database } from '../../src/db/schema.ts';
@@ -11,6 +10,7 @@ import { createLogger } from '../../src/logger.ts';
 import { StageRunner, type Stage } from '../../src/queue/stage-runner.ts';
 import { createRoutingStage } from '../../src/routing/routing.stage.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { connectTo, countingOneStatement, drain, produceOutOfOrder, publishOn as publish, waitFor } from '../helpers/log-load.ts';
 
 const log = createLogger('silent');
 let database: TestDatabase;
@@ -37,44 +37,10 @@ beforeEach(async () => {
   await sql`update switchyard.stage_cursor set prev = pg_current_snapshot(), target = null, pos_xid = null, pos_id = null`.execute(db);
 });
 
-/** The routing stage, counting the batches its one-statement path took (undefined: general path). */
-function countingStage(): { stage: Stage; whole: () => number } {
-  const inner = createRoutingStage({ priorityAgingMs: 0, onDelivered: () => undefined });
-  let whole = 0;
-  return {
-    whole: () => whole,
-    stage: {
-      ...inner,
-      async runInOneStatement(d, lanesPerClaim, size, lanes) {
-        const batch = await inner.runInOneStatement!(d, lanesPerClaim, size, lanes);
-        if (batch !== undefined) whole += 1;
-        return batch;
-      },
-    },
-  };
-}
+/** The routing stage, counting the batches its one-statement path took. */
+const countingStage = () => countingOneStatement(createRoutingStage({ priorityAgingMs: 0, onDelivered: () => undefined }));
 
 const runner = (stage: Stage) => new StageRunner({ db, stage, log, batchSize: 50, lanesPerClaim: 4, retryLimit: 3 });
-
-async function drain(...runners: StageRunner[]): Promise<void> {
-  let idle = 0;
-  while (idle < 3) {
-    const results = await Promise.all(runners.map((r) => r.runOnce()));
-    idle = results.every((r) => r.processed === 0 && !r.more) ? idle + 1 : 0;
-  }
-}
-
-async function connect(): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  return client;
-}
-
-async function publish(client: pg.Client, to: string, n: number): Promise<string[]> {
-  const ids: string[] = [];
-  for (let i = 0; i < n; i++) ids.push((await client.query<{ id: string }>('select switchyard.publish($1, $2::jsonb) as id', [to, JSON.stringify({ i })])).rows[0]!.id);
-  return ids;
-}
 
 /** Every (client, message) the subscriptions call for, each proposed exactly once. */
 async function expectExactlyOnce(committed: string[]): Promise<void> {
@@ -95,40 +61,8 @@ describe('the routing batch in one statement', () => {
     await sql`
       insert into switchyard.subscription (address, client_id)
       select 'topic:t' || n, c.id from generate_series(0, 29) n, switchyard.client c where c.name = 'c1' or n % 2 = 0`.execute(db);
-    const committed: string[] = [];
-    const rolledBack: string[] = [];
-    let producing = true;
-    const producers = Array.from({ length: 8 }, async (_, p) => {
-      const client = await connect();
-      try {
-        for (let round = 0; round < 60; round++) {
-          await client.query('begin');
-          const ids = await publish(client, `topic:t${(p * 7 + round) % 30}`, 1 + (round % 5));
-          await new Promise((resolve) => setTimeout(resolve, Math.random() * 25)); // held open a while
-          if (Math.random() < 0.2) {
-            await client.query('rollback');
-            rolledBack.push(...ids);
-          } else {
-            await client.query('commit');
-            committed.push(...ids);
-          }
-        }
-      } finally {
-        await client.end();
-      }
-    });
     const stages = [countingStage(), countingStage()];
-    const workers = stages.map((s) => runner(s.stage));
-    const consuming = workers.map(async (worker) => {
-      while (producing) {
-        const result = await worker.runOnce();
-        if (!result.more) await new Promise((resolve) => setTimeout(resolve, 2));
-      }
-    });
-    await Promise.all(producers);
-    producing = false;
-    await Promise.all(consuming);
-    await drain(...workers);
+    const { committed, rolledBack } = await produceOutOfOrder(database.url, stages.map((s) => runner(s.stage)));
 
     expect(rolledBack.length).toBeGreaterThan(0);
     expect(stages.every((s) => s.whole() > 0)).toBe(true); // both workers took the one-statement path
@@ -138,12 +72,12 @@ describe('the routing batch in one statement', () => {
   test('a worker killed while its statement is inside the fan-out redoes the batch: nothing lost, nothing fanned out twice', async () => {
     await sql`insert into switchyard.client (name, token_hash) values ('c1', '\\x01'), ('c2', '\\x02')`.execute(db);
     await sql`insert into switchyard.subscription (address, client_id) select 'topic:x', id from switchyard.client`.execute(db);
-    const producer = await connect();
+    const producer = await connectTo(database.url);
     const ids = await publish(producer, 'topic:x', 30);
     await producer.end();
 
     // Hold the delivery table so the statement stops at its insert, after claiming and advancing.
-    const holder = await connect();
+    const holder = await connectTo(database.url);
     await holder.query('begin');
     await holder.query('lock table switchyard.delivery in share mode');
     const { stage, whole } = countingStage();
@@ -168,7 +102,7 @@ describe('the routing batch in one statement', () => {
     await sql`insert into switchyard.client (name, token_hash) values ('plain', '\\x01'), ('picky', '\\x02')`.execute(db);
     await sql`insert into switchyard.subscription (address, client_id, filter)
       select 'topic:f', id, case when name = 'picky' then '{"payload": {"i": [1]}}'::jsonb end from switchyard.client`.execute(db);
-    const producer = await connect();
+    const producer = await connectTo(database.url);
     const ids = await publish(producer, 'topic:f', 3);
     await producer.end();
     const statements: string[] = [];
@@ -192,12 +126,3 @@ describe('the routing batch in one statement', () => {
       sql`select * from switchyard.route_batch(4, 50, 0, '{}', 900, 500)`.execute(tx))).rejects.toThrow(/READ COMMITTED/);
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('timed out');
-}

@@ -1,0 +1,98 @@
+// Load on the message log for the stage tests: producers on their own connections committing out
+// of order (transactions held open a while, some rolled back) while stage runners read, and
+// runners driven until the log is drained.
+import pg from 'pg';
+import type { Stage, StageRunner } from '../../src/queue/stage-runner.ts';
+
+export async function connectTo(url: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  return client;
+}
+
+/** Publishes n messages to `to` in the client's current transaction (autocommitted outside one). */
+export async function publishOn(client: pg.Client, to: string, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    ids.push((await client.query<{ id: string }>('select switchyard.publish($1, $2::jsonb) as id', [to, JSON.stringify({ i })])).rows[0]!.id);
+  }
+  return ids;
+}
+
+/** Runs until a run finds nothing, several times in a row (other runners may hold lanes). */
+export async function drain(...runners: StageRunner[]): Promise<void> {
+  let idle = 0;
+  while (idle < 3) {
+    const results = await Promise.all(runners.map((r) => r.runOnce()));
+    idle = results.every((r) => r.processed === 0 && !r.more) ? idle + 1 : 0;
+  }
+}
+
+/**
+ * 8 producers of 60 transactions each, every one publishing 1-5 messages to one of topic:t0 ..
+ * topic:t29, held open up to 25 ms and rolled back one time in five, while the runners run; then
+ * the runners drain the log. Returns the ids committed and the ids rolled back.
+ */
+export async function produceOutOfOrder(url: string, runners: StageRunner[]): Promise<{ committed: string[]; rolledBack: string[] }> {
+  const committed: string[] = [];
+  const rolledBack: string[] = [];
+  let producing = true;
+  const producers = Array.from({ length: 8 }, async (_, p) => {
+    const client = await connectTo(url);
+    try {
+      for (let round = 0; round < 60; round++) {
+        await client.query('begin');
+        const ids = await publishOn(client, `topic:t${(p * 7 + round) % 30}`, 1 + (round % 5));
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 25)); // held open a while
+        if (Math.random() < 0.2) {
+          await client.query('rollback');
+          rolledBack.push(...ids);
+        } else {
+          await client.query('commit');
+          committed.push(...ids);
+        }
+      }
+    } finally {
+      await client.end();
+    }
+  });
+  const consuming = runners.map(async (runner) => {
+    while (producing) {
+      const result = await runner.runOnce();
+      if (!result.more) await new Promise((resolve) => setTimeout(resolve, 2));
+    }
+  });
+  try {
+    await Promise.all(producers);
+  } finally {
+    producing = false;
+    await Promise.all(consuming);
+  }
+  await drain(...runners);
+  return { committed, rolledBack };
+}
+
+/** The stage, counting the batches its one-statement path took (undefined: the general path). */
+export function countingOneStatement(inner: Stage): { stage: Stage; whole: () => number } {
+  let whole = 0;
+  return {
+    whole: () => whole,
+    stage: {
+      ...inner,
+      async runInOneStatement(db, lanesPerClaim, size, lanes) {
+        const batch = await inner.runInOneStatement!(db, lanesPerClaim, size, lanes);
+        if (batch !== undefined) whole += 1;
+        return batch;
+      },
+    },
+  };
+}
+
+export async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
+  for (let i = 0; i < 400; i++) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  throw new Error('timed out');
+}
