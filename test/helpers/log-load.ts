@@ -1,7 +1,9 @@
 // Load on the message log for the stage tests: producers on their own connections committing out
 // of order (transactions held open a while, some rolled back) while stage runners read, and
 // runners driven until the log is drained.
+import { sql } from 'kysely';
 import pg from 'pg';
+import type { Db } from '../../src/db/database.ts';
 import type { Stage, StageRunner } from '../../src/queue/stage-runner.ts';
 
 export async function connectTo(url: string): Promise<pg.Client> {
@@ -86,6 +88,27 @@ export function countingOneStatement(inner: Stage): { stage: Stage; whole: () =>
       },
     },
   };
+}
+
+/**
+ * One run of the runner whose statement (its text containing `statement`) is killed while it waits
+ * to write `table`: another session holds the table, so the statement stops there, after claiming
+ * and advancing; its backend is terminated, then the table let go. The pool may re-send the
+ * statement on a fresh connection (db/dead-connection-retry.ts) or the run may fail: either way
+ * the killed statement was rolled back whole. Resolves once the run has ended.
+ */
+export async function runKilledMidStatement(url: string, db: Db, runner: StageRunner, table: string, statement: string): Promise<void> {
+  const holder = await connectTo(url);
+  await holder.query('begin');
+  await holder.query(`lock table ${table} in share mode`);
+  const running = runner.runOnce();
+  // Looked for from the pool: inside the holder's transaction pg_stat_activity is one snapshot.
+  const victim = await waitFor(async () => (await sql<{ pid: number }>`
+    select pid from pg_stat_activity where wait_event_type = 'Lock' and query like ${`%${statement}(%`}`.execute(db)).rows[0]?.pid);
+  await holder.query('select pg_terminate_backend($1)', [victim]);
+  await holder.query('rollback');
+  await holder.end();
+  await running.catch(() => undefined);
 }
 
 export async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {

@@ -12,7 +12,7 @@ import { createLogger } from '../../src/logger.ts';
 import { createPersistenceStage } from '../../src/persistence/persistence.stage.ts';
 import { StageRunner, type Stage } from '../../src/queue/stage-runner.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectTo, countingOneStatement as counting, drain, produceOutOfOrder, publishOn as publish, waitFor } from '../helpers/log-load.ts';
+import { connectTo, countingOneStatement as counting, drain, produceOutOfOrder, publishOn as publish, runKilledMidStatement } from '../helpers/log-load.ts';
 
 const log = createLogger('silent');
 let database: TestDatabase;
@@ -83,22 +83,10 @@ describe('the persistence and analytics batches in one statement', () => {
     const ids = await publish(producer, 'topic:x', 30);
     await producer.end();
 
-    // Hold the table the work writes last, so the statement stops there, after claiming and advancing.
-    const holder = await connectTo(database.url);
-    await holder.query('begin');
-    await holder.query(`lock table ${table} in share mode`);
     const { stage, whole } = counting(create());
     const worker = runner(stage);
-    const running = worker.runOnce();
-    // Looked for from the pool: inside the holder's transaction pg_stat_activity is one snapshot.
-    const victim = await waitFor(async () => (await sql<{ pid: number }>`
-      select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%stage_batch(%'`.execute(db)).rows[0]?.pid);
-    await holder.query('select pg_terminate_backend($1)', [victim]);
-    await holder.query('rollback');
-    await holder.end();
-    // The pool may re-send the statement on a fresh connection (db/dead-connection-retry.ts) or
-    // the run may fail: either way the killed statement was rolled back whole.
-    await running.catch(() => undefined);
+    // Killed while it waits for the table the work writes last.
+    await runKilledMidStatement(database.url, db, worker, table, 'stage_batch');
 
     await drain(worker);
     expect(whole()).toBeGreaterThan(0);

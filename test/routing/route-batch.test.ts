@@ -10,7 +10,7 @@ import { createLogger } from '../../src/logger.ts';
 import { StageRunner, type Stage } from '../../src/queue/stage-runner.ts';
 import { createRoutingStage } from '../../src/routing/routing.stage.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
-import { connectTo, countingOneStatement, drain, produceOutOfOrder, publishOn as publish, waitFor } from '../helpers/log-load.ts';
+import { connectTo, countingOneStatement, drain, produceOutOfOrder, publishOn as publish, runKilledMidStatement } from '../helpers/log-load.ts';
 
 const log = createLogger('silent');
 let database: TestDatabase;
@@ -76,22 +76,10 @@ describe('the routing batch in one statement', () => {
     const ids = await publish(producer, 'topic:x', 30);
     await producer.end();
 
-    // Hold the delivery table so the statement stops at its insert, after claiming and advancing.
-    const holder = await connectTo(database.url);
-    await holder.query('begin');
-    await holder.query('lock table switchyard.delivery in share mode');
     const { stage, whole } = countingStage();
     const worker = runner(stage);
-    const running = worker.runOnce();
-    // Looked for from the pool: inside the holder's transaction pg_stat_activity is one snapshot.
-    const victim = await waitFor(async () => (await sql<{ pid: number }>`
-      select pid from pg_stat_activity where wait_event_type = 'Lock' and query like '%route_batch(%'`.execute(db)).rows[0]?.pid);
-    await holder.query('select pg_terminate_backend($1)', [victim]);
-    await holder.query('rollback');
-    await holder.end();
-    // The pool may re-send the statement on a fresh connection (db/dead-connection-retry.ts) or
-    // the run may fail: either way the killed statement was rolled back whole.
-    await running.catch(() => undefined);
+    // Killed while it waits for the delivery table, which the fan-out writes.
+    await runKilledMidStatement(database.url, db, worker, 'switchyard.delivery', 'route_batch');
 
     await drain(worker);
     expect(whole()).toBeGreaterThan(0);
