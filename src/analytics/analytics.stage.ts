@@ -24,7 +24,7 @@ export interface AnalyticsStageOptions {
  * general path is right in every case: the window only delays the return to the one statement
  * after the last topic stops being classified.
  */
-export const CLASSIFIED_RECHECK_MS = 5_000;
+const CLASSIFIED_RECHECK_MS = 5_000;
 
 export function createAnalyticsStage(options: AnalyticsStageOptions = {}): Stage {
   let generalPathUntil = 0;
