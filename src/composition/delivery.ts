@@ -1,9 +1,11 @@
 // Delivery's background work: webhooks (the push role POSTs the queues of clients with an
 // endpoint, each endpoint behind its own circuit breaker; transitions are published on
-// topic:switchyard.circuits), the receivers' fallback poll, delivery statistics, queue recounts.
+// topic:switchyard.circuits), the receivers' fallback poll, delivery statistics, the queue's own
+// vacuum, queue recounts.
 import { createDeliveryStatsFlushWorker, type DeliveryRecorder } from '../analytics/delivery-recorder.ts';
 import { createInboxPoller } from '../inbox/inbox-poller.ts';
 import { createQueueStatsWorker } from '../inbox/queue-stats.ts';
+import { createQueueVacuumWorker } from '../inbox/queue-vacuum.ts';
 import { insertMessages } from '../messages/messages.repository.ts';
 import type { Waiters } from '../queue/waiters.ts';
 import { AddressGuard } from '../webhooks/address-guard.ts';
@@ -40,6 +42,7 @@ export function wireDelivery(w: Wiring, waiters: Waiters, recorder: DeliveryReco
     });
     workers.push(createInboxPoller(relaxedDb, waiters, config.inbox.pollMs, log));
     workers.push(createDeliveryStatsFlushWorker(recorder, relaxedDb, log, config.analyticsFlushMs));
+    workers.push(createQueueVacuumWorker(relaxedDb, log.child({ component: 'queue-vacuum' })));
   }
   if (has('upkeep')) {
     workers.push(createQueueStatsWorker(relaxedDb, queueDefaults(config), config.delivery.statsMs, log,

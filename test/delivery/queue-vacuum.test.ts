@@ -1,0 +1,114 @@
+// The push role vacuums the delivery queue itself (inbox/queue-vacuum.ts): autovacuum looks at a
+// database once a minute, while the dead rows acks leave at the head of the claim index slow every
+// receive until a vacuum removes them. Autovacuum is off on this database's delivery table, so
+// every vacuum counted here is the worker's.
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
+import { createDb, createPool, type Db } from '../../src/db/database.ts';
+import { QUEUE_VACUUM_DEAD_SHARE, QUEUE_VACUUM_MIN_DEAD, createQueueVacuumWorker } from '../../src/inbox/queue-vacuum.ts';
+import { createLogger } from '../../src/logger.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createQueueClient } from '../helpers/queue.ts';
+
+let database: TestDatabase;
+let writer: pg.Client;
+let clientId: string;
+const logins: string[] = [];
+const dbs: Db[] = [];
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await sql`alter table switchyard.delivery set (autovacuum_enabled = false)`.execute(database.db);
+  writer = new pg.Client({ connectionString: database.url });
+  await writer.connect();
+  clientId = await createQueueClient(database.db, 'vacuumed');
+});
+
+afterAll(async () => {
+  await writer?.end();
+  for (const db of dbs) await db.destroy();
+  await database?.drop();
+  for (const name of logins) await sql.raw(`drop role if exists ${name}`).execute(database.db).catch(() => undefined);
+});
+
+beforeEach(async () => {
+  await write(`delete from switchyard.delivery`);
+  await sql`vacuum switchyard.delivery`.execute(database.db);
+});
+
+/** Runs a statement on the writer and has its statistics flushed before the answer comes back. */
+async function write(text: string, values: unknown[] = []): Promise<void> {
+  await writer.query(text, values);
+  await writer.query('select pg_stat_force_next_flush()'); // flushed as the backend goes idle after it
+}
+
+const enqueue = (n: number) => write(`insert into switchyard.delivery (client_id, message_id, sort_key, visible_at)
+  select $1, gen_random_uuid(), now(), now() from generate_series(1, $2)`, [clientId, n]);
+const ack = (n: number) => write(`delete from switchyard.delivery
+  where message_id in (select message_id from switchyard.delivery order by sort_key, message_id limit $1)`, [n]);
+
+async function vacuums(): Promise<{ count: number; dead: number }> {
+  const result = await sql<{ count: string; dead: string }>`
+    select vacuum_count as count, n_dead_tup as dead from pg_stat_user_tables where relid = 'switchyard.delivery'::regclass`.execute(database.db);
+  return { count: Number(result.rows[0]!.count), dead: Number(result.rows[0]!.dead) };
+}
+
+/** A pool logged in as a new role that is a member of `group` (and nothing else). */
+async function loginIn(group: string): Promise<Db> {
+  const name = `t_vac_${randomBytes(4).toString('hex')}`;
+  const password = randomBytes(12).toString('hex');
+  await sql.raw(`create role ${name} login password '${password}' in role ${group}`).execute(database.db);
+  logins.push(name);
+  const url = new URL(database.url);
+  url.username = name;
+  url.password = password;
+  const db = createDb(createPool({ url: url.toString(), max: 2, statementTimeoutMs: 60_000, idleInTransactionTimeoutMs: 60_000, applicationName: 'switchyard:test' }, createLogger('silent')));
+  dbs.push(db);
+  return db;
+}
+
+test('the service role vacuums the queue once its dead rows pass the threshold, and not before', async () => {
+  const worker = createQueueVacuumWorker(await loginIn('switchyard_service'), createLogger('silent'));
+  await enqueue(20_000);
+  const before = await vacuums();
+
+  await ack(QUEUE_VACUUM_MIN_DEAD - 1);
+  await worker.runOnce();
+  expect(await vacuums()).toEqual({ count: before.count, dead: QUEUE_VACUUM_MIN_DEAD - 1 });
+
+  await ack(1);
+  await worker.runOnce();
+  expect(await vacuums()).toEqual({ count: before.count + 1, dead: 0 });
+});
+
+test('a large queue waits until its share of rows is dead, so each vacuum pays for as many acks', async () => {
+  const worker = createQueueVacuumWorker(await loginIn('switchyard_service'), createLogger('silent'));
+  const rows = Math.ceil((2 * QUEUE_VACUUM_MIN_DEAD) / QUEUE_VACUUM_DEAD_SHARE);
+  await enqueue(rows);
+  const share = Math.ceil(QUEUE_VACUUM_DEAD_SHARE * rows);
+  const before = await vacuums();
+
+  await ack(share - 1);
+  await worker.runOnce();
+  expect((await vacuums()).count).toBe(before.count);
+
+  await ack(1);
+  await worker.runOnce();
+  expect(await vacuums()).toEqual({ count: before.count + 1, dead: 0 });
+});
+
+test('a login that may not vacuum the queue is told once, and the table is left to autovacuum', async () => {
+  const lines: string[] = [];
+  const worker = createQueueVacuumWorker(await loginIn('switchyard_reader'), createLogger('warn', {}, (line) => void lines.push(line)));
+  await enqueue(QUEUE_VACUUM_MIN_DEAD * 2);
+  await ack(QUEUE_VACUUM_MIN_DEAD * 2);
+  const before = await vacuums();
+
+  await worker.runOnce();
+  await worker.runOnce();
+  expect(await vacuums()).toEqual(before);
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/may not vacuum switchyard\.delivery/);
+});
