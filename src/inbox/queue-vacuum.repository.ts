@@ -23,7 +23,12 @@ export async function deliveryGarbage(db: Db): Promise<QueueGarbage> {
   return { mayVacuum: row.may_vacuum, dead: Number(row.dead), live: Number(row.live) };
 }
 
-/** Vacuums the delivery table; SKIP_LOCKED: when another process (or autovacuum) is at it, this one does nothing. */
+/**
+ * Vacuums the delivery table. SKIP_LOCKED: when another process (or autovacuum) is at it, this one
+ * does nothing. TRUNCATE false: giving the empty pages at the end back to the file system takes a
+ * lock that stops every receive, ack and routing insert until it is done, and the next inserts
+ * would only grow the file again; their space is reused instead.
+ */
 export async function vacuumDeliveries(db: Db): Promise<void> {
-  await sql`vacuum (skip_locked) switchyard.delivery`.execute(db);
+  await sql`vacuum (skip_locked, truncate false) switchyard.delivery`.execute(db);
 }
