@@ -3,7 +3,6 @@
 // switchyard_reader, which cannot see the secrets; nobody else may run the schema's functions, and
 // none of them resolves names through the caller's search_path. On the embedded database the
 // service logs in as switchyard_app, not as the superuser.
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,24 +10,12 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import type { Db } from '../../src/db/database.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createTestDatabase, TestLogins, type TestDatabase } from '../helpers/database.ts';
 import { eventually, publish, registerClient } from '../helpers/factories.ts';
 import { startTestService, type TestService } from '../helpers/service.ts';
 
 let database: TestDatabase;
-const logins: string[] = [];
-
-/** A login role in `group` for this test, and its URL on the test database. */
-async function loginIn(group: string): Promise<string> {
-  const name = `t_${group.replace('switchyard_', '')}_${randomBytes(4).toString('hex')}`;
-  const password = randomBytes(12).toString('hex');
-  await sql.raw(`create role ${name} login password '${password}' in role ${group}`).execute(database.db);
-  logins.push(name);
-  const url = new URL(database.url);
-  url.username = name;
-  url.password = password;
-  return url.toString();
-}
+let logins: TestLogins;
 
 async function as<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -42,11 +29,12 @@ async function as<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promis
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  logins = new TestLogins(database);
 });
 
 afterAll(async () => {
+  await logins?.drop();
   await database?.drop();
-  for (const name of logins) await sql.raw(`drop role if exists ${name}`).execute(database.db).catch(() => undefined);
 });
 
 async function rows<T>(db: Db, query: ReturnType<typeof sql<T>>): Promise<T[]> {
@@ -101,7 +89,7 @@ describe('the schema', () => {
 
 describe('an operator with switchyard_reader', () => {
   test('reads the tables and views, but not the secrets, and cannot publish', async () => {
-    const url = await loginIn('switchyard_reader');
+    const url = await logins.in('switchyard_reader');
     await as(url, async (client) => {
       expect((await client.query('select count(*)::int as n from switchyard.message')).rows[0].n).toBeGreaterThanOrEqual(0);
       await client.query('select * from switchyard.queue_overview limit 1');
@@ -111,7 +99,7 @@ describe('an operator with switchyard_reader', () => {
   });
 
   test('someone with no role at all cannot run publish', async () => {
-    const url = await loginIn('pg_monitor');
+    const url = await logins.in('pg_monitor');
     await as(url, async (client) => {
       await expect(client.query(`select switchyard.publish('topic:news', '1'::jsonb)`)).rejects.toThrow(/permission denied/);
     });
@@ -120,7 +108,7 @@ describe('an operator with switchyard_reader', () => {
 
 describe('the service', () => {
   test('runs as a switchyard_service login, with the owner only for schema upkeep', async () => {
-    const serviceUrl = await loginIn('switchyard_service');
+    const serviceUrl = await logins.in('switchyard_service');
     const service: TestService = await startTestService(serviceUrl, {
       SWITCHYARD_OWNER_DATABASE_URL: database.url,
       SWITCHYARD_ROLES: 'router,routing,persistence,analytics,push,upkeep',

@@ -2,24 +2,24 @@
 // database once a minute, while the dead rows acks leave at the head of the claim index slow every
 // receive until a vacuum removes them. Autovacuum is off on this database's delivery table, so
 // every vacuum counted here is the worker's.
-import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, beforeEach, expect, test } from 'vitest';
 import { createDb, createPool, type Db } from '../../src/db/database.ts';
 import { QUEUE_VACUUM_DEAD_SHARE, QUEUE_VACUUM_MIN_DEAD, createQueueVacuumWorker } from '../../src/inbox/queue-vacuum.ts';
 import { createLogger } from '../../src/logger.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.ts';
+import { createTestDatabase, TestLogins, type TestDatabase } from '../helpers/database.ts';
 import { createQueueClient } from '../helpers/queue.ts';
 
 let database: TestDatabase;
 let writer: pg.Client;
 let clientId: string;
-const logins: string[] = [];
+let logins: TestLogins;
 const dbs: Db[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
+  logins = new TestLogins(database);
   await sql`alter table switchyard.delivery set (autovacuum_enabled = false)`.execute(database.db);
   writer = new pg.Client({ connectionString: database.url });
   await writer.connect();
@@ -29,8 +29,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await writer?.end();
   for (const db of dbs) await db.destroy();
+  await logins?.drop();
   await database?.drop();
-  for (const name of logins) await sql.raw(`drop role if exists ${name}`).execute(database.db).catch(() => undefined);
 });
 
 beforeEach(async () => {
@@ -56,21 +56,15 @@ async function vacuums(): Promise<{ count: number; dead: number }> {
 }
 
 /** A pool logged in as a new role that is a member of `group` (and nothing else). */
-async function loginIn(group: string): Promise<Db> {
-  const name = `t_vac_${randomBytes(4).toString('hex')}`;
-  const password = randomBytes(12).toString('hex');
-  await sql.raw(`create role ${name} login password '${password}' in role ${group}`).execute(database.db);
-  logins.push(name);
-  const url = new URL(database.url);
-  url.username = name;
-  url.password = password;
-  const db = createDb(createPool({ url: url.toString(), max: 2, statementTimeoutMs: 60_000, idleInTransactionTimeoutMs: 60_000, applicationName: 'switchyard:test' }, createLogger('silent')));
+async function poolIn(group: string): Promise<Db> {
+  const url = await logins.in(group);
+  const db = createDb(createPool({ url, max: 2, statementTimeoutMs: 60_000, idleInTransactionTimeoutMs: 60_000, applicationName: 'switchyard:test' }, createLogger('silent')));
   dbs.push(db);
   return db;
 }
 
 test('the service role vacuums the queue once its dead rows pass the threshold, and not before', async () => {
-  const worker = createQueueVacuumWorker(await loginIn('switchyard_service'), createLogger('silent'));
+  const worker = createQueueVacuumWorker(await poolIn('switchyard_service'), createLogger('silent'));
   await enqueue(20_000);
   const before = await vacuums();
 
@@ -84,7 +78,7 @@ test('the service role vacuums the queue once its dead rows pass the threshold, 
 });
 
 test('a large queue waits until its share of rows is dead, so each vacuum pays for as many acks', async () => {
-  const worker = createQueueVacuumWorker(await loginIn('switchyard_service'), createLogger('silent'));
+  const worker = createQueueVacuumWorker(await poolIn('switchyard_service'), createLogger('silent'));
   const rows = Math.ceil((2 * QUEUE_VACUUM_MIN_DEAD) / QUEUE_VACUUM_DEAD_SHARE);
   await enqueue(rows);
   const share = Math.ceil(QUEUE_VACUUM_DEAD_SHARE * rows);
@@ -101,7 +95,7 @@ test('a large queue waits until its share of rows is dead, so each vacuum pays f
 
 test('a login that may not vacuum the queue is told once, and the table is left to autovacuum', async () => {
   const lines: string[] = [];
-  const worker = createQueueVacuumWorker(await loginIn('switchyard_reader'), createLogger('warn', {}, (line) => lines.push(line) > 0));
+  const worker = createQueueVacuumWorker(await poolIn('switchyard_reader'), createLogger('warn', {}, (line) => lines.push(line) > 0));
   await enqueue(QUEUE_VACUUM_MIN_DEAD * 2);
   await ack(QUEUE_VACUUM_MIN_DEAD * 2);
   const before = await vacuums();

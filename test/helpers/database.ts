@@ -56,3 +56,32 @@ export async function expectNoServiceConnections(database: TestDatabase): Promis
   await eventually(async () => ((await serviceConnections(database)).length === 0 ? true : undefined), 5_000, 'no connections')
     .catch(async () => expect(await serviceConnections(database)).toEqual([]));
 }
+
+/**
+ * Login roles made for one test file, each a member of one group role and nothing else. Roles are
+ * cluster-wide, so drop() removes them; call it before the database is dropped.
+ */
+export class TestLogins {
+  readonly #database: TestDatabase;
+  readonly #names: string[] = [];
+
+  constructor(database: TestDatabase) {
+    this.#database = database;
+  }
+
+  /** A new login in `group`, and its URL on the test database. */
+  async in(group: string): Promise<string> {
+    const name = `t_${group.replace('switchyard_', '')}_${randomBytes(4).toString('hex')}`;
+    const password = randomBytes(12).toString('hex');
+    await sql.raw(`create role ${name} login password '${password}' in role ${group}`).execute(this.#database.db);
+    this.#names.push(name);
+    const url = new URL(this.#database.url);
+    url.username = name;
+    url.password = password;
+    return url.toString();
+  }
+
+  async drop(): Promise<void> {
+    for (const name of this.#names.splice(0)) await sql.raw(`drop role if exists ${name}`).execute(this.#database.db);
+  }
+}
