@@ -19,6 +19,16 @@ beforeAll(async () => {
   b = new Signals({ url: database.url, pool: database.pool, log, coalesceMs: 50 });
   await a.listen();
   await b.listen();
+  // a learns that b listens from b's announcement, which may reach it after b.listen() resolves
+  // (on a busy machine, well after): until then a sends no NOTIFY on the polled channels, by
+  // design. The tests below are about what a sends once it knows, so wait until b hears a.
+  const heard: unknown[] = [];
+  const off = b.on('reply', (keys) => heard.push(keys));
+  await eventually(async () => {
+    a.signal('reply', ['warm-up']);
+    return heard.length > 0 ? true : undefined;
+  }, 10_000, 'b to hear a');
+  off();
 });
 
 afterAll(async () => {
