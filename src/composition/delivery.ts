@@ -42,7 +42,7 @@ export function wireDelivery(w: Wiring, waiters: Waiters, recorder: DeliveryReco
     });
     workers.push(createInboxPoller(relaxedDb, waiters, config.inbox.pollMs, log));
     workers.push(createDeliveryStatsFlushWorker(recorder, relaxedDb, log, config.analyticsFlushMs));
-    workers.push(createQueueVacuumWorker(relaxedDb, log.child({ component: 'queue-vacuum' })));
+    workers.push(createQueueVacuumWorker(relaxedDb, log.child({ component: 'queue-vacuum' }), (seconds) => metrics.queueVacuumSeconds.observe(seconds)));
   }
   if (has('upkeep')) {
     workers.push(createQueueStatsWorker(relaxedDb, queueDefaults(config), config.delivery.statsMs, log,

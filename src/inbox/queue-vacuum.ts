@@ -19,17 +19,18 @@ import type { Logger } from '../logger.ts';
 import { Worker } from '../queue/worker.ts';
 import { deliveryGarbage, vacuumDeliveries, type QueueGarbage } from './queue-vacuum.repository.ts';
 
-export const QUEUE_VACUUM_POLL_MS = 1_000;
+const QUEUE_VACUUM_POLL_MS = 1_000;
 /** Fewer dead rows than this are never worth a vacuum, however small the table. */
 export const QUEUE_VACUUM_MIN_DEAD = 5_000;
 /** ... and a vacuum waits until this share of the table's rows are dead. */
 export const QUEUE_VACUUM_DEAD_SHARE = 0.05;
 
-export function vacuumDue(garbage: QueueGarbage): boolean {
+function vacuumDue(garbage: QueueGarbage): boolean {
   return garbage.dead >= QUEUE_VACUUM_MIN_DEAD && garbage.dead >= QUEUE_VACUUM_DEAD_SHARE * (garbage.dead + garbage.live);
 }
 
-export function createQueueVacuumWorker(db: Db, log: Logger, pollMs = QUEUE_VACUUM_POLL_MS): Worker {
+/** onVacuum: told how long each vacuum took, in seconds (metrics). */
+export function createQueueVacuumWorker(db: Db, log: Logger, onVacuum?: (seconds: number) => void, pollMs = QUEUE_VACUUM_POLL_MS): Worker {
   let refusalLogged = false;
   return new Worker({
     name: 'inbox:queue-vacuum',
@@ -45,7 +46,9 @@ export function createQueueVacuumWorker(db: Db, log: Logger, pollMs = QUEUE_VACU
       if (!vacuumDue(garbage)) return { processed: 0, more: false };
       const started = performance.now();
       await vacuumDeliveries(db);
-      log.debug('delivery queue vacuumed', { dead: garbage.dead, live: garbage.live, ms: Math.round(performance.now() - started) });
+      const ms = performance.now() - started;
+      log.debug('delivery queue vacuumed', { dead: garbage.dead, live: garbage.live, ms: Math.round(ms) });
+      onVacuum?.(ms / 1000);
       return { processed: garbage.dead, more: false };
     },
   });

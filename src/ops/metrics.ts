@@ -81,6 +81,10 @@ export class Metrics {
     name: 'switchyard_ingest_flush_duration_seconds', help: 'Group-commit INSERTs into the log, from start to commit',
     buckets: DURATION_BUCKETS, registers: [this.registry],
   });
+  readonly queueVacuumSeconds = new Histogram({
+    name: 'switchyard_queue_vacuum_duration_seconds', help: 'Vacuums of switchyard.delivery run by this push process (its queue vacuum)',
+    buckets: DURATION_BUCKETS, registers: [this.registry],
+  });
   readonly #inboxSeconds = new Histogram({
     name: 'switchyard_inbox_operation_duration_seconds',
     help: 'Delivery queue statements: receive (one claim, without the long-poll wait), ack, nack, extend',

@@ -64,17 +64,21 @@ async function poolIn(group: string): Promise<Db> {
 }
 
 test('the service role vacuums the queue once its dead rows pass the threshold, and not before', async () => {
-  const worker = createQueueVacuumWorker(await poolIn('switchyard_service'), createLogger('silent'));
+  const took: number[] = [];
+  const worker = createQueueVacuumWorker(await poolIn('switchyard_service'), createLogger('silent'), (seconds) => took.push(seconds));
   await enqueue(20_000);
   const before = await vacuums();
 
   await ack(QUEUE_VACUUM_MIN_DEAD - 1);
   await worker.runOnce();
   expect(await vacuums()).toEqual({ count: before.count, dead: QUEUE_VACUUM_MIN_DEAD - 1 });
+  expect(took).toEqual([]);
 
   await ack(1);
   await worker.runOnce();
   expect(await vacuums()).toEqual({ count: before.count + 1, dead: 0 });
+  expect(took).toHaveLength(1); // the metric's observation
+  expect(took[0]).toBeGreaterThan(0);
 });
 
 test('a large queue waits until its share of rows is dead, so each vacuum pays for as many acks', async () => {
