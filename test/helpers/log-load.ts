@@ -5,6 +5,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import type { Db } from '../../src/db/database.ts';
 import type { Stage, StageRunner } from '../../src/queue/stage-runner.ts';
+import { eventually } from './factories.ts';
 
 export async function connectTo(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
@@ -103,19 +104,10 @@ export async function runKilledMidStatement(url: string, db: Db, runner: StageRu
   await holder.query(`lock table ${table} in share mode`);
   const running = runner.runOnce();
   // Looked for from the pool: inside the holder's transaction pg_stat_activity is one snapshot.
-  const victim = await waitFor(async () => (await sql<{ pid: number }>`
-    select pid from pg_stat_activity where wait_event_type = 'Lock' and query like ${`%${statement}(%`}`.execute(db)).rows[0]?.pid);
+  const victim = await eventually(async () => (await sql<{ pid: number }>`
+    select pid from pg_stat_activity where wait_event_type = 'Lock' and query like ${`%${statement}(%`}`.execute(db)).rows[0]?.pid, 10_000, 'the worker to wait on the lock');
   await holder.query('select pg_terminate_backend($1)', [victim]);
   await holder.query('rollback');
   await holder.end();
   await running.catch(() => undefined);
-}
-
-export async function waitFor<T>(probe: () => Promise<T | undefined>): Promise<T> {
-  for (let i = 0; i < 400; i++) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error('timed out');
 }
