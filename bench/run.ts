@@ -135,10 +135,10 @@ interface Measure {
 
 const MEASURES: Measure[] = [
   { key: 'raw-insert', title: 'baseline: raw INSERT, 100 rows per statement, 4 connections', run: async (db) => ({ perSecond: await baselines.rawInsert(db.url, scale.seconds) }) },
-  { key: 'skip-locked', title: 'baseline: DELETE ... SKIP LOCKED, 100 per claim, 2 workers', run: async (db) => ({ perSecond: await baselines.skipLockedClaim(db.url, tiny ? 5_000 : 300_000) }) },
+  { key: 'skip-locked', title: 'baseline: DELETE ... SKIP LOCKED, 100 per claim, 2 workers', run: async (db) => ({ perSecond: await baselines.skipLockedClaim(db.url, scale.receiveBacklog) }) },
   { key: 'pgboss-send', title: 'pg-boss send, 8 senders', run: async (db) => ({ perSecond: await baselines.pgBossSend(db.url, scale.seconds) }) },
   { key: 'pgboss-insert', title: 'pg-boss insert, 1000 per call', run: async (db) => ({ perSecond: await baselines.pgBossInsert(db.url, scale.seconds) }) },
-  { key: 'pgboss-fetch', title: 'pg-boss fetch + complete, 100 per batch, 4 workers', run: async (db) => ({ perSecond: await baselines.pgBossFetchComplete(db.url, tiny ? 2_000 : 100_000) }) },
+  { key: 'pgboss-fetch', title: 'pg-boss fetch + complete, 100 per batch, 4 workers', run: async (db) => ({ perSecond: await baselines.pgBossFetchComplete(db.url, scale.receiveBacklog) }) },
   { key: 'bare-hono', title: 'bare Hono answering 202 with no work, 50 connections', run: async () => ({ ...(await baselines.bareHono(scale.seconds)) }) },
   { key: 'pgboss-knee', title: 'pg-boss send to handler: knee (highest rate with p99 <= 50 ms)', run: async (db) => {
     const { knee, strictKnee } = await baselines.pgBossKnee(db.url, scale.kneeRates, scale.kneeSeconds, (step) => progress(`  pgboss-knee: ${kneeStep(step)}`));
