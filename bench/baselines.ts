@@ -12,6 +12,8 @@ import { summarizeLatencies } from './lib/stats.ts';
 export const PAYLOAD = { text: 'hello from the benchmark', n: 42, tags: ['a', 'b'] };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const WARMUP_MS = 1_000;
+/** The schema every pg-boss baseline runs in. */
+const BOSS_SCHEMA = 'pgboss_bench';
 
 async function withClients<T>(url: string, n: number, fn: (clients: pg.Client[]) => Promise<T>): Promise<T> {
   const clients = await Promise.all(Array.from({ length: n }, async () => {
@@ -75,7 +77,7 @@ export async function skipLockedClaim(url: string, rows: number): Promise<number
 }
 
 async function withBoss<T>(url: string, fn: (boss: PgBoss) => Promise<T>, listen = false): Promise<T> {
-  const boss = new PgBoss({ connectionString: url, schema: 'pgboss_bench', max: 12, useListenNotify: listen, supervise: false, schedule: false });
+  const boss = new PgBoss({ connectionString: url, schema: BOSS_SCHEMA, max: 12, useListenNotify: listen, supervise: false, schedule: false });
   boss.on('error', () => undefined);
   await boss.start();
   try {
@@ -134,7 +136,7 @@ export async function pgBossFetchComplete(url: string, jobs: number): Promise<nu
   return withBoss(url, async (boss) => {
     await freshQueue(boss, 'bench-fetch');
     for (let i = 0; i < jobs; i += 1000) await boss.insert('bench-fetch', Array.from({ length: Math.min(1000, jobs - i) }, () => ({ data: PAYLOAD })));
-    await withClients(url, 1, ([client]) => client!.query('vacuum analyze pgboss_bench.job'));
+    await withClients(url, 1, ([client]) => client!.query(`vacuum analyze ${BOSS_SCHEMA}.job`));
     let done = 0;
     const started = performance.now();
     await Promise.all(Array.from({ length: 4 }, async () => {
