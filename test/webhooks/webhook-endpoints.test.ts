@@ -98,6 +98,12 @@ test('a running service delivers to the endpoint, opens the breaker when the rec
   const first = await publish(alice, { to: 'user:erin', payload: 'hello' });
   await eventually(async () => (receiver.ids().includes(first) ? true : undefined), 10_000, 'the webhook');
   expect(receiver.received.every((r) => r.verifiedWith.length === 1)).toBe(true);
+  // The receiver records the request before it answers, and stopping it cuts open connections: wait
+  // for the dispatcher's ack, or a stop in between turns the answer into a failure and a nack.
+  await eventually(async () => {
+    const acked = await sql`select 1 from switchyard.delivery_receipt where message_id = ${first}`.execute(service.db);
+    return acked.rows.length > 0 ? true : undefined;
+  }, 10_000, 'the ack of the webhook delivery');
 
   const port = await receiver.stop();
   for (let i = 0; i < 3; i++) await publish(alice, { to: 'user:erin', payload: i });
